@@ -1,0 +1,20 @@
+import { defineConfig, type Options } from 'tsup';
+
+/**
+ * The one build recipe for every workspace package: ESM + CJS + .d.ts for each
+ * entry, Node 20 target, source maps. Packages pass only their entry points.
+ */
+export function packageBuild(entry: Record<string, string>, extra: Options = {}) {
+  return defineConfig({
+    entry,
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+    shims: true,
+    ...extra,
+  });
+}
