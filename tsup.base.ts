@@ -8,7 +8,8 @@ export function packageBuild(entry: Record<string, string>, extra: Options = {})
   return defineConfig({
     entry,
     format: ['esm', 'cjs'],
-    dts: true,
+    // tsup's d.ts build cannot handle composite projects (TS6307); project references are for tsc -b only
+    dts: { compilerOptions: { composite: false, incremental: false } },
     sourcemap: true,
     clean: true,
     target: 'node20',

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultClientConditions, defaultServerConditions, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 // Every workspace package is two vitest projects: `<dir>` (unit, property and
 // simulation tests, run in parallel) and `<dir>:net` (namespace tests against real
@@ -15,8 +15,9 @@ const dirs = ['packages', 'apps'].flatMap((group) =>
     : [],
 );
 
-const resolve = { conditions: ['@proxyha/source', ...defaultClientConditions] };
-const ssr = { resolve: { conditions: ['@proxyha/source', ...defaultServerConditions] } };
+// vite's default conditions, with ours first (setting `conditions` replaces the defaults)
+const resolve = { conditions: ['@proxyha/source', 'module', 'node', 'development|production'] };
+const ssr = { resolve: { conditions: ['@proxyha/source', 'module', 'node', 'development|production'] } };
 
 export default defineConfig({
   resolve,

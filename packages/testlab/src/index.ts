@@ -1,11 +1,38 @@
 /**
  * proxyha's network test lab (private).
  *
- * Linux network namespaces joined by a bridge, real peers (keepalived, FRR,
+ * Linux network namespaces joined by a bridge, real peers (keepalived, FRR vrrpd,
  * chronyd, tinyproxy, socat), tcpdump captures dissected by tshark, and packet loss
- * with nftables; everything it creates is removed again.
+ * and partitions with nftables; everything it creates is removed again, on success,
+ * failure, timeout or interrupt.
+ *
+ * ```ts
+ * import { describeNet, withLab } from '@proxyha/testlab';
+ *
+ * describeNet('two nodes', () => {
+ *   it('ping', () =>
+ *     withLab({ nodes: ['a', 'b'] }, async (lab) => {
+ *       await lab.exec('a', 'ping', ['-c1', '-W1', lab.node('b').ipv4]);
+ *     }));
+ * });
+ * ```
  *
  * @packageDocumentation
  */
 
-export {};
+export { describeNet, netUnavailableReason } from './describe-net';
+export { CommandError, type ExecResult, isRoot, type RunOptions, run } from './exec';
+export {
+  type Capture,
+  type DropOptions,
+  type DropRule,
+  type FrrInstance,
+  Lab,
+  type LabNode,
+  type LabNodeSpec,
+  type LabOptions,
+  type TsharkLayers,
+  withLab,
+} from './lab';
+export { ManagedProcess, type ProcessExit, type SpawnOptions } from './process';
+export { type ChronydOptions, Scope, type TinyproxyOptions, withScope } from './scope';
