@@ -1,6 +1,6 @@
 // The driver: schedules probe cycles (interval, jitter, bounded concurrency) on a Clock, feeds the
 // results into the pure core and emits events. It knows nothing about who consumes them.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { type Clock, systemClock, type TimerHandle } from './clock';
 import { type MonitorSettings, type ResolvedPortCheck, resolveSettings, type SettingsInput } from './config';
 import {
@@ -60,6 +60,13 @@ export interface HealthMonitorEvents {
 
 /** A listener of {@link HealthMonitor.subscribe}. */
 export type HealthListener = (state: HealthState, change: HealthChange | null) => void;
+
+/** An AbortController whose signal may carry one listener per probe in flight without a leak warning. */
+function newController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 function rethrowLater(err: unknown): void {
   queueMicrotask(() => {
@@ -140,7 +147,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   readonly #prober: Prober;
   #running = false;
   #timer: TimerHandle | undefined;
-  #abort = new AbortController();
+  #abort = newController();
   #chain: Promise<void> = Promise.resolve();
   #cycleStart = 0;
   #generation = 0;
@@ -200,7 +207,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
     if (this.#running) return this;
     this.#running = true;
     this.#generation++;
-    if (this.#abort.signal.aborted) this.#abort = new AbortController();
+    if (this.#abort.signal.aborted) this.#abort = newController();
     this.#scheduleCycle(this.#generation);
     return this;
   }
@@ -224,7 +231,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
    * @returns resolves when the cycle has ended
    */
   runCycle(): Promise<void> {
-    if (this.#abort.signal.aborted) this.#abort = new AbortController();
+    if (this.#abort.signal.aborted) this.#abort = newController();
     return this.#enqueue();
   }
 
@@ -310,7 +317,7 @@ export async function checkPorts(options: HealthMonitorOptions): Promise<CheckRe
   const { clock, prober, random: _random, ...input } = options;
   const settings = resolveSettings(input);
   const results = new Map<number, ProbeResult>();
-  await probeAll(settings, prober ?? probePort, new AbortController().signal, (check, result) => {
+  await probeAll(settings, prober ?? probePort, newController().signal, (check, result) => {
     results.set(check.port, result);
   });
   const at = (clock ?? systemClock).now();
