@@ -8,13 +8,14 @@ import {
   type HealthState,
   ManualClock,
   type PortChange,
+  type ProbeFailure,
   type ProbeResult,
   type Prober,
   type ProbeTarget,
 } from '../src/index';
 
 const OK: ProbeResult = { ok: true, latencyMs: 0.5 };
-const REFUSED: ProbeResult = { ok: false, reason: 'refused', detail: 'ECONNREFUSED', latencyMs: 0.2 };
+const REFUSED: ProbeFailure = { ok: false, reason: 'refused', detail: 'ECONNREFUSED', latencyMs: 0.2 };
 
 class FakeProber {
   pending: { target: ProbeTarget; resolve: (r: ProbeResult) => void }[] = [];
