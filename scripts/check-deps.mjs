@@ -6,12 +6,13 @@
 //  2. no relative import leaves the package's own directory;
 //  3. the workspace dependency graph has no cycle;
 //  4. every workspace dependency has a matching tsconfig project reference.
-// Exits 1 and names each offending file and import.
+// Exits 1 and names each offending file and import. `--root DIR` checks another tree.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 
-const root = resolve(import.meta.dirname, '..');
+const rootArg = process.argv.indexOf('--root');
+const root = rootArg > 0 ? resolve(process.argv[rootArg + 1]) : resolve(import.meta.dirname, '..');
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const problems = [];
 
