@@ -1,0 +1,56 @@
+/**
+ * VRRP codec: bytes <-> typed advertisements, with full receive validation.
+ */
+
+export {
+  VRRP_DROP_CATEGORIES,
+  VRRP_ERROR_CATEGORY,
+  VRRP_ERROR_CODES,
+  VrrpDecodeError,
+  type VrrpDropCategory,
+  VrrpEncodeError,
+  type VrrpErrorCode,
+  type VrrpErrorDetails,
+  type VrrpResult,
+} from './errors';
+export {
+  decodeVrrpIpPacket,
+  encodeVrrpIpPacket,
+  type VrrpIpDecoded,
+  type VrrpIpDecodeOptions,
+  type VrrpIpEncodeOptions,
+  type VrrpIpv4Header,
+  type VrrpIpv6Header,
+} from './ip';
+export { VrrpRxStats, type VrrpRxStatsSnapshot } from './stats';
+export {
+  advertIntervalMs,
+  IPSEC_AH_PROTOCOL,
+  VRRP_MULTICAST_IPV4,
+  VRRP_MULTICAST_IPV6,
+  VRRP_PRIORITY_OWNER,
+  VRRP_PRIORITY_RESIGN,
+  VRRP_PROTOCOL,
+  VRRP_TOS_CS6,
+  VRRP_TTL,
+  VRRP_TYPE_ADVERTISEMENT,
+  VRRP_V2_AUTH_LENGTH,
+  VRRP_V3_MAX_INTERVAL_CS,
+  type VrrpAdvert,
+  type VrrpAdvertBase,
+  type VrrpChecksumMode,
+  type VrrpFamily,
+  type VrrpV2Advert,
+  type VrrpV2Auth,
+  type VrrpV3Advert,
+} from './types';
+export { type VrrpInstanceCheck, type VrrpInstanceCheckConfig, validateAgainstInstance } from './validate';
+export {
+  decodeVrrp,
+  encodeVrrp,
+  type VrrpDecodeContext,
+  type VrrpDecoded,
+  type VrrpDecodeOptions,
+  type VrrpEncodeOptions,
+  vrrpMessageLength,
+} from './vrrp';
