@@ -1,10 +1,92 @@
 /**
  * Gratuitous ARP and unsolicited neighbour advertisements.
  *
- * ARP (RFC 826) and IPv6 neighbour advertisement (RFC 4861) codecs and the
- * announcement schedule that follows every VIP move.
+ * - Codecs: Ethernet II, ARP (RFC 826) and the IPv6 Neighbor Advertisement (RFC 4861) with its ICMPv6
+ *   checksum. Decoders never throw: they return a {@link DecodeResult} with a {@link GarpError} carrying a
+ *   stable code.
+ * - Frames as keepalived and FRR send them: {@link gratuitousArp} and {@link unsolicitedNeighborAdvertisement}.
+ * - {@link AnnouncementSchedule}: keepalived's announcement timing (bursts, second burst, refresh,
+ *   per-interface rate limits, reassertion when another node still claims the addresses) as a pure
+ *   machine: time in, frames out.
+ * - {@link Announcer}: the driver that runs the schedule on timers, hands frames to a {@link FrameSender}
+ *   and logs keepalived's lines; {@link MemoryFrameSink} for tests.
+ * - Virtual MACs: {@link virtualMac} and a {@link VmacManager} creating macvlan interfaces
+ *   ({@link LinuxVmacManager}, {@link MemoryVmacManager}).
+ *
+ * It knows nothing of VRRP states: the caller says when to start, reassert and stop.
  *
  * @packageDocumentation
  */
 
-export {};
+export {
+  Announcer,
+  type AnnouncerOptions,
+  type AnnouncerStats,
+  type FrameSender,
+  formatBurstNotice,
+  type GarpLogger,
+  MemoryFrameSink,
+  type SentFrame,
+} from './announcer';
+export {
+  type GratuitousArpOptions,
+  gratuitousArp,
+  type UnsolicitedNaOptions,
+  unsolicitedNeighborAdvertisement,
+} from './builders';
+export {
+  ALL_NODES_IPV6,
+  ALL_NODES_MAC,
+  type ArpOperation,
+  type ArpPacket,
+  BROADCAST_MAC,
+  decodeArp,
+  decodeEthernet,
+  decodeFrame,
+  decodeNeighborAdvertisement,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV6,
+  type EthernetFrame,
+  type EthernetHeader,
+  encodeArp,
+  encodeEthernet,
+  encodeFrame,
+  encodeNeighborAdvertisement,
+  type GarpFrame,
+  type GarpFrameInit,
+  isGratuitousArp,
+  type NeighborAdvertisement,
+  type NeighborAdvertisementInit,
+} from './codec';
+export { type DecodeResult, GarpError, type GarpErrorCode } from './errors';
+export {
+  type AnnouncePolicy,
+  type AnnouncePolicyInput,
+  AnnouncePolicyInputSchema,
+  type BurstPolicy,
+  type BurstPolicyInput,
+  BurstPolicyInputSchema,
+  DEFAULT_POLICY,
+  type InterfaceRate,
+  parseAnnouncePolicy,
+} from './policy';
+export {
+  AnnouncementSchedule,
+  type AnnounceRequest,
+  type BurstNotice,
+  type BurstReason,
+  type DueFrame,
+  type PollResult,
+} from './schedule';
+export {
+  type CommandResult,
+  type CommandRunner,
+  defaultVmacName,
+  execCommand,
+  LinuxVmacManager,
+  MemoryVmacManager,
+  parseVirtualMac,
+  type VmacManager,
+  type VmacSpec,
+  virtualMac,
+} from './vmac';

@@ -1,0 +1,243 @@
+// The driver: binds an AnnouncementSchedule to timers and to a frame sender, and logs what it does.
+import { decodeFrame, type GarpFrame } from './codec';
+import type { AnnouncePolicyInput } from './policy';
+import { AnnouncementSchedule, type AnnounceRequest, type BurstNotice, type DueFrame } from './schedule';
+
+/**
+ * Sends whole Ethernet frames on a named interface. `@proxyha/netio`'s AF_PACKET socket provides the real
+ * one; {@link MemoryFrameSink} records frames for tests.
+ */
+export interface FrameSender {
+  /**
+   * Sends one Ethernet frame (without FCS) on `ifname`.
+   *
+   * @param ifname - interface name, such as `eth0`
+   * @param frame - the frame; the sender must not modify it
+   */
+  sendFrame(ifname: string, frame: Uint8Array): Promise<void>;
+}
+
+/** The logging surface the announcer needs; a pino logger fits it. */
+export interface GarpLogger {
+  /** Operator-facing lines (the keepalived-compatible "Sending/queueing" lines). */
+  info(msg: string): void;
+  /** Send failures. */
+  warn(msg: string): void;
+  /** One line per frame sent, if present. */
+  debug?(msg: string): void;
+}
+
+/** Options of {@link Announcer}. */
+export interface AnnouncerOptions {
+  /** Where frames go. */
+  readonly sender: FrameSender;
+  /** Announcement policy; defaults are keepalived's. */
+  readonly policy?: AnnouncePolicyInput;
+  /** Logger; default discards everything. */
+  readonly logger?: GarpLogger;
+  /** Monotonic clock in ms; default `performance.now()`. */
+  readonly now?: () => number;
+}
+
+/** Counters of an {@link Announcer}. */
+export interface AnnouncerStats {
+  /** Frames handed to the sender successfully. */
+  readonly sent: number;
+  /** Frames whose send failed (each logged). */
+  readonly failed: number;
+  /** Frames queued in the schedule, not yet due. */
+  readonly queued: number;
+}
+
+/**
+ * The operator-facing log line for a queued burst, worded as keepalived words it so that existing greps
+ * keep working:
+ * `(VI_1) Sending/queueing gratuitous ARPs on eth0 for 192.168.77.74` and
+ * `(VI_1) Sending/queueing Unsolicited Neighbour Adverts on eth0 for fd77::74`.
+ */
+export function formatBurstNotice(
+  n: Pick<BurstNotice, 'instance' | 'ifname' | 'family' | 'address'>,
+): string {
+  const what = n.family === 'ipv4' ? 'gratuitous ARPs' : 'Unsolicited Neighbour Adverts';
+  return `(${n.instance}) Sending/queueing ${what} on ${n.ifname} for ${n.address}`;
+}
+
+function frameWords(f: Pick<DueFrame, 'family' | 'ifname' | 'address'>): string {
+  return `${f.family === 'ipv4' ? 'gratuitous ARP' : 'unsolicited Neighbour Advert'} on ${f.ifname} for ${f.address}`;
+}
+
+const silent: GarpLogger = { info() {}, warn() {} };
+
+/**
+ * Sends gratuitous ARPs and unsolicited neighbour advertisements on time: runs an
+ * {@link AnnouncementSchedule} on real timers, hands due frames to a {@link FrameSender} in order, and logs
+ * keepalived's lines. Send failures are logged and counted; the announcer keeps going.
+ *
+ * @example
+ * ```ts
+ * const announcer = new Announcer({ sender, logger });
+ * announcer.announce({ instance: 'VI_1', ifname: 'eth0', mac: '46:cb:2c:84:db:0f', ipv4: ['192.168.77.74'] });
+ * // a lower-priority advert arrives while master:
+ * announcer.reassert('VI_1');
+ * // leaving master:
+ * announcer.stop('VI_1');
+ * ```
+ */
+export class Announcer {
+  /** The schedule this announcer drives (read it for state; change it only through the announcer). */
+  readonly schedule: AnnouncementSchedule;
+  readonly #sender: FrameSender;
+  readonly #log: GarpLogger;
+  readonly #now: () => number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #sent = 0;
+  #failed = 0;
+  #closed = false;
+
+  /** @throws GarpError `GARP_BAD_POLICY` */
+  constructor(options: AnnouncerOptions) {
+    this.schedule = new AnnouncementSchedule(options.policy);
+    this.#sender = options.sender;
+    this.#log = options.logger ?? silent;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /**
+   * Starts announcing `request` (call on becoming master): the first burst is sent at once.
+   *
+   * @throws GarpError `GARP_BAD_REQUEST` and address codes for an invalid request
+   */
+  announce(request: AnnounceRequest): void {
+    if (this.#closed) return;
+    this.schedule.start(request, this.#now());
+    this.#pump();
+  }
+
+  /**
+   * Another node still claims the instance's addresses (for VRRP: a lower-priority advert seen while
+   * master): announce again at once and once more after the reassert delay.
+   *
+   * @returns whether the instance is announcing and reassertion is enabled
+   */
+  reassert(instance: string): boolean {
+    if (this.#closed) return false;
+    const any = this.schedule.reassert(instance, this.#now());
+    if (any) this.#pump();
+    return any;
+  }
+
+  /**
+   * Stops announcing for an instance (call on leaving master); frames not yet handed to the sender are
+   * dropped.
+   *
+   * @param ifname - only this interface; default all of the instance's
+   * @returns the number of queued frames dropped
+   */
+  stop(instance: string, ifname?: string): number {
+    const dropped = this.schedule.stop(instance, this.#now(), ifname);
+    this.#pump();
+    return dropped;
+  }
+
+  /** Resolves when every frame handed to the sender so far has been sent (or has failed). */
+  flush(): Promise<void> {
+    return this.#chain;
+  }
+
+  /** Send counters. */
+  get stats(): AnnouncerStats {
+    return { sent: this.#sent, failed: this.#failed, queued: this.schedule.queued };
+  }
+
+  /** Cancels every timer and pending frame, then waits for sends in flight. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#clearTimer();
+    this.schedule.stopAll(this.#now());
+    await this.#chain;
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #pump = (): void => {
+    if (this.#closed) return;
+    this.#clearTimer();
+    const now = this.#now();
+    const r = this.schedule.poll(now);
+    for (const n of r.notices) this.#log.info(formatBurstNotice(n));
+    for (const f of r.frames) this.#send(f);
+    if (r.nextAt !== undefined) {
+      this.#timer = setTimeout(this.#pump, Math.max(0, Math.ceil(r.nextAt - now)));
+    }
+  };
+
+  #send(f: DueFrame): void {
+    this.#chain = this.#chain.then(async () => {
+      try {
+        await this.#sender.sendFrame(f.ifname, f.frame);
+        this.#sent++;
+        this.#log.debug?.(`(${f.instance}) Sending ${frameWords(f)}`);
+      } catch (err) {
+        this.#failed++;
+        this.#log.warn(
+          `(${f.instance}) Error sending ${frameWords(f)}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    });
+  }
+}
+
+/** One frame recorded by a {@link MemoryFrameSink}. */
+export interface SentFrame {
+  /** Interface the frame was sent on. */
+  readonly ifname: string;
+  /** A copy of the frame. */
+  readonly frame: Uint8Array;
+  /** Clock reading when it was sent (the sink's `now`). */
+  readonly at: number;
+}
+
+/**
+ * In-memory {@link FrameSender} for tests: records every frame with the time it was sent, and can be told
+ * to fail.
+ */
+export class MemoryFrameSink implements FrameSender {
+  /** Frames sent so far, oldest first. */
+  readonly sent: SentFrame[] = [];
+  /** While set, every send rejects with this error (and records nothing). */
+  failWith: Error | undefined;
+  readonly #now: () => number;
+
+  /** @param now - clock for {@link SentFrame.at}; default `performance.now()` */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** Records a copy of the frame, or rejects with {@link MemoryFrameSink.failWith}. */
+  async sendFrame(ifname: string, frame: Uint8Array): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.sent.push({ ifname, frame: Uint8Array.from(frame), at: this.#now() });
+  }
+
+  /**
+   * The recorded frames, decoded.
+   *
+   * @throws GarpError if a recorded frame does not decode (it never should)
+   */
+  decoded(): (GarpFrame & { ifname: string; at: number })[] {
+    return this.sent.map((s) => {
+      const r = decodeFrame(s.frame);
+      if (!r.ok) throw r.error;
+      return { ...r.value, ifname: s.ifname, at: s.at };
+    });
+  }
+
+  /** Forgets every recorded frame. */
+  clear(): void {
+    this.sent.length = 0;
+  }
+}

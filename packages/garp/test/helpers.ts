@@ -1,0 +1,48 @@
+import vectorsJson from './fixtures/vectors.json';
+
+/** One captured vector (see fixtures/README.md). */
+export interface Vector {
+  name: string;
+  description: string;
+  source: string;
+  layer: 'ether' | 'ip';
+  hex: string;
+  length: number;
+  decoded: Record<string, string | number | string[]>;
+}
+
+export const vectors = vectorsJson as Vector[];
+
+export function vector(name: string): Vector {
+  const v = vectors.find((x) => x.name === name);
+  if (!v) throw new Error(`no vector ${name}`);
+  return v;
+}
+
+export function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+/** A classic libpcap file (Ethernet link type, microsecond timestamps) holding `frames`. */
+export function pcapFile(frames: readonly Uint8Array[]): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(65535, 16);
+  header.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
+  const parts: Buffer[] = [header];
+  frames.forEach((f, i) => {
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(1_700_000_000 + i, 0);
+    rec.writeUInt32LE(0, 4);
+    rec.writeUInt32LE(f.length, 8);
+    rec.writeUInt32LE(f.length, 12);
+    parts.push(rec, Buffer.from(f));
+  });
+  return Buffer.concat(parts);
+}
