@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,7 +10,10 @@ import {
   referenceIdAscii,
 } from '../src/codec';
 import { NtpError } from '../src/errors';
-import vector from './vectors/chrony-4.3-local-stratum-8.json';
+
+const vector = JSON.parse(
+  readFileSync(new URL('./vectors/chrony-4.3-local-stratum-8.json', import.meta.url), 'utf8'),
+) as { request: string; reply: string };
 
 // A real chronyd 4.3 reply (local stratum 8), see vectors/.
 const chronyReply = Buffer.from(vector.reply, 'hex');
