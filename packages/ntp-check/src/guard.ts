@@ -107,8 +107,13 @@ const RANK: Record<SkewLevel, number> = { fail: 3, warn: 2, info: 1, ok: 0 };
 
 function f(ms: number): string {
   const abs = Math.abs(ms);
-  const digits = abs >= 1000 ? 1 : abs >= 10 ? 2 : 3;
+  const digits = abs >= 100 ? 1 : abs >= 10 ? 2 : 3;
   return ms.toFixed(digits);
+}
+
+/** A configured limit: as short as exact ("500", "0.25"). */
+function lim(x: number): string {
+  return Number(x.toFixed(3)).toString();
 }
 
 /** Signed millisecond figure as printed in reasons ("+0.123 ms"). @internal */
@@ -238,31 +243,31 @@ export function evaluateSkew(results: readonly ServerResult[], policy: SkewPolic
       reasons.push({
         level: 'fail',
         code: 'NTP_PANIC',
-        message: `${figure} exceeds the panic threshold of ${f(limits.panicThresholdMs / 1000)} s: automatic NTP sync will not correct this clock, set it by hand`,
+        message: `${figure} exceeds the panic threshold of ${lim(limits.panicThresholdMs / 1000)} s: automatic NTP sync will not correct this clock, set it by hand`,
       });
     } else if (lv.level === 'fail') {
       reasons.push({
         level: 'fail',
         code: 'NTP_TIME_DIFFERENCE_TOO_HIGH',
-        message: `time difference too high: ${figure} exceeds max ${f(limits.maxOffsetMs)} ms`,
+        message: `time difference too high: ${figure} exceeds max ${lim(limits.maxOffsetMs)} ms`,
       });
     } else if (lv.level === 'warn') {
       reasons.push({
         level: 'warn',
         code: 'NTP_OFFSET_NEAR_LIMIT',
-        message: `${figure} is above the warning level ${f(limits.warnOffsetMs)} ms (max ${f(limits.maxOffsetMs)} ms)`,
+        message: `${figure} is above the warning level ${lim(limits.warnOffsetMs)} ms (max ${lim(limits.maxOffsetMs)} ms)`,
       });
     } else if (abs + bound > limits.maxOffsetMs) {
       reasons.push({
         level: 'warn',
         code: 'NTP_OFFSET_UNCERTAIN',
-        message: `${figure}: the error bound reaches past max ${f(limits.maxOffsetMs)} ms`,
+        message: `${figure}: the error bound reaches past max ${lim(limits.maxOffsetMs)} ms`,
       });
     } else {
       reasons.push({
         level: 'ok',
         code: 'NTP_OK',
-        message: `${figure} within max ${f(limits.maxOffsetMs)} ms`,
+        message: `${figure} within max ${lim(limits.maxOffsetMs)} ms`,
       });
     }
     if (selection.truechimers.length * 2 <= results.length) {
