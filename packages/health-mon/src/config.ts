@@ -63,7 +63,7 @@ export const DEFAULT_SETTINGS = {
 } as const satisfies Omit<MonitorSettings, 'ports'>;
 
 const portNumber = z
-  .number({ error: 'must be a port number' })
+  .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a port number') })
   .int('must be an integer')
   .min(1, 'must be >= 1')
   .max(65535, 'must be <= 65535');
