@@ -1,11 +1,89 @@
 /**
  * Raw packet I/O for Node on Linux.
  *
- * IPv4/IPv6 raw sockets for one IP protocol (VRRP's 112, the director's 253) with
- * multicast, TTL 255 and receive metadata, AF_PACKET Ethernet frames, and interface
- * facts, behind interfaces that have in-memory twins for tests.
+ * IPv4/IPv6 raw sockets for one IP protocol (VRRP's 112, the director's 253) bound to an
+ * interface, with multicast membership, TTL / hop limit 255, broadcast, a chosen source address
+ * and receive metadata (source, destination, arrival interface, TTL; the IPv4 header is parsed and
+ * stripped from the payload); AF_PACKET sockets for Ethernet frames filtered by EtherType (ARP,
+ * NDP); interface facts and change events from rtnetlink. All of it sits behind
+ * {@link NetworkStack}: {@link linuxStack} is the real one (a small N-API addon, loaded lazily),
+ * {@link MemoryNetwork} the in-memory twin for tests without root.
+ *
+ * Without the native addon (not built, not Linux) everything except opening raw/packet sockets
+ * still works; those raise {@link NetioAddonUnavailableError} (`NETIO_ADDON_UNAVAILABLE`).
+ *
+ * ```ts
+ * import { linuxStack } from '@proxyha/netio';
+ *
+ * const sock = await linuxStack.openIpSocket({ family: 4, protocol: 112, interface: 'eth0', ttl: 255 });
+ * sock.joinGroup('224.0.0.18');
+ * sock.onPacket((p) => console.log(p.source, p.ttl, p.payload));
+ * await sock.send(advert, '224.0.0.18');
+ * ```
  *
  * @packageDocumentation
  */
 
-export {};
+import { lazyAddon } from './linux/addon';
+import { createLinuxStack } from './linux/stack';
+import type { NetworkStack } from './types';
+
+export {
+  type Capability,
+  NetioAddonUnavailableError,
+  NetioError,
+  type NetioErrorCode,
+  NetioInvalidArgumentError,
+  NetioPermissionError,
+  NetioSystemError,
+  NetioUnknownInterfaceError,
+} from './errors';
+export {
+  type MemoryHost,
+  type MemoryHostOptions,
+  type MemoryInterfaceOptions,
+  MemoryNetwork,
+  type MemoryNetworkOptions,
+  type MemoryNetworkStats,
+} from './memory';
+export type {
+  Frame,
+  InterfaceAddress,
+  InterfaceEvent,
+  InterfaceInfo,
+  InterfaceRef,
+  InterfaceWatcher,
+  IpFamily,
+  IpPacket,
+  IpSocket,
+  IpSocketOptions,
+  NetworkStack,
+  PacketSocket,
+  PacketSocketOptions,
+  PacketType,
+  Receiver,
+  WatchOptions,
+} from './types';
+
+const loader = lazyAddon();
+
+/** Whether the native addon loaded, and why not. Loading happens on the first call (or first raw socket). */
+export function addonStatus(): { available: boolean; reason?: string } {
+  const state = loader();
+  return state.available ? { available: true } : { available: false, reason: state.reason };
+}
+
+/** The host's real network stack (Linux, through the native addon and rtnetlink). */
+export const linuxStack: NetworkStack = createLinuxStack(loader);
+
+/** {@link NetworkStack.openIpSocket} of {@link linuxStack}. */
+export const openIpSocket: NetworkStack['openIpSocket'] = (options) => linuxStack.openIpSocket(options);
+/** {@link NetworkStack.openPacketSocket} of {@link linuxStack}. */
+export const openPacketSocket: NetworkStack['openPacketSocket'] = (options) => linuxStack.openPacketSocket(options);
+/** {@link NetworkStack.interfaces} of {@link linuxStack}. */
+export const interfaces: NetworkStack['interfaces'] = () => linuxStack.interfaces();
+/** {@link NetworkStack.interfaceInfo} of {@link linuxStack}. */
+export const interfaceInfo: NetworkStack['interfaceInfo'] = (name) => linuxStack.interfaceInfo(name);
+/** {@link NetworkStack.watchInterfaces} of {@link linuxStack}. */
+export const watchInterfaces: NetworkStack['watchInterfaces'] = (listener, options) =>
+  linuxStack.watchInterfaces(listener, options);

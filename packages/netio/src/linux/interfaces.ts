@@ -1,0 +1,230 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { fromNative, NetioError, NetioSystemError } from '../errors';
+import type { InterfaceEvent, InterfaceInfo, InterfaceWatcher, WatchOptions } from '../types';
+import { type Addon, type AddonLoader, KIND, type NativeSocket } from './addon';
+import { type AddressRecord, assemble, dumpRequest, type LinkRecord, NL, parseAddress, parseLink, splitMessages } from './netlink';
+
+const DUMP_TIMEOUT_MS = 5000;
+let seqCounter = 1;
+
+/** Lists interfaces with two rtnetlink dumps (RTM_GETLINK, RTM_GETADDR); no privilege needed. */
+export async function netlinkInterfaces(addon: Addon): Promise<InterfaceInfo[]> {
+  let socket: NativeSocket;
+  try {
+    socket = new addon.Socket(KIND.netlink, 0);
+    socket.bindNetlink(0);
+  } catch (error) {
+    throw fromNative(error, 'open rtnetlink socket', 'CAP_NET_ADMIN');
+  }
+  try {
+    const links: LinkRecord[] = [];
+    const addresses: AddressRecord[] = [];
+    await dump(socket, NL.RTM_GETLINK, (body) => {
+      const link = parseLink(body);
+      if (link) links.push(link);
+    });
+    await dump(socket, NL.RTM_GETADDR, (body) => {
+      const addr = parseAddress(body);
+      if (addr) addresses.push(addr);
+    });
+    return assemble(links, addresses);
+  } finally {
+    socket.close();
+  }
+}
+
+function dump(socket: NativeSocket, type: number, onMessage: (body: Buffer) => void): Promise<void> {
+  const seq = seqCounter++ & 0x7fffffff;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => finish(new NetioSystemError('rtnetlink dump', 'ETIMEDOUT', 'recvmsg')), DUMP_TIMEOUT_MS);
+    const finish = (error?: NetioError) => {
+      clearTimeout(timer);
+      socket.stopReading();
+      if (error) reject(error);
+      else resolve();
+    };
+    socket.startReading(
+      (batch) => {
+        for (const [data] of batch) {
+          for (const msg of splitMessages(data)) {
+            if (msg.seq !== seq) continue;
+            if (msg.type === NL.NLMSG_DONE) return finish();
+            if (msg.type === NL.NLMSG_ERROR) {
+              const code = msg.body.length >= 4 ? -msg.body.readInt32LE(0) : 0;
+              if (code !== 0) return finish(new NetioSystemError('rtnetlink dump', `errno ${code}`, 'recvmsg'));
+              continue;
+            }
+            onMessage(msg.body);
+          }
+        }
+      },
+      (error) => finish(fromNative(error, 'rtnetlink dump', 'CAP_NET_ADMIN')),
+    );
+    try {
+      socket.send(dumpRequest(type, seq));
+    } catch (error) {
+      finish(fromNative(error, 'rtnetlink dump request', 'CAP_NET_ADMIN'));
+    }
+  });
+}
+
+/**
+ * Fallback without the addon: /sys/class/net plus os.networkInterfaces(). Note that /sys shows the
+ * network namespace it was mounted in (correct under `ip netns exec`, which remounts it).
+ */
+export async function sysfsInterfaces(): Promise<InterfaceInfo[]> {
+  const names = await readdir('/sys/class/net').catch(() => [] as string[]);
+  const os = networkInterfaces();
+  const out: InterfaceInfo[] = [];
+  for (const name of names) {
+    const read = (f: string) => readFile(`/sys/class/net/${name}/${f}`, 'utf8').then((s) => s.trim(), () => '');
+    const [index, mac, mtu, flags] = await Promise.all([read('ifindex'), read('address'), read('mtu'), read('flags')]);
+    if (!index) continue;
+    const f = Number.parseInt(flags || '0', 16);
+    const addrs = os[name] ?? [];
+    const toAddr = (a: (typeof addrs)[number]) => ({
+      address: a.address.replace(/%.*$/, ''),
+      prefixLength: Number((a.cidr ?? '/0').split('/')[1]),
+    });
+    out.push({
+      name,
+      index: Number(index),
+      mac: /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac) ? mac : '00:00:00:00:00:00',
+      mtu: Number(mtu) || 0,
+      up: (f & 0x1) !== 0,
+      running: (f & 0x40) !== 0,
+      ipv4: addrs.filter((a) => a.family === 'IPv4').map(toAddr),
+      ipv6: addrs.filter((a) => a.family === 'IPv6').map(toAddr),
+    });
+  }
+  return out.sort((a, b) => a.index - b.index);
+}
+
+/** Lists interfaces through netlink when the addon is there, else through sysfs. */
+export function listInterfaces(loader: AddonLoader): Promise<InterfaceInfo[]> {
+  const state = loader();
+  return state.available ? netlinkInterfaces(state.addon) : sysfsInterfaces();
+}
+
+/** Computes change events between two snapshots (matched by index). */
+export function diffInterfaces(before: InterfaceInfo[], after: InterfaceInfo[]): InterfaceEvent[] {
+  const events: InterfaceEvent[] = [];
+  const old = new Map(before.map((i) => [i.index, i]));
+  for (const info of after) {
+    const previous = old.get(info.index);
+    old.delete(info.index);
+    if (!previous) events.push({ type: 'added', interface: info });
+    else if (JSON.stringify(normalize(previous)) !== JSON.stringify(normalize(info))) {
+      events.push({ type: 'changed', interface: info, previous });
+    }
+  }
+  for (const gone of old.values()) events.push({ type: 'removed', interface: gone });
+  return events;
+}
+
+function normalize(info: InterfaceInfo): InterfaceInfo {
+  const key = (a: { address: string; prefixLength: number }) => `${a.address}/${a.prefixLength}`;
+  return {
+    ...info,
+    ipv4: [...info.ipv4].sort((a, b) => key(a).localeCompare(key(b))),
+    ipv6: [...info.ipv6].sort((a, b) => key(a).localeCompare(key(b))),
+  };
+}
+
+/**
+ * Watches interfaces: with the addon, an rtnetlink socket subscribed to RTMGRP_LINK,
+ * RTMGRP_IPV4_IFADDR and RTMGRP_IPV6_IFADDR triggers a (coalesced) re-list; without it, polling.
+ */
+export function watchLinuxInterfaces(
+  loader: AddonLoader,
+  listener: (event: InterfaceEvent) => void,
+  options: WatchOptions = {},
+): InterfaceWatcher {
+  const state = loader();
+  let closed = false;
+  let snapshot: InterfaceInfo[] = [];
+  let running = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let events: NativeSocket | undefined;
+
+  const report = (error: unknown) => {
+    const e = error instanceof NetioError ? error : fromNative(error, 'watch interfaces', 'CAP_NET_ADMIN');
+    options.onError?.(e);
+  };
+  const refresh = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        const next = await listInterfaces(loader);
+        if (closed) return;
+        const changes = diffInterfaces(snapshot, next);
+        snapshot = next;
+        for (const event of changes) listener(event);
+      } while (again && !closed);
+    } catch (error) {
+      report(error);
+    } finally {
+      running = false;
+    }
+  };
+  const schedule = () => {
+    if (closed || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void refresh();
+    }, 5);
+  };
+
+  let mode: 'netlink' | 'poll' = 'poll';
+  if (state.available) {
+    try {
+      events = new state.addon.Socket(KIND.netlink, 0);
+      events.bindNetlink(NL.RTMGRP_LINK | NL.RTMGRP_IPV4_IFADDR | NL.RTMGRP_IPV6_IFADDR);
+      mode = 'netlink';
+    } catch {
+      events?.close();
+      events = undefined;
+    }
+  }
+  const ready = listInterfaces(loader).then(
+    (list) => {
+      snapshot = list;
+      if (closed) return;
+      if (events) {
+        events.startReading(schedule, report);
+        void refresh(); // catch changes made between the baseline and the subscription
+      } else {
+        const every = options.pollIntervalMs ?? 1000;
+        const poll = () => {
+          if (closed) return;
+          void refresh().finally(() => {
+            if (!closed) timer = setTimeout(poll, every);
+          });
+        };
+        timer = setTimeout(poll, every);
+      }
+    },
+    (error) => {
+      report(error);
+      throw error;
+    },
+  );
+  ready.catch(() => {});
+  return {
+    ready,
+    mode,
+    close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      events?.close();
+    },
+  };
+}

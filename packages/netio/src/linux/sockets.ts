@@ -1,0 +1,260 @@
+import { fromNative, NetioError, NetioUnknownInterfaceError } from '../errors';
+import type { Frame, InterfaceRef, IpFamily, IpPacket, IpSocket, PacketSocket } from '../types';
+import {
+  checkAddress,
+  checkBytes,
+  checkGroup,
+  formatMac,
+  MAX_IP_PAYLOAD,
+  packetTypeName,
+  type ResolvedIpOptions,
+  type ResolvedPacketOptions,
+} from '../validate';
+import { type Addon, KIND, type NativeItem, type NativeSocket } from './addon';
+import { closedError, NativeChannel } from './channel';
+import { parseIpv4 } from './ipv4';
+
+/** Resolves an interface name to its index (if_nametoindex), before any socket is created. */
+export function resolveInterface(addon: Addon, name: string): InterfaceRef {
+  const index = addon.nameToIndex(name);
+  if (!index) throw new NetioUnknownInterfaceError(name);
+  return { name, index };
+}
+
+function errnoConstants(addon: Addon) {
+  return { EAGAIN: addon.constants.EAGAIN ?? 11, ENOBUFS: addon.constants.ENOBUFS ?? 105 };
+}
+
+/** Opens and configures a raw IP socket; closes it again if any step fails. */
+export function openLinuxIpSocket(addon: Addon, options: ResolvedIpOptions): IpSocket {
+  const ref = resolveInterface(addon, options.interface);
+  const c = addon.constants as Record<string, number>;
+  const operation = `raw IPv${options.family} socket for protocol ${options.protocol} on ${ref.name}`;
+  let native: NativeSocket;
+  try {
+    native = new addon.Socket(options.family === 4 ? KIND.ip4 : KIND.ip6, options.protocol);
+  } catch (error) {
+    throw fromNative(error, `open ${operation}`, 'CAP_NET_RAW');
+  }
+  try {
+    native.bindDevice(ref.name);
+    native.multicastInterface(ref.index);
+    if (options.family === 4) {
+      const ip = c.IPPROTO_IP as number;
+      if (options.ttl !== undefined) native.setInt(ip, c.IP_TTL as number, options.ttl);
+      if (options.multicastTtl !== undefined) native.setInt(ip, c.IP_MULTICAST_TTL as number, options.multicastTtl);
+      native.setInt(ip, c.IP_MULTICAST_LOOP as number, options.multicastLoop ? 1 : 0);
+      native.setInt(ip, c.IP_MULTICAST_ALL as number, 0);
+      if (options.broadcast) native.setInt(c.SOL_SOCKET as number, c.SO_BROADCAST as number, 1);
+    } else {
+      const ip6 = c.IPPROTO_IPV6 as number;
+      if (options.ttl !== undefined) native.setInt(ip6, c.IPV6_UNICAST_HOPS as number, options.ttl);
+      if (options.multicastTtl !== undefined) native.setInt(ip6, c.IPV6_MULTICAST_HOPS as number, options.multicastTtl);
+      native.setInt(ip6, c.IPV6_MULTICAST_LOOP as number, options.multicastLoop ? 1 : 0);
+      try {
+        native.setInt(ip6, c.IPV6_MULTICAST_ALL as number, 0);
+      } catch {
+        // kernels before 4.20 lack IPV6_MULTICAST_ALL: the socket then also sees other sockets' groups
+      }
+      if (options.checksumOffset !== undefined) {
+        native.setInt(ip6, c.IPV6_CHECKSUM as number, options.checksumOffset);
+      }
+    }
+  } catch (error) {
+    native.close();
+    throw fromNative(error, `configure ${operation}`, 'CAP_NET_RAW');
+  }
+  return new LinuxIpSocket(addon, native, options, ref, operation);
+}
+
+class LinuxIpSocket implements IpSocket {
+  readonly family: IpFamily;
+  readonly protocol: number;
+  readonly interface: InterfaceRef;
+  private readonly channel: NativeChannel<IpPacket>;
+
+  constructor(
+    addon: Addon,
+    private readonly native: NativeSocket,
+    private readonly options: ResolvedIpOptions,
+    ref: InterfaceRef,
+    private readonly operation: string,
+  ) {
+    this.family = options.family;
+    this.protocol = options.protocol;
+    this.interface = ref;
+    const decode = options.family === 4 ? decodeIpv4 : decodeIpv6;
+    this.channel = new NativeChannel<IpPacket>(native, errnoConstants(addon), decode, operation, 'CAP_NET_RAW', (e) =>
+      mapIpSendError(e, operation),
+    );
+  }
+
+  get closed(): boolean {
+    return this.channel.closed;
+  }
+
+  onPacket(listener: (packet: IpPacket) => void): () => void {
+    return this.channel.hub.onPacket(listener);
+  }
+
+  onError(listener: (error: NetioError) => void): () => void {
+    return this.channel.hub.onError(listener);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<IpPacket> {
+    return this.channel.hub[Symbol.asyncIterator]();
+  }
+
+  joinGroup(group: string): void {
+    this.membership(group, true);
+  }
+
+  leaveGroup(group: string): void {
+    this.membership(group, false);
+  }
+
+  private membership(group: string, join: boolean): void {
+    checkGroup('group', group, this.family);
+    if (this.closed) throw closedError(this.operation);
+    try {
+      this.native.membership(group, this.interface.index, join);
+    } catch (error) {
+      throw fromNative(error, `${join ? 'join' : 'leave'} ${group} on ${this.operation}`, 'CAP_NET_RAW');
+    }
+  }
+
+  send(payload: Uint8Array, destination: string): Promise<void> {
+    try {
+      checkBytes('payload', payload, 0, MAX_IP_PAYLOAD);
+      checkAddress('destination', destination, this.family);
+      if (this.family === 4 && destination === '255.255.255.255' && !this.options.broadcast) {
+        throw broadcastError(this.operation, destination);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.channel.send(payload, destination, this.interface.index, this.options.source);
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
+
+function broadcastError(operation: string, destination: string): NetioError {
+  return new NetioError(
+    'NETIO_BROADCAST_NOT_ENABLED',
+    `${operation}: sending to broadcast address ${destination} needs the socket option broadcast: true (SO_BROADCAST)`,
+  );
+}
+
+function mapIpSendError(error: unknown, operation: string): NetioError {
+  // sendmsg() to a broadcast address without SO_BROADCAST fails with EACCES: not a capability problem.
+  if ((error as { code?: string } | null)?.code === 'EACCES') return broadcastError(operation, 'the destination');
+  return fromNative(error, `send on ${operation}`, 'CAP_NET_RAW');
+}
+
+function decodeIpv4(item: NativeItem): IpPacket | undefined {
+  const header = parseIpv4(item[0]);
+  if (!header) return undefined;
+  return {
+    source: header.source,
+    destination: header.destination,
+    ifindex: item[1] as number,
+    ttl: header.ttl,
+    payload: item[0].subarray(header.headerLength, header.totalLength),
+  };
+}
+
+function decodeIpv6(item: NativeItem): IpPacket {
+  return {
+    source: item[1] as string,
+    destination: item[2] as string,
+    ifindex: item[3] as number,
+    ttl: item[4] as number,
+    payload: item[0],
+  };
+}
+
+/** Opens an AF_PACKET socket bound to one interface and EtherType. */
+export function openLinuxPacketSocket(addon: Addon, options: ResolvedPacketOptions): PacketSocket {
+  const ref = resolveInterface(addon, options.interface);
+  const operation = `packet socket for EtherType 0x${options.etherType.toString(16).padStart(4, '0')} on ${ref.name}`;
+  let native: NativeSocket;
+  try {
+    native = new addon.Socket(KIND.packet, 0);
+  } catch (error) {
+    throw fromNative(error, `open ${operation}`, 'CAP_NET_RAW');
+  }
+  try {
+    if (!options.includeOutgoing) {
+      try {
+        native.setInt(addon.constants.SOL_PACKET as number, addon.constants.PACKET_IGNORE_OUTGOING as number, 1);
+      } catch {
+        // before Linux 4.20: outgoing frames are filtered in decode below
+      }
+    }
+    native.bindPacket(ref.index, options.etherType);
+  } catch (error) {
+    native.close();
+    throw fromNative(error, `bind ${operation}`, 'CAP_NET_RAW');
+  }
+  return new LinuxPacketSocket(addon, native, options, ref, operation);
+}
+
+class LinuxPacketSocket implements PacketSocket {
+  readonly interface: InterfaceRef;
+  readonly etherType: number;
+  private readonly channel: NativeChannel<Frame>;
+
+  constructor(addon: Addon, native: NativeSocket, options: ResolvedPacketOptions, ref: InterfaceRef, operation: string) {
+    this.interface = ref;
+    this.etherType = options.etherType;
+    const includeOutgoing = options.includeOutgoing;
+    const decode = (item: NativeItem): Frame | undefined => {
+      const frame = item[0];
+      const packetType = packetTypeName(item[2] as number);
+      if ((!includeOutgoing && packetType === 'outgoing') || frame.length < 14) return undefined;
+      return {
+        ifindex: item[1] as number,
+        destination: formatMac(frame, 0),
+        source: formatMac(frame, 6),
+        etherType: frame.readUInt16BE(12),
+        packetType,
+        frame,
+      };
+    };
+    this.channel = new NativeChannel<Frame>(native, errnoConstants(addon), decode, operation, 'CAP_NET_RAW', (e) =>
+      fromNative(e, `send on ${operation}`, 'CAP_NET_RAW'),
+    );
+  }
+
+  get closed(): boolean {
+    return this.channel.closed;
+  }
+
+  onPacket(listener: (frame: Frame) => void): () => void {
+    return this.channel.hub.onPacket(listener);
+  }
+
+  onError(listener: (error: NetioError) => void): () => void {
+    return this.channel.hub.onError(listener);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Frame> {
+    return this.channel.hub[Symbol.asyncIterator]();
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    try {
+      checkBytes('frame', frame, 14, 65535);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.channel.send(frame, undefined, this.interface.index, undefined);
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}

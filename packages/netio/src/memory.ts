@@ -1,0 +1,562 @@
+import { isIPv4 } from 'node:net';
+import {
+  NetioError,
+  NetioInvalidArgumentError,
+  NetioPermissionError,
+  NetioSystemError,
+  NetioUnknownInterfaceError,
+} from './errors';
+import { ReceiverHub } from './receiver';
+import type {
+  Frame,
+  InterfaceEvent,
+  InterfaceInfo,
+  InterfaceRef,
+  InterfaceWatcher,
+  IpFamily,
+  IpPacket,
+  IpSocket,
+  IpSocketOptions,
+  NetworkStack,
+  PacketSocket,
+  PacketSocketOptions,
+  WatchOptions,
+} from './types';
+import {
+  checkAddress,
+  checkBytes,
+  checkGroup,
+  checkInterfaceName,
+  formatMac,
+  isMulticast,
+  MAX_IP_PAYLOAD,
+  type ResolvedIpOptions,
+  type ResolvedPacketOptions,
+  resolveIpOptions,
+  resolvePacketOptions,
+} from './validate';
+
+/** An interface of a {@link MemoryHost}. */
+export interface MemoryInterfaceOptions {
+  /** Interface name, e.g. `eth0`. */
+  name: string;
+  /** Link segment the interface is attached to; interfaces on one segment hear each other. Default `lan`. */
+  segment?: string;
+  /** MAC address; default derived from the host and interface numbers (`02:00:00:00:hh:ii`). */
+  mac?: string;
+  /** MTU; default 1500. */
+  mtu?: number;
+  /** IPv4 addresses in CIDR form, e.g. `192.168.77.11/24`. */
+  ipv4?: string[];
+  /** IPv6 addresses in CIDR form, e.g. `fd77::11/64`; an EUI-64 link-local address is added unless present. */
+  ipv6?: string[];
+}
+
+/** Options of {@link MemoryNetwork.addHost}. */
+export interface MemoryHostOptions {
+  /** Interfaces besides `lo` (index 1), which every host has. */
+  interfaces: MemoryInterfaceOptions[];
+  /** When false, opening raw/packet sockets fails with NETIO_PERMISSION, like a process without CAP_NET_RAW. */
+  privileged?: boolean;
+}
+
+/** Options of {@link MemoryNetwork}. */
+export interface MemoryNetworkOptions {
+  /** Probability 0..1 that a packet or frame is lost on the way to each receiving interface. Default 0. */
+  loss?: number;
+  /** Random source in [0, 1) for loss decisions; pass a seeded one for reproducible runs. Default Math.random. */
+  random?: () => number;
+}
+
+/** Delivery counters of a {@link MemoryNetwork}. */
+export interface MemoryNetworkStats {
+  /** Packets and frames handed to a receiving socket. */
+  delivered: number;
+  /** Packets and frames dropped by the loss setting. */
+  lost: number;
+}
+
+/** Packets a socket holds while nobody reads it, like a kernel socket buffer; beyond this they are dropped. */
+const UNREAD_LIMIT = 1000;
+
+interface Iface {
+  host: MemoryHost;
+  info: InterfaceInfo;
+  segment: string;
+}
+
+/**
+ * An in-memory network: hosts with interfaces on named link segments, implementing
+ * {@link NetworkStack} for protocol tests without root. Delivers unicast, multicast (to sockets
+ * that joined the group on that interface, and to all-nodes groups) and broadcast (looped back to
+ * the sender's host, as Linux does), with the sender's TTL / hop limit, optional random loss, and
+ * interface up/down and address changes reported to watchers. Delivery happens in a microtask after
+ * `send`, before the `send` promise's continuation runs.
+ *
+ * ```ts
+ * const net = new MemoryNetwork();
+ * const a = net.addHost('a', { interfaces: [{ name: 'eth0', ipv4: ['192.168.77.11/24'] }] });
+ * const b = net.addHost('b', { interfaces: [{ name: 'eth0', ipv4: ['192.168.77.12/24'] }] });
+ * ```
+ */
+export class MemoryNetwork {
+  /** Delivery counters. */
+  readonly stats: MemoryNetworkStats = { delivered: 0, lost: 0 };
+  private readonly hosts = new Map<string, MemoryHost>();
+  private loss: number;
+  private readonly random: () => number;
+
+  /** @param options - loss probability and random source */
+  constructor(options: MemoryNetworkOptions = {}) {
+    this.loss = checkLoss(options.loss ?? 0);
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Adds a host; its interfaces get indexes 2, 3, ... in the order given (`lo` is 1). */
+  addHost(name: string, options: MemoryHostOptions): MemoryHost {
+    if (this.hosts.has(name)) throw new NetioInvalidArgumentError('name', name, 'a host name not yet used');
+    const host = new MemoryHost(this, name, this.hosts.size + 1, options);
+    this.hosts.set(name, host);
+    return host;
+  }
+
+  /** The host called `name`. */
+  host(name: string): MemoryHost {
+    const host = this.hosts.get(name);
+    if (!host) throw new NetioInvalidArgumentError('name', name, 'the name of an added host');
+    return host;
+  }
+
+  /** Changes the loss probability (0..1). */
+  setLoss(loss: number): void {
+    this.loss = checkLoss(loss);
+  }
+
+  /** @internal Interfaces attached to `segment` that are up and running. */
+  attached(segment: string): Iface[] {
+    const out: Iface[] = [];
+    for (const host of this.hosts.values()) {
+      for (const iface of host.ifaces.values()) {
+        if (iface.segment === segment && iface.info.up && iface.info.running) out.push(iface);
+      }
+    }
+    return out;
+  }
+
+  /** @internal Applies loss; true when the packet survives. */
+  survives(): boolean {
+    if (this.loss > 0 && this.random() < this.loss) {
+      this.stats.lost++;
+      return false;
+    }
+    this.stats.delivered++;
+    return true;
+  }
+}
+
+function checkLoss(loss: number): number {
+  if (typeof loss !== 'number' || !(loss >= 0 && loss <= 1)) {
+    throw new NetioInvalidArgumentError('loss', loss, 'a probability 0..1');
+  }
+  return loss;
+}
+
+function parseCidr(path: string, cidr: string, family: IpFamily): { address: string; prefixLength: number } {
+  const [address, prefix] = String(cidr).split('/');
+  checkAddress(path, address, family);
+  const prefixLength = Number(prefix);
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > (family === 4 ? 32 : 128)) {
+    throw new NetioInvalidArgumentError(path, cidr, `an IPv${family} address with a prefix length, like a/24`);
+  }
+  return { address: address as string, prefixLength };
+}
+
+function v4ToInt(address: string): number {
+  return address.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
+}
+
+function isBroadcastFor(info: InterfaceInfo, destination: string): boolean {
+  if (destination === '255.255.255.255') return true;
+  const d = v4ToInt(destination);
+  return info.ipv4.some(({ address, prefixLength }) => {
+    if (prefixLength >= 31) return false;
+    const mask = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0;
+    return ((v4ToInt(address) & mask) | ~mask) >>> 0 === d;
+  });
+}
+
+function eui64LinkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => Number.parseInt(x, 16));
+  const w = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+  return `fe80::${w((b[0] as number) ^ 2, b[1] as number)}:${w(b[2] as number, 0xff)}:${w(0xfe, b[3] as number)}:${w(b[4] as number, b[5] as number)}`;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  if (isIPv4(a) || isIPv4(b)) return a === b;
+  return expand6(a) === expand6(b);
+}
+
+function expand6(address: string): string {
+  const [head, tail] = address.toLowerCase().split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const fill = tail === undefined ? [] : Array(8 - h.length - t.length).fill('0');
+  return [...h, ...fill, ...t].map((x) => x.padStart(4, '0')).join(':');
+}
+
+function linkScoped(address: string): boolean {
+  return /^fe[89ab]/i.test(address) || /^ff[0-9a-f]2/i.test(address);
+}
+
+/** A host of a {@link MemoryNetwork}; implements {@link NetworkStack}. */
+export class MemoryHost implements NetworkStack {
+  /** @internal */
+  readonly ifaces = new Map<string, Iface>();
+  /** @internal */
+  readonly ipSockets = new Set<MemoryIpSocket>();
+  /** @internal */
+  readonly packetSockets = new Set<MemoryPacketSocket>();
+  private readonly watchers = new Set<(event: InterfaceEvent) => void>();
+  private readonly privileged: boolean;
+
+  /** @internal use {@link MemoryNetwork.addHost} */
+  constructor(
+    readonly network: MemoryNetwork,
+    /** The host's name. */
+    readonly name: string,
+    hostNumber: number,
+    options: MemoryHostOptions,
+  ) {
+    this.privileged = options.privileged ?? true;
+    this.ifaces.set('lo', {
+      host: this,
+      segment: `lo:${name}`,
+      info: {
+        name: 'lo',
+        index: 1,
+        mac: '00:00:00:00:00:00',
+        mtu: 65536,
+        up: true,
+        running: true,
+        ipv4: [{ address: '127.0.0.1', prefixLength: 8 }],
+        ipv6: [{ address: '::1', prefixLength: 128 }],
+      },
+    });
+    options.interfaces.forEach((o, i) => {
+      const name = checkInterfaceName('interfaces[].name', o.name);
+      if (this.ifaces.has(name)) throw new NetioInvalidArgumentError('interfaces[].name', name, 'a unique name');
+      const hex = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
+      const mac = o.mac ?? `02:00:00:00:${hex(hostNumber)}:${hex(i + 2)}`;
+      const ipv6 = (o.ipv6 ?? []).map((c) => parseCidr('interfaces[].ipv6', c, 6));
+      if (!ipv6.some((a) => /^fe80:/i.test(a.address))) ipv6.push({ address: eui64LinkLocal(mac), prefixLength: 64 });
+      this.ifaces.set(name, {
+        host: this,
+        segment: o.segment ?? 'lan',
+        info: {
+          name,
+          index: i + 2,
+          mac,
+          mtu: o.mtu ?? 1500,
+          up: true,
+          running: true,
+          ipv4: (o.ipv4 ?? []).map((c) => parseCidr('interfaces[].ipv4', c, 4)),
+          ipv6,
+        },
+      });
+    });
+  }
+
+  /** @internal */
+  iface(name: string): Iface {
+    checkInterfaceName('interface', name);
+    const iface = this.ifaces.get(name);
+    if (!iface) throw new NetioUnknownInterfaceError(name);
+    return iface;
+  }
+
+  async openIpSocket(options: IpSocketOptions): Promise<IpSocket> {
+    const resolved = resolveIpOptions(options);
+    const iface = this.iface(resolved.interface);
+    if (!this.privileged) {
+      throw new NetioPermissionError(
+        `open raw IPv${resolved.family} socket for protocol ${resolved.protocol} on ${iface.info.name}`,
+        'CAP_NET_RAW',
+      );
+    }
+    const socket = new MemoryIpSocket(this, iface, resolved);
+    this.ipSockets.add(socket);
+    return socket;
+  }
+
+  async openPacketSocket(options: PacketSocketOptions): Promise<PacketSocket> {
+    const resolved = resolvePacketOptions(options);
+    const iface = this.iface(resolved.interface);
+    if (!this.privileged) throw new NetioPermissionError(`open packet socket on ${iface.info.name}`, 'CAP_NET_RAW');
+    const socket = new MemoryPacketSocket(this, iface, resolved);
+    this.packetSockets.add(socket);
+    return socket;
+  }
+
+  async interfaces(): Promise<InterfaceInfo[]> {
+    return [...this.ifaces.values()].map((i) => structuredClone(i.info));
+  }
+
+  async interfaceInfo(name: string): Promise<InterfaceInfo> {
+    return structuredClone(this.iface(name).info);
+  }
+
+  watchInterfaces(listener: (event: InterfaceEvent) => void, _options?: WatchOptions): InterfaceWatcher {
+    const wrapped = (event: InterfaceEvent) => listener(event);
+    this.watchers.add(wrapped);
+    return {
+      ready: Promise.resolve(),
+      mode: 'memory',
+      close: () => {
+        this.watchers.delete(wrapped);
+      },
+    };
+  }
+
+  /** Sets an interface administratively up or down (down: no sending, no receiving). */
+  setLinkUp(name: string, up: boolean): void {
+    this.change(name, (info) => {
+      info.up = up;
+      info.running = up;
+    });
+  }
+
+  /** Adds an address in CIDR form (e.g. a VIP `192.168.77.100/24`); unicast to it then reaches this host. */
+  addAddress(name: string, cidr: string): void {
+    const family: IpFamily = cidr.includes(':') ? 6 : 4;
+    const addr = parseCidr('cidr', cidr, family);
+    this.change(name, (info) => {
+      const list = family === 4 ? info.ipv4 : info.ipv6;
+      if (!list.some((a) => sameAddress(a.address, addr.address))) list.push(addr);
+    });
+  }
+
+  /** Removes an address added with {@link MemoryHost.addAddress} or configured at creation. */
+  removeAddress(name: string, cidr: string): void {
+    const family: IpFamily = cidr.includes(':') ? 6 : 4;
+    const addr = parseCidr('cidr', cidr, family);
+    this.change(name, (info) => {
+      const list = family === 4 ? info.ipv4 : info.ipv6;
+      const i = list.findIndex((a) => sameAddress(a.address, addr.address));
+      if (i >= 0) list.splice(i, 1);
+    });
+  }
+
+  /** Moves an interface to another link segment (e.g. to partition the network). */
+  attach(name: string, segment: string): void {
+    this.iface(name).segment = segment;
+  }
+
+  private change(name: string, mutate: (info: InterfaceInfo) => void): void {
+    const iface = this.iface(name);
+    const previous = structuredClone(iface.info);
+    mutate(iface.info);
+    if (JSON.stringify(previous) === JSON.stringify(iface.info)) return;
+    const event: InterfaceEvent = { type: 'changed', interface: structuredClone(iface.info), previous };
+    for (const watcher of this.watchers) queueMicrotask(() => watcher(event));
+  }
+}
+
+/** Base for in-memory sockets: a hub plus an unread buffer used while nobody reads. */
+abstract class MemorySocket<T> {
+  readonly hub: ReceiverHub<T>;
+  closed = false;
+  private reading = false;
+  private readonly unread: T[] = [];
+
+  constructor(
+    protected readonly host: MemoryHost,
+    protected readonly iface: Iface,
+  ) {
+    this.hub = new ReceiverHub<T>((on) => {
+      this.reading = on;
+      while (this.reading && this.unread.length > 0) this.hub.deliver(this.unread.shift() as T);
+    });
+  }
+
+  get interface(): InterfaceRef {
+    return { name: this.iface.info.name, index: this.iface.info.index };
+  }
+
+  onPacket(listener: (item: T) => void): () => void {
+    return this.hub.onPacket(listener);
+  }
+
+  onError(listener: (error: NetioError) => void): () => void {
+    return this.hub.onError(listener);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.hub[Symbol.asyncIterator]();
+  }
+
+  /** @internal */
+  receive(item: T): void {
+    if (this.closed) return;
+    if (this.reading) this.hub.deliver(item);
+    else if (this.unread.length < UNREAD_LIMIT) this.unread.push(item);
+  }
+
+  protected checkSendable(operation: string, length: number): void {
+    if (this.closed) throw new NetioError('NETIO_CLOSED', `${operation}: the socket is closed`);
+    if (!this.iface.info.up) throw new NetioSystemError(operation, 'ENETDOWN', 'sendmsg');
+    if (length > this.iface.info.mtu) throw new NetioSystemError(operation, 'EMSGSIZE', 'sendmsg');
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unread.length = 0;
+    this.hub.end();
+  }
+}
+
+class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
+  readonly family: IpFamily;
+  readonly protocol: number;
+  /** @internal */
+  readonly groups = new Set<string>();
+
+  constructor(
+    host: MemoryHost,
+    iface: Iface,
+    /** @internal */
+    readonly options: ResolvedIpOptions,
+  ) {
+    super(host, iface);
+    this.family = options.family;
+    this.protocol = options.protocol;
+  }
+
+  joinGroup(group: string): void {
+    checkGroup('group', group, this.family);
+    if (this.closed) throw new NetioError('NETIO_CLOSED', 'join: the socket is closed');
+    const key = expand6OrSame(group);
+    if (this.groups.has(key)) throw new NetioSystemError(`join ${group}`, 'EADDRINUSE', 'setsockopt');
+    this.groups.add(key);
+  }
+
+  leaveGroup(group: string): void {
+    checkGroup('group', group, this.family);
+    if (this.closed) throw new NetioError('NETIO_CLOSED', 'leave: the socket is closed');
+    if (!this.groups.delete(expand6OrSame(group))) {
+      throw new NetioSystemError(`leave ${group}`, 'EADDRNOTAVAIL', 'setsockopt');
+    }
+  }
+
+  async send(payload: Uint8Array, destination: string): Promise<void> {
+    checkBytes('payload', payload, 0, MAX_IP_PAYLOAD);
+    checkAddress('destination', destination, this.family);
+    const operation = `send on raw IPv${this.family} socket for protocol ${this.protocol} on ${this.iface.info.name}`;
+    this.checkSendable(operation, payload.length + (this.family === 4 ? 20 : 40));
+    const info = this.iface.info;
+    const multicast = isMulticast(destination, this.family);
+    const broadcast = this.family === 4 && !multicast && isBroadcastFor(info, destination);
+    if (broadcast && !this.options.broadcast) {
+      throw new NetioError(
+        'NETIO_BROADCAST_NOT_ENABLED',
+        `${operation}: sending to broadcast address ${destination} needs the socket option broadcast: true (SO_BROADCAST)`,
+      );
+    }
+    const addresses = this.family === 4 ? info.ipv4 : info.ipv6;
+    const preferred =
+      this.family === 6 && linkScoped(destination)
+        ? addresses.find((a) => /^fe80:/i.test(a.address))
+        : addresses.find((a) => !/^fe80:/i.test(a.address));
+    const source =
+      this.options.source ?? (preferred ?? addresses[0])?.address ?? (this.family === 4 ? '0.0.0.0' : '::');
+    const ttl = multicast ? (this.options.multicastTtl ?? 1) : (this.options.ttl ?? 64);
+    const bytes = Buffer.from(payload);
+    const group = multicast ? expand6OrSame(destination) : '';
+    const allNodes = destination === '224.0.0.1' || group === expand6('ff02::1');
+
+    for (const target of this.host.network.attached(this.iface.segment)) {
+      const local = target.host === this.host;
+      let wanted: (s: MemoryIpSocket) => boolean;
+      if (multicast) {
+        if (local && !(this.options.multicastLoop && target === this.iface)) continue;
+        wanted = (s) => allNodes || s.groups.has(group);
+      } else if (broadcast) {
+        if (local && target !== this.iface) continue;
+        wanted = () => true;
+      } else {
+        if (local) continue; // unicast to this host's own address goes through lo, not this link
+        const addrs = this.family === 4 ? target.info.ipv4 : target.info.ipv6;
+        if (!addrs.some((a) => sameAddress(a.address, destination))) continue;
+        wanted = () => true;
+      }
+      const receivers = [...target.host.ipSockets].filter(
+        (s) =>
+          !s.closed &&
+          s.iface === target &&
+          s.family === this.family &&
+          s.protocol === this.protocol &&
+          wanted(s),
+      );
+      if (receivers.length === 0 || !this.host.network.survives()) continue;
+      const packet: IpPacket = { source, destination, ifindex: target.info.index, ttl, payload: bytes };
+      for (const s of receivers) queueMicrotask(() => s.receive({ ...packet, payload: Buffer.from(bytes) }));
+    }
+  }
+
+  override close(): void {
+    super.close();
+    this.host.ipSockets.delete(this);
+  }
+}
+
+function expand6OrSame(address: string): string {
+  return address.includes(':') ? expand6(address) : address;
+}
+
+class MemoryPacketSocket extends MemorySocket<Frame> implements PacketSocket {
+  readonly etherType: number;
+
+  constructor(
+    host: MemoryHost,
+    iface: Iface,
+    private readonly options: ResolvedPacketOptions,
+  ) {
+    super(host, iface);
+    this.etherType = options.etherType;
+  }
+
+  async send(frame: Uint8Array): Promise<void> {
+    checkBytes('frame', frame, 14, 65535);
+    const operation = `send on packet socket on ${this.iface.info.name}`;
+    this.checkSendable(operation, frame.length - 14);
+    const bytes = Buffer.from(frame);
+    const destination = formatMac(bytes, 0);
+    const etherType = bytes.readUInt16BE(12);
+    const group = ((bytes[0] as number) & 1) === 1;
+    const broadcast = destination === 'ff:ff:ff:ff:ff:ff';
+    const base = { destination, source: formatMac(bytes, 6), etherType };
+    const matches = (s: MemoryPacketSocket) => !s.closed && (s.etherType === etherType || s.etherType === 0x0003);
+    for (const s of this.host.packetSockets) {
+      if (s.iface === this.iface && s.options.includeOutgoing && matches(s)) {
+        queueMicrotask(() =>
+          s.receive({ ...base, ifindex: this.iface.info.index, packetType: 'outgoing', frame: Buffer.from(bytes) }),
+        );
+      }
+    }
+    for (const target of this.host.network.attached(this.iface.segment)) {
+      if (target.host === this.host) continue;
+      if (!group && target.info.mac !== destination) continue;
+      const receivers = [...target.host.packetSockets].filter((s) => s.iface === target && matches(s));
+      if (receivers.length === 0 || !this.host.network.survives()) continue;
+      const packetType = broadcast ? 'broadcast' : group ? 'multicast' : 'host';
+      for (const s of receivers) {
+        queueMicrotask(() => s.receive({ ...base, ifindex: target.info.index, packetType, frame: Buffer.from(bytes) }));
+      }
+    }
+  }
+
+  override close(): void {
+    super.close();
+    this.host.packetSockets.delete(this);
+  }
+}
