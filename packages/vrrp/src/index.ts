@@ -8,3 +8,5 @@
  */
 
 export * from './codec/index';
+export * from './machine/index';
+export * from './sim/index';
