@@ -84,6 +84,7 @@ const textEncoder = new TextEncoder();
 
 /** Length in bytes of the encoded VRRP message of an advert. */
 export function vrrpMessageLength(advert: VrrpAdvert): number {
+  if (!Array.isArray(advert.addresses)) throw new VrrpEncodeError('addresses', 'must be an array');
   const addrLen = advert.family === 'ipv6' ? 16 : 4;
   return 8 + advert.addresses.length * addrLen + (advert.version === 2 ? VRRP_V2_AUTH_LENGTH : 0);
 }
@@ -118,8 +119,23 @@ export function encodeAddress(family: VrrpFamily, text: unknown, field: string):
   return out;
 }
 
+/** Checks version and family, which everything else depends on. @internal */
+function assertKind(advert: VrrpAdvert): void {
+  const a = advert as { version: unknown; family: unknown };
+  if (a.version !== 2 && a.version !== 3) {
+    throw new VrrpEncodeError('version', `must be 2 or 3, got ${String(a.version)}`);
+  }
+  if (a.version === 2 ? a.family !== 'ipv4' : a.family !== 'ipv4' && a.family !== 'ipv6') {
+    throw new VrrpEncodeError(
+      'family',
+      `VRRPv${a.version} cannot be sent over ${String(a.family)}${a.version === 2 ? ' (v2 is IPv4 only)' : ''}`,
+    );
+  }
+}
+
 /** Works out and validates the checksum form and pseudo-header addresses. @internal */
 export function planChecksum(advert: VrrpAdvert, options: VrrpEncodeOptions): ChecksumPlan {
+  assertKind(advert);
   const family = advert.family;
   const natural: VrrpChecksumMode = advert.version === 2 ? 'vrrp-only' : 'pseudo-header';
   const mode = options.checksumMode ?? natural;
@@ -153,16 +169,7 @@ export function planChecksum(advert: VrrpAdvert, options: VrrpEncodeOptions): Ch
  * with {@link vrrpMessageLength}). Returns the number of bytes written. @internal
  */
 export function writeVrrp(advert: VrrpAdvert, plan: ChecksumPlan, out: Uint8Array, off: number): number {
-  const a = advert as Partial<VrrpAdvert> & { version: unknown; family: unknown };
-  if (a.version !== 2 && a.version !== 3) {
-    throw new VrrpEncodeError('version', `must be 2 or 3, got ${String(a.version)}`);
-  }
-  if (a.version === 2 ? a.family !== 'ipv4' : a.family !== 'ipv4' && a.family !== 'ipv6') {
-    throw new VrrpEncodeError(
-      'family',
-      `VRRPv${a.version} cannot be sent over ${String(a.family)}${a.version === 2 ? ' (v2 is IPv4 only)' : ''}`,
-    );
-  }
+  assertKind(advert);
   if (!isByte(advert.vrid, 1, 255)) throw new VrrpEncodeError('vrid', `must be 1..255, got ${advert.vrid}`);
   if (!isByte(advert.priority, 0, 255)) {
     throw new VrrpEncodeError('priority', `must be 0..255, got ${advert.priority}`);
