@@ -3,7 +3,7 @@
 // leap indicator 3, forged originate, wrong mode, silence.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { createSystemClock } from '../../src/clock';
+import { type Clock, createSystemClock } from '../../src/clock';
 import { decodePacket, encodePacket, type NtpPacket } from '../../src/codec';
 import { toNtpTimestamp } from '../../src/timestamp';
 
@@ -27,6 +27,8 @@ export interface ServerBehaviour {
   rootDispersion?: number;
   /** Delay before replying, ms. */
   replyDelayMs?: number;
+  /** Send the (otherwise genuine) reply from a different socket, i.e. another source port. */
+  replyFromOtherPort?: boolean;
 }
 
 export interface TestNtpServer {
@@ -46,9 +48,13 @@ function asciiId(code: string): number {
   return b.readUInt32BE(0);
 }
 
-export async function startNtpServer(behaviour: ServerBehaviour = {}): Promise<TestNtpServer> {
-  const clock = createSystemClock();
+/** `clock` lets a test move the served time along with a steered client clock. */
+export async function startNtpServer(
+  behaviour: ServerBehaviour = {},
+  clock: Clock = createSystemClock(),
+): Promise<TestNtpServer> {
   const socket = dgram.createSocket('udp4');
+  const other = dgram.createSocket('udp4');
   let requests = 0;
   const state = { behaviour };
   const served = () => clock.nowNs() + BigInt(Math.round((state.behaviour.shiftMs ?? 0) * 1e6));
@@ -76,7 +82,7 @@ export async function startNtpServer(behaviour: ServerBehaviour = {}): Promise<T
         trailer: new Uint8Array(0),
       };
       packet.transmitTimestamp = toNtpTimestamp(served());
-      socket.send(encodePacket(packet), rinfo.port, rinfo.address);
+      (b.replyFromOtherPort ? other : socket).send(encodePacket(packet), rinfo.port, rinfo.address);
     };
     const forged = () => randomBytes(8).readBigUInt64BE(0) | 1n;
     const go = () => {
@@ -91,6 +97,7 @@ export async function startNtpServer(behaviour: ServerBehaviour = {}): Promise<T
     socket.once('error', reject);
     socket.bind(0, '127.0.0.1', () => resolve());
   });
+  await new Promise<void>((resolve) => other.bind(0, '127.0.0.1', () => resolve()));
   const { address, port } = socket.address();
   return {
     address,
@@ -105,7 +112,10 @@ export async function startNtpServer(behaviour: ServerBehaviour = {}): Promise<T
     set behaviour(b: ServerBehaviour) {
       state.behaviour = b;
     },
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    close: async () => {
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    },
   };
 }
 
@@ -113,10 +123,11 @@ export async function startNtpServer(behaviour: ServerBehaviour = {}): Promise<T
 export async function withServers<T>(
   behaviours: ServerBehaviour[],
   fn: (servers: TestNtpServer[]) => Promise<T>,
+  clock?: Clock,
 ): Promise<T> {
   const servers: TestNtpServer[] = [];
   try {
-    for (const b of behaviours) servers.push(await startNtpServer(b));
+    for (const b of behaviours) servers.push(await startNtpServer(b, clock));
     return await fn(servers);
   } finally {
     await Promise.all(servers.map((s) => s.close()));

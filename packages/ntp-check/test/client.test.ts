@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import { checkSkew } from '../src/check-skew';
+import { NtpClient } from '../src/client';
+import type { ServerResult } from '../src/guard';
+import { steeredClock } from './helpers/clock';
+import { closedPort, withServers } from './helpers/ntp-server';
+
+function expectOk(r: ServerResult) {
+  if (!r.ok) throw new Error(`expected a sample, got ${r.error.code}: ${r.error.message}`);
+  return r;
+}
+function expectError(r: ServerResult) {
+  if (r.ok) throw new Error(`expected an error, got offset ${r.sample.offsetMs} ms`);
+  return r;
+}
+
+describe('NtpClient against the suite NTP server on loopback', () => {
+  it('measures a served clock shifted by +120 s within ±5 ms', async () => {
+    await withServers([{ shiftMs: 120_000 }, { shiftMs: -3_500 }], async ([a, b]) => {
+      const client = new NtpClient({ timeout: 1000 });
+      const [ra, rb] = (await client.queryAll([a!.label, b!.label])).map(expectOk);
+      expect(Math.abs(ra!.sample.offsetMs - 120_000)).toBeLessThan(5);
+      expect(Math.abs(rb!.sample.offsetMs + 3_500)).toBeLessThan(5);
+      expect(ra!.sample.delayMs).toBeLessThan(50);
+      expect(ra!.sample.stratum).toBe(2);
+      expect(ra!.fresh).toBe(true);
+      expect(ra!.server).toBe(a!.label);
+    });
+  });
+
+  it('rejects leap indicator 3 as unsynchronized', async () => {
+    await withServers([{ leap: 3 }], async ([s]) => {
+      const r = expectError(await new NtpClient({ timeout: 1000 }).query(s!.label));
+      expect(r.error.code).toBe('NTP_UNSYNCHRONIZED');
+      expect(r.error.message).toBe('unsynchronized (leap indicator 3)');
+    });
+  });
+
+  it('rejects stratum 16 as unsynchronized', async () => {
+    await withServers([{ stratum: 16 }], async ([s]) => {
+      const r = expectError(await new NtpClient({ timeout: 1000 }).query(s!.label));
+      expect(r.error.message).toBe('unsynchronized (stratum 16)');
+    });
+  });
+
+  it("backs off after a Kiss-o'-Death RATE", async () => {
+    await withServers([{ kiss: 'RATE' }], async ([s]) => {
+      const clock = steeredClock();
+      const client = new NtpClient({ timeout: 1000, clock });
+      const r = expectError(await client.query(s!.label));
+      expect(r.error.code).toBe('NTP_KISS_OF_DEATH');
+      expect(r.error.message).toBe("Kiss-o'-Death RATE");
+      expect(s!.requests).toBe(1);
+      clock.advance(17_000); // past the 16 s minimum, not past the doubled 32 s
+      const held = expectError(await client.query(s!.label));
+      expect(held.error.code).toBe('NTP_POLL_TOO_SOON');
+      expect(held.error.message).toMatch(/backing off after Kiss-o'-Death RATE \(interval 32 s\)/);
+      expect(s!.requests).toBe(1);
+      clock.advance(16_000);
+      expect(expectError(await client.query(s!.label)).error.code).toBe('NTP_KISS_OF_DEATH');
+      expect(s!.requests).toBe(2);
+      clock.advance(33_000); // now 64 s
+      expect(expectError(await client.query(s!.label)).error.code).toBe('NTP_POLL_TOO_SOON');
+      expect(s!.requests).toBe(2);
+    });
+  });
+
+  for (const kiss of ['DENY', 'RSTR']) {
+    it(`stops asking a server after a Kiss-o'-Death ${kiss}`, async () => {
+      await withServers([{ kiss }], async ([s]) => {
+        const clock = steeredClock();
+        const client = new NtpClient({ timeout: 1000, clock });
+        expect(expectError(await client.query(s!.label)).error.message).toBe(`Kiss-o'-Death ${kiss}`);
+        s!.behaviour = {}; // even if it would answer now
+        clock.advance(86_400_000);
+        const r = expectError(await client.query(s!.label));
+        expect(r.error.code).toBe('NTP_SERVER_STOPPED');
+        expect(r.error.message).toBe(`Kiss-o'-Death ${kiss}: not asking ${s!.label} again`);
+        expect(s!.requests).toBe(1);
+      });
+    });
+  }
+
+  it('discards a reply with a forged originate timestamp and reports it when no genuine reply comes', async () => {
+    await withServers([{ forgeOriginate: true }], async ([s]) => {
+      const r = expectError(await new NtpClient({ timeout: 300 }).query(s!.label));
+      expect(r.error.code).toBe('NTP_BOGUS_ORIGINATE');
+      expect(r.error.message).toMatch(/^forged reply \(originate timestamp does not match the request\)/);
+      expect(r.discarded).toBe(1);
+    });
+  });
+
+  it('ignores a forged reply that arrives first and takes the genuine one', async () => {
+    await withServers([{ forgedFirst: true, shiftMs: 42 }], async ([s]) => {
+      const r = expectOk(await new NtpClient({ timeout: 1000 }).query(s!.label));
+      expect(r.discarded).toBe(1);
+      expect(Math.abs(r.sample.offsetMs - 42)).toBeLessThan(5);
+    });
+  });
+
+  it('does not even see replies from another source port', async () => {
+    await withServers([{ replyFromOtherPort: true }], async ([s]) => {
+      const r = expectError(await new NtpClient({ timeout: 300 }).query(s!.label));
+      expect(r.error.code).toBe('NTP_TIMEOUT');
+      expect(s!.requests).toBe(1);
+    });
+  });
+
+  it('treats a genuine reply in the wrong mode as bad', async () => {
+    await withServers([{ mode: 5 }], async ([s]) => {
+      expect(expectError(await new NtpClient({ timeout: 1000 }).query(s!.label)).error.code).toBe(
+        'NTP_BAD_MODE',
+      );
+    });
+  });
+
+  it('times out on a silent server', async () => {
+    await withServers([{ silent: true }], async ([s]) => {
+      const t0 = Date.now();
+      const r = expectError(await new NtpClient({ timeout: 250 }).query(s!.label));
+      expect(r.error.code).toBe('NTP_TIMEOUT');
+      expect(r.error.message).toBe(`no reply from ${s!.label} within 250 ms`);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(240);
+    });
+  });
+
+  it('reports ICMP port unreachable as a socket error', async () => {
+    const port = await closedPort();
+    const r = expectError(await new NtpClient({ timeout: 1000 }).query(`127.0.0.1:${port}`));
+    expect(r.error.code).toBe('NTP_SOCKET_ERROR');
+    expect(r.error.message).toMatch(/connection refused/);
+  });
+
+  it('reports unparsable servers without sending anything', async () => {
+    const r = expectError(await new NtpClient().query('127.0.0.1:99999'));
+    expect(r.error.code).toBe('NTP_BAD_SERVER');
+  });
+
+  it('never polls a server more often than the minimum interval; reuses the sample, corrected for clock steps', async () => {
+    // Client and server share one steered timeline; only the client's wall clock is stepped.
+    const timeline = steeredClock();
+    const client = steeredClock();
+    const both = (ms: number) => {
+      timeline.advance(ms);
+      client.advance(ms);
+    };
+    await withServers(
+      [{ shiftMs: 250 }],
+      async ([s]) => {
+        const ntp = new NtpClient({ timeout: 1000, clock: client });
+        const first = expectOk(await ntp.query(s!.label));
+        expect(Math.abs(first.sample.offsetMs - 250)).toBeLessThan(5);
+        both(5_000);
+        client.stepWall(1_000); // someone sets the local clock 1 s ahead
+        const again = expectOk(await ntp.query(s!.label));
+        expect(s!.requests).toBe(1);
+        expect(again.fresh).toBe(false);
+        expect(again.ageMs).toBeGreaterThanOrEqual(5_000);
+        expect(Math.abs(again.sample.offsetMs - (first.sample.offsetMs - 1_000))).toBeLessThan(2);
+        expect(again.sample.rootDistanceMs).toBeGreaterThan(first.sample.rootDistanceMs);
+        both(11_500); // 16.5 s after the first request
+        const fresh = expectOk(await ntp.query(s!.label));
+        expect(fresh.fresh).toBe(true);
+        expect(s!.requests).toBe(2);
+        expect(Math.abs(fresh.sample.offsetMs - (250 - 1_000))).toBeLessThan(5);
+      },
+      timeline,
+    );
+  });
+
+  it('shares one request between concurrent queries of the same server', async () => {
+    await withServers([{ replyDelayMs: 50 }], async ([s]) => {
+      const client = new NtpClient({ timeout: 1000 });
+      const rs = await client.queryAll([s!.label, s!.label, s!.label]);
+      rs.forEach(expectOk);
+      expect(s!.requests).toBe(1);
+    });
+  });
+
+  it('refuses a minimum poll interval below the RFC 4330 floor of 15 s, and other bad options', () => {
+    expect(() => new NtpClient({ minPollInterval: '10s' })).toThrowError(
+      expect.objectContaining({
+        code: 'NTP_INVALID_OPTIONS',
+        message: expect.stringMatching(
+          /minPollInterval: must be at least 15 s \(RFC 4330 section 10\) \(got "10s"\)/,
+        ),
+      }),
+    );
+    expect(() => new NtpClient({ timeout: 'soon' })).toThrowError(/timeout: invalid duration "soon"/);
+    expect(() => new NtpClient({ version: 2 as 4 })).toThrowError(/version/);
+    expect(() => new NtpClient({ minPollInterval: '15s', timeout: '2s' })).not.toThrow();
+  });
+});
+
+describe('checkSkew on loopback servers', () => {
+  it('names the server 120 s off as falseticker and follows the other two', async () => {
+    await withServers([{}, { shiftMs: 120_000 }, { shiftMs: 1 }], async ([a, b, c]) => {
+      const report = await checkSkew({
+        servers: [a!.label, b!.label, c!.label],
+        maxOffset: '500ms',
+        timeout: '1s',
+      });
+      expect(report.verdict).toBe('ok');
+      expect(report.falsetickers).toEqual([b!.label]);
+      expect(report.truechimers).toEqual([a!.label, c!.label]);
+      expect(Math.abs(report.offsetMs!)).toBeLessThan(5);
+      expect(report.servers[1]).toMatchObject({
+        role: 'falseticker',
+        reason: 'falseticker',
+        verdict: 'fail',
+      });
+    });
+  });
+
+  it('fails when the majority is off, naming the correct minority as falseticker', async () => {
+    await withServers([{ shiftMs: 120_000 }, {}, { shiftMs: 120_001 }], async ([a, b, c]) => {
+      const report = await checkSkew({
+        servers: [a!.label, b!.label, c!.label],
+        maxOffset: 500,
+        timeout: 1000,
+      });
+      expect(report.verdict).toBe('fail');
+      expect(report.falsetickers).toEqual([b!.label]);
+      expect(report.reasons[0]!.message).toMatch(/^time difference too high: offset \+12000\d\.\d ms/);
+    });
+  });
+
+  it('fails on a single unsynchronized server, with the reason', async () => {
+    await withServers([{ leap: 3 }], async ([s]) => {
+      const report = await checkSkew({ servers: [s!.label], maxOffset: '1s', timeout: '1s' });
+      expect(report.verdict).toBe('fail');
+      expect(report.reasons[0]!.message).toBe(
+        `no usable server: ${s!.label} unsynchronized (leap indicator 3)`,
+      );
+    });
+  });
+
+  it('validates its options at the boundary', async () => {
+    await expect(checkSkew({ servers: [], maxOffset: '1s' })).rejects.toMatchObject({
+      code: 'NTP_INVALID_OPTIONS',
+    });
+    await expect(checkSkew({ servers: ['x'], maxOffset: 'lots' })).rejects.toThrow(
+      /maxOffset: invalid duration/,
+    );
+    await expect(checkSkew({ servers: ['x'], maxOffset: '1s', warnOffset: '2s' })).rejects.toThrow(
+      /warnOffset/,
+    );
+  });
+});
