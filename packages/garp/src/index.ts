@@ -9,7 +9,8 @@
  *   per-interface rate limits, reassertion when another node still claims the addresses) as a pure
  *   machine: time in, frames out.
  * - {@link Announcer}: the driver that runs the schedule on timers, hands frames to a {@link FrameSender}
- *   and logs keepalived's lines; {@link MemoryFrameSink} for tests.
+ *   and logs keepalived's lines; {@link PacketSocketSender} sends over `@proxyha/netio` AF_PACKET sockets,
+ *   {@link MemoryFrameSink} records frames for tests.
  * - Virtual MACs: {@link virtualMac} and a {@link VmacManager} creating macvlan interfaces
  *   ({@link LinuxVmacManager}, {@link MemoryVmacManager}).
  *
@@ -59,6 +60,7 @@ export {
   type NeighborAdvertisementInit,
 } from './codec';
 export { type DecodeResult, GarpError, type GarpErrorCode } from './errors';
+export { type PacketSocketLike, type PacketSocketOpener, PacketSocketSender } from './packet-sender';
 export {
   type AnnouncePolicy,
   type AnnouncePolicyInput,

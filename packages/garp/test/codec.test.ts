@@ -271,7 +271,7 @@ describe('Neighbor Advertisement codec', () => {
     expectCode(
       decodeNeighborAdvertisement(
         mutate((b) => {
-          b[43] ^= 1;
+          b[43] = (b[43] as number) ^ 1;
         }),
       ),
       'GARP_BAD_CHECKSUM',
@@ -279,7 +279,7 @@ describe('Neighbor Advertisement codec', () => {
     expectCode(
       decodeNeighborAdvertisement(
         mutate((b) => {
-          b[55] ^= 1;
+          b[55] = (b[55] as number) ^ 1;
         }),
       ),
       'GARP_BAD_CHECKSUM',
@@ -287,7 +287,7 @@ describe('Neighbor Advertisement codec', () => {
     expectCode(
       decodeNeighborAdvertisement(
         mutate((b) => {
-          b[23] ^= 1;
+          b[23] = (b[23] as number) ^ 1;
         }),
       ),
       'GARP_BAD_CHECKSUM',

@@ -1,4 +1,5 @@
-import vectorsJson from './fixtures/vectors.json';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** One captured vector (see fixtures/README.md). */
 export interface Vector {
@@ -11,7 +12,9 @@ export interface Vector {
   decoded: Record<string, string | number | string[]>;
 }
 
-export const vectors = vectorsJson as Vector[];
+export const vectors = JSON.parse(
+  readFileSync(join(import.meta.dirname, 'fixtures', 'vectors.json'), 'utf8'),
+) as Vector[];
 
 export function vector(name: string): Vector {
   const v = vectors.find((x) => x.name === name);

@@ -1,0 +1,69 @@
+// A FrameSender over AF_PACKET sockets. Typed structurally after @proxyha/netio's NetworkStack /
+// PacketSocket, so that `new PacketSocketSender(linuxStack())` works without this package importing netio.
+import type { FrameSender } from './announcer';
+import { GarpError } from './errors';
+
+/** The part of `@proxyha/netio`'s `PacketSocket` this sender uses. */
+export interface PacketSocketLike {
+  /** Sends a complete Ethernet frame (header included) on the bound interface. */
+  send(frame: Uint8Array): Promise<void>;
+  /** Closes the socket. Idempotent. */
+  close(): void;
+  /** True once closed (by us or because the interface went away). */
+  readonly closed: boolean;
+}
+
+/** The part of `@proxyha/netio`'s `NetworkStack` this sender uses. */
+export interface PacketSocketOpener {
+  /** Opens an AF_PACKET socket on `interface`, bound to `etherType`. */
+  openPacketSocket(options: { interface: string; etherType: number }): Promise<PacketSocketLike>;
+}
+
+/**
+ * {@link FrameSender} over AF_PACKET sockets from `@proxyha/netio` (pass its `linuxStack()`, or a
+ * `MemoryNetwork` host in tests). Opens one socket per interface and EtherType on first use, bound to the
+ * frame's own EtherType (ARP or IPv6), and reopens it if it was closed under it (interface recreated).
+ */
+export class PacketSocketSender implements FrameSender {
+  readonly #opener: PacketSocketOpener;
+  readonly #sockets = new Map<string, Promise<PacketSocketLike>>();
+  #closed = false;
+
+  /** @param opener - the network stack that opens packet sockets */
+  constructor(opener: PacketSocketOpener) {
+    this.#opener = opener;
+  }
+
+  /**
+   * Sends the frame on `ifname`.
+   *
+   * @throws GarpError `GARP_TRUNCATED` for a frame shorter than an Ethernet header; the stack's own
+   *   errors (interface missing, permission) pass through
+   */
+  async sendFrame(ifname: string, frame: Uint8Array): Promise<void> {
+    if (this.#closed) throw new GarpError('GARP_BAD_REQUEST', 'sender is closed');
+    if (frame.length < 14)
+      throw new GarpError('GARP_TRUNCATED', `frame: ${frame.length} bytes, an Ethernet header needs 14`);
+    const etherType = ((frame[12] as number) << 8) | (frame[13] as number);
+    const key = `${ifname}\u0000${etherType}`;
+    let p = this.#sockets.get(key);
+    if (p) {
+      const s = await p.catch(() => undefined);
+      if (!s || s.closed) p = undefined;
+    }
+    if (!p) {
+      p = this.#opener.openPacketSocket({ interface: ifname, etherType });
+      this.#sockets.set(key, p);
+      p.catch(() => this.#sockets.get(key) === p && this.#sockets.delete(key));
+    }
+    await (await p).send(frame);
+  }
+
+  /** Closes every socket opened so far. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#sockets.values()];
+    this.#sockets.clear();
+    for (const p of all) (await p.catch(() => undefined))?.close();
+  }
+}
