@@ -544,6 +544,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   set("IPPROTO_IP", IPPROTO_IP);
   set("IPPROTO_IPV6", IPPROTO_IPV6);
   set("IP_TTL", IP_TTL);
+  set("IP_TOS", IP_TOS);
+  set("IPV6_TCLASS", IPV6_TCLASS);
   set("IP_MULTICAST_TTL", IP_MULTICAST_TTL);
   set("IP_MULTICAST_LOOP", IP_MULTICAST_LOOP);
   set("IP_MULTICAST_ALL", IP_MULTICAST_ALL);

@@ -134,6 +134,7 @@ interface NativeError {
 export function fromNative(error: unknown, operation: string, capability: Capability): NetioError {
   if (error instanceof NetioError) return error;
   const e = (error ?? {}) as NativeError;
-  if (e.code === 'EPERM' || e.code === 'EACCES') return new NetioPermissionError(operation, capability, { cause: error });
+  if (e.code === 'EPERM' || e.code === 'EACCES')
+    return new NetioPermissionError(operation, capability, { cause: error });
   return new NetioSystemError(operation, e.code ?? 'UNKNOWN', e.syscall ?? '?', { cause: error });
 }

@@ -79,7 +79,8 @@ export const linuxStack: NetworkStack = createLinuxStack(loader);
 /** {@link NetworkStack.openIpSocket} of {@link linuxStack}. */
 export const openIpSocket: NetworkStack['openIpSocket'] = (options) => linuxStack.openIpSocket(options);
 /** {@link NetworkStack.openPacketSocket} of {@link linuxStack}. */
-export const openPacketSocket: NetworkStack['openPacketSocket'] = (options) => linuxStack.openPacketSocket(options);
+export const openPacketSocket: NetworkStack['openPacketSocket'] = (options) =>
+  linuxStack.openPacketSocket(options);
 /** {@link NetworkStack.interfaces} of {@link linuxStack}. */
 export const interfaces: NetworkStack['interfaces'] = () => linuxStack.interfaces();
 /** {@link NetworkStack.interfaceInfo} of {@link linuxStack}. */

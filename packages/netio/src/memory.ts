@@ -166,7 +166,11 @@ function parseCidr(path: string, cidr: string, family: IpFamily): { address: str
   checkAddress(path, address, family);
   const prefixLength = Number(prefix);
   if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > (family === 4 ? 32 : 128)) {
-    throw new NetioInvalidArgumentError(path, cidr, `an IPv${family} address with a prefix length, like a/24`);
+    throw new NetioInvalidArgumentError(
+      path,
+      cidr,
+      `an IPv${family} address with a prefix length, like a/24`,
+    );
   }
   return { address: address as string, prefixLength };
 }
@@ -244,11 +248,13 @@ export class MemoryHost implements NetworkStack {
     });
     options.interfaces.forEach((o, i) => {
       const name = checkInterfaceName('interfaces[].name', o.name);
-      if (this.ifaces.has(name)) throw new NetioInvalidArgumentError('interfaces[].name', name, 'a unique name');
+      if (this.ifaces.has(name))
+        throw new NetioInvalidArgumentError('interfaces[].name', name, 'a unique name');
       const hex = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
       const mac = o.mac ?? `02:00:00:00:${hex(hostNumber)}:${hex(i + 2)}`;
       const ipv6 = (o.ipv6 ?? []).map((c) => parseCidr('interfaces[].ipv6', c, 6));
-      if (!ipv6.some((a) => /^fe80:/i.test(a.address))) ipv6.push({ address: eui64LinkLocal(mac), prefixLength: 64 });
+      if (!ipv6.some((a) => /^fe80:/i.test(a.address)))
+        ipv6.push({ address: eui64LinkLocal(mac), prefixLength: 64 });
       this.ifaces.set(name, {
         host: this,
         segment: o.segment ?? 'lan',
@@ -291,7 +297,8 @@ export class MemoryHost implements NetworkStack {
   async openPacketSocket(options: PacketSocketOptions): Promise<PacketSocket> {
     const resolved = resolvePacketOptions(options);
     const iface = this.iface(resolved.interface);
-    if (!this.privileged) throw new NetioPermissionError(`open packet socket on ${iface.info.name}`, 'CAP_NET_RAW');
+    if (!this.privileged)
+      throw new NetioPermissionError(`open packet socket on ${iface.info.name}`, 'CAP_NET_RAW');
     const socket = new MemoryPacketSocket(this, iface, resolved);
     this.packetSockets.add(socket);
     return socket;
@@ -535,11 +542,17 @@ class MemoryPacketSocket extends MemorySocket<Frame> implements PacketSocket {
     const group = ((bytes[0] as number) & 1) === 1;
     const broadcast = destination === 'ff:ff:ff:ff:ff:ff';
     const base = { destination, source: formatMac(bytes, 6), etherType };
-    const matches = (s: MemoryPacketSocket) => !s.closed && (s.etherType === etherType || s.etherType === 0x0003);
+    const matches = (s: MemoryPacketSocket) =>
+      !s.closed && (s.etherType === etherType || s.etherType === 0x0003);
     for (const s of this.host.packetSockets) {
       if (s.iface === this.iface && s.options.includeOutgoing && matches(s)) {
         queueMicrotask(() =>
-          s.receive({ ...base, ifindex: this.iface.info.index, packetType: 'outgoing', frame: Buffer.from(bytes) }),
+          s.receive({
+            ...base,
+            ifindex: this.iface.info.index,
+            packetType: 'outgoing',
+            frame: Buffer.from(bytes),
+          }),
         );
       }
     }
@@ -550,7 +563,9 @@ class MemoryPacketSocket extends MemorySocket<Frame> implements PacketSocket {
       if (receivers.length === 0 || !this.host.network.survives()) continue;
       const packetType = broadcast ? 'broadcast' : group ? 'multicast' : 'host';
       for (const s of receivers) {
-        queueMicrotask(() => s.receive({ ...base, ifindex: target.info.index, packetType, frame: Buffer.from(bytes) }));
+        queueMicrotask(() =>
+          s.receive({ ...base, ifindex: target.info.index, packetType, frame: Buffer.from(bytes) }),
+        );
       }
     }
   }

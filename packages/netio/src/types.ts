@@ -19,6 +19,8 @@ export interface IpSocketOptions {
   multicastLoop?: boolean;
   /** Allow sending to broadcast addresses (SO_BROADCAST); IPv4 only. Default false. */
   broadcast?: boolean;
+  /** DSCP/ECN byte of sent packets (IP_TOS / IPV6_TCLASS), 0..255; e.g. 0xc0 (CS6) as keepalived sends VRRP. */
+  tos?: number;
   /** Source address of sent packets (applied per datagram with IP_PKTINFO / IPV6_PKTINFO). Default: the kernel's choice. */
   source?: string;
   /**

@@ -11,6 +11,7 @@ export interface ResolvedIpOptions {
   multicastTtl: number | undefined;
   multicastLoop: boolean;
   broadcast: boolean;
+  tos: number | undefined;
   source: string | undefined;
   checksumOffset: number | undefined;
 }
@@ -56,7 +57,11 @@ export function checkInterfaceName(path: string, value: unknown): string {
     value === '..' ||
     /[/:\s\0]/.test(value)
   ) {
-    throw new NetioInvalidArgumentError(path, value, 'an interface name of 1..15 bytes without "/", ":" or spaces');
+    throw new NetioInvalidArgumentError(
+      path,
+      value,
+      'an interface name of 1..15 bytes without "/", ":" or spaces',
+    );
   }
   return value;
 }
@@ -72,7 +77,8 @@ export function checkAddress(path: string, value: unknown, family: IpFamily): st
 /** Checks a multicast group address of `family`. */
 export function checkGroup(path: string, value: unknown, family: IpFamily): string {
   const group = checkAddress(path, value, family);
-  if (!isMulticast(group, family)) throw new NetioInvalidArgumentError(path, value, `an IPv${family} multicast address`);
+  if (!isMulticast(group, family))
+    throw new NetioInvalidArgumentError(path, value, `an IPv${family} multicast address`);
   return group;
 }
 
@@ -107,13 +113,19 @@ export function resolveIpOptions(options: unknown): ResolvedIpOptions {
   if (broadcast && family === 6) {
     throw new NetioInvalidArgumentError('options.broadcast', true, 'false for IPv6 (use multicast)');
   }
-  const source = options.source === undefined ? undefined : checkAddress('options.source', options.source, family);
+  const tos = optionalInt('options.tos', options.tos, 0, 255);
+  const source =
+    options.source === undefined ? undefined : checkAddress('options.source', options.source, family);
   if (source !== undefined && isMulticast(source, family)) {
     throw new NetioInvalidArgumentError('options.source', source, 'a unicast address');
   }
   const checksumOffset = optionalInt('options.checksumOffset', options.checksumOffset, 0, 65532);
   if (checksumOffset !== undefined && (family !== 6 || checksumOffset % 2 !== 0)) {
-    throw new NetioInvalidArgumentError('options.checksumOffset', checksumOffset, 'an even offset, IPv6 only');
+    throw new NetioInvalidArgumentError(
+      'options.checksumOffset',
+      checksumOffset,
+      'an even offset, IPv6 only',
+    );
   }
   return {
     family,
@@ -123,6 +135,7 @@ export function resolveIpOptions(options: unknown): ResolvedIpOptions {
     multicastTtl,
     multicastLoop,
     broadcast,
+    tos,
     source,
     checksumOffset,
   };

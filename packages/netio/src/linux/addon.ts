@@ -35,7 +35,9 @@ export interface Addon {
 }
 
 /** Result of trying to load the addon. */
-export type AddonState = { available: true; addon: Addon; path: string } | { available: false; reason: string };
+export type AddonState =
+  | { available: true; addon: Addon; path: string }
+  | { available: false; reason: string };
 
 /** Finds the package root (the directory whose package.json is @proxyha/netio) from this module's location. */
 export function packageRoot(): string {
@@ -56,7 +58,8 @@ export function packageRoot(): string {
 
 /** Loads the addon from `path` (default: build/Release/netio.node in the package root); never throws. */
 export function loadAddon(path?: string): AddonState {
-  if (process.platform !== 'linux') return { available: false, reason: `platform ${process.platform} is not Linux` };
+  if (process.platform !== 'linux')
+    return { available: false, reason: `platform ${process.platform} is not Linux` };
   const file = path ?? join(packageRoot(), 'build', 'Release', 'netio.node');
   if (!existsSync(file)) return { available: false, reason: `${file} was not built` };
   try {

@@ -57,8 +57,14 @@ export class NativeChannel<T> {
   }
 
   /** Queues one datagram; resolves when the kernel took it. */
-  send(data: Uint8Array, destination: string | undefined, ifindex: number, source: string | undefined): Promise<void> {
+  send(
+    data: Uint8Array,
+    destination: string | undefined,
+    ifindex: number,
+    source: string | undefined,
+  ): Promise<void> {
     if (this.closed) return Promise.reject(closedError(this.operation));
+    let reason = -this.errno.EAGAIN;
     if (this.queue.length === 0 && !this.blocked) {
       let sent: number;
       try {
@@ -67,6 +73,7 @@ export class NativeChannel<T> {
         return Promise.reject(this.mapSendError(error));
       }
       if (sent >= 0) return Promise.resolve();
+      reason = sent;
     }
     return new Promise<void>((resolve, reject) => {
       // Copy: the caller may reuse its buffer once send() returned.
@@ -79,7 +86,7 @@ export class NativeChannel<T> {
         resolve,
         reject,
       });
-      if (!this.blocked) this.wait(-this.errno.EAGAIN);
+      if (!this.blocked) this.wait(reason);
     });
   }
 

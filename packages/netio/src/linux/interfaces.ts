@@ -3,7 +3,16 @@ import { networkInterfaces } from 'node:os';
 import { fromNative, NetioError, NetioSystemError } from '../errors';
 import type { InterfaceEvent, InterfaceInfo, InterfaceWatcher, WatchOptions } from '../types';
 import { type Addon, type AddonLoader, KIND, type NativeSocket } from './addon';
-import { type AddressRecord, assemble, dumpRequest, type LinkRecord, NL, parseAddress, parseLink, splitMessages } from './netlink';
+import {
+  type AddressRecord,
+  assemble,
+  dumpRequest,
+  type LinkRecord,
+  NL,
+  parseAddress,
+  parseLink,
+  splitMessages,
+} from './netlink';
 
 const DUMP_TIMEOUT_MS = 5000;
 let seqCounter = 1;
@@ -37,7 +46,10 @@ export async function netlinkInterfaces(addon: Addon): Promise<InterfaceInfo[]> 
 function dump(socket: NativeSocket, type: number, onMessage: (body: Buffer) => void): Promise<void> {
   const seq = seqCounter++ & 0x7fffffff;
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new NetioSystemError('rtnetlink dump', 'ETIMEDOUT', 'recvmsg')), DUMP_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => finish(new NetioSystemError('rtnetlink dump', 'ETIMEDOUT', 'recvmsg')),
+      DUMP_TIMEOUT_MS,
+    );
     const finish = (error?: NetioError) => {
       clearTimeout(timer);
       socket.stopReading();
@@ -52,7 +64,8 @@ function dump(socket: NativeSocket, type: number, onMessage: (body: Buffer) => v
             if (msg.type === NL.NLMSG_DONE) return finish();
             if (msg.type === NL.NLMSG_ERROR) {
               const code = msg.body.length >= 4 ? -msg.body.readInt32LE(0) : 0;
-              if (code !== 0) return finish(new NetioSystemError('rtnetlink dump', `errno ${code}`, 'recvmsg'));
+              if (code !== 0)
+                return finish(new NetioSystemError('rtnetlink dump', `errno ${code}`, 'recvmsg'));
               continue;
             }
             onMessage(msg.body);
@@ -78,8 +91,17 @@ export async function sysfsInterfaces(): Promise<InterfaceInfo[]> {
   const os = networkInterfaces();
   const out: InterfaceInfo[] = [];
   for (const name of names) {
-    const read = (f: string) => readFile(`/sys/class/net/${name}/${f}`, 'utf8').then((s) => s.trim(), () => '');
-    const [index, mac, mtu, flags] = await Promise.all([read('ifindex'), read('address'), read('mtu'), read('flags')]);
+    const read = (f: string) =>
+      readFile(`/sys/class/net/${name}/${f}`, 'utf8').then(
+        (s) => s.trim(),
+        () => '',
+      );
+    const [index, mac, mtu, flags] = await Promise.all([
+      read('ifindex'),
+      read('address'),
+      read('mtu'),
+      read('flags'),
+    ]);
     if (!index) continue;
     const f = Number.parseInt(flags || '0', 16);
     const addrs = os[name] ?? [];

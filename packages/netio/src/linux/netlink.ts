@@ -1,6 +1,6 @@
 import { endianness } from 'node:os';
-import { formatMac } from '../validate';
 import type { InterfaceAddress, InterfaceInfo } from '../types';
+import { formatMac } from '../validate';
 
 /** rtnetlink message types and flags used here (linux/rtnetlink.h, linux/netlink.h). */
 export const NL = {
@@ -51,7 +51,12 @@ export function splitMessages(data: Buffer): NetlinkMessage[] {
   while (off + 16 <= data.length) {
     const len = u32(data, off);
     if (len < 16 || off + len > data.length) break;
-    out.push({ type: u16(data, off + 4), flags: u16(data, off + 6), seq: u32(data, off + 8), body: data.subarray(off + 16, off + len) });
+    out.push({
+      type: u16(data, off + 4),
+      flags: u16(data, off + 6),
+      seq: u32(data, off + 8),
+      body: data.subarray(off + 16, off + len),
+    });
     off += align4(len);
   }
   return out;
@@ -128,7 +133,11 @@ export function parseAddress(body: Buffer): AddressRecord | undefined {
   // IFA_LOCAL (2) is the local address of IPv4 point-to-point links; IFA_ADDRESS (1) otherwise.
   const raw = (family === 4 ? attrs.get(2) : undefined) ?? attrs.get(1);
   if (!raw || raw.length !== (family === 4 ? 4 : 16)) return undefined;
-  return { index: u32(body, 4), family, address: { address: formatAddress(raw), prefixLength: body[1] as number } };
+  return {
+    index: u32(body, 4),
+    family,
+    address: { address: formatAddress(raw), prefixLength: body[1] as number },
+  };
 }
 
 /** Formats 4 or 16 address bytes as dotted quad / RFC 5952 text. */

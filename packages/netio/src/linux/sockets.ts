@@ -42,15 +42,19 @@ export function openLinuxIpSocket(addon: Addon, options: ResolvedIpOptions): IpS
     if (options.family === 4) {
       const ip = c.IPPROTO_IP as number;
       if (options.ttl !== undefined) native.setInt(ip, c.IP_TTL as number, options.ttl);
-      if (options.multicastTtl !== undefined) native.setInt(ip, c.IP_MULTICAST_TTL as number, options.multicastTtl);
+      if (options.multicastTtl !== undefined)
+        native.setInt(ip, c.IP_MULTICAST_TTL as number, options.multicastTtl);
       native.setInt(ip, c.IP_MULTICAST_LOOP as number, options.multicastLoop ? 1 : 0);
       native.setInt(ip, c.IP_MULTICAST_ALL as number, 0);
+      if (options.tos !== undefined) native.setInt(ip, c.IP_TOS as number, options.tos);
       if (options.broadcast) native.setInt(c.SOL_SOCKET as number, c.SO_BROADCAST as number, 1);
     } else {
       const ip6 = c.IPPROTO_IPV6 as number;
       if (options.ttl !== undefined) native.setInt(ip6, c.IPV6_UNICAST_HOPS as number, options.ttl);
-      if (options.multicastTtl !== undefined) native.setInt(ip6, c.IPV6_MULTICAST_HOPS as number, options.multicastTtl);
+      if (options.multicastTtl !== undefined)
+        native.setInt(ip6, c.IPV6_MULTICAST_HOPS as number, options.multicastTtl);
       native.setInt(ip6, c.IPV6_MULTICAST_LOOP as number, options.multicastLoop ? 1 : 0);
+      if (options.tos !== undefined) native.setInt(ip6, c.IPV6_TCLASS as number, options.tos);
       try {
         native.setInt(ip6, c.IPV6_MULTICAST_ALL as number, 0);
       } catch {
@@ -84,8 +88,13 @@ class LinuxIpSocket implements IpSocket {
     this.protocol = options.protocol;
     this.interface = ref;
     const decode = options.family === 4 ? decodeIpv4 : decodeIpv6;
-    this.channel = new NativeChannel<IpPacket>(native, errnoConstants(addon), decode, operation, 'CAP_NET_RAW', (e) =>
-      mapIpSendError(e, operation),
+    this.channel = new NativeChannel<IpPacket>(
+      native,
+      errnoConstants(addon),
+      decode,
+      operation,
+      'CAP_NET_RAW',
+      (e) => mapIpSendError(e, operation),
     );
   }
 
@@ -150,7 +159,8 @@ function broadcastError(operation: string, destination: string): NetioError {
 
 function mapIpSendError(error: unknown, operation: string): NetioError {
   // sendmsg() to a broadcast address without SO_BROADCAST fails with EACCES: not a capability problem.
-  if ((error as { code?: string } | null)?.code === 'EACCES') return broadcastError(operation, 'the destination');
+  if ((error as { code?: string } | null)?.code === 'EACCES')
+    return broadcastError(operation, 'the destination');
   return fromNative(error, `send on ${operation}`, 'CAP_NET_RAW');
 }
 
@@ -189,7 +199,11 @@ export function openLinuxPacketSocket(addon: Addon, options: ResolvedPacketOptio
   try {
     if (!options.includeOutgoing) {
       try {
-        native.setInt(addon.constants.SOL_PACKET as number, addon.constants.PACKET_IGNORE_OUTGOING as number, 1);
+        native.setInt(
+          addon.constants.SOL_PACKET as number,
+          addon.constants.PACKET_IGNORE_OUTGOING as number,
+          1,
+        );
       } catch {
         // before Linux 4.20: outgoing frames are filtered in decode below
       }
@@ -207,7 +221,13 @@ class LinuxPacketSocket implements PacketSocket {
   readonly etherType: number;
   private readonly channel: NativeChannel<Frame>;
 
-  constructor(addon: Addon, native: NativeSocket, options: ResolvedPacketOptions, ref: InterfaceRef, operation: string) {
+  constructor(
+    addon: Addon,
+    native: NativeSocket,
+    options: ResolvedPacketOptions,
+    ref: InterfaceRef,
+    operation: string,
+  ) {
     this.interface = ref;
     this.etherType = options.etherType;
     const includeOutgoing = options.includeOutgoing;
@@ -224,8 +244,13 @@ class LinuxPacketSocket implements PacketSocket {
         frame,
       };
     };
-    this.channel = new NativeChannel<Frame>(native, errnoConstants(addon), decode, operation, 'CAP_NET_RAW', (e) =>
-      fromNative(e, `send on ${operation}`, 'CAP_NET_RAW'),
+    this.channel = new NativeChannel<Frame>(
+      native,
+      errnoConstants(addon),
+      decode,
+      operation,
+      'CAP_NET_RAW',
+      (e) => fromNative(e, `send on ${operation}`, 'CAP_NET_RAW'),
     );
   }
 
