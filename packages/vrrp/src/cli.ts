@@ -1,4 +1,89 @@
 #!/usr/bin/env node
-// The CLI arrives with this package's issue.
-console.error('not implemented yet');
-process.exitCode = 2;
+import { createRequire } from 'node:module';
+import { Command } from 'commander';
+import pino from 'pino';
+import pretty from 'pino-pretty';
+import { loadVrrpDaemonConfig, VrrpConfigError } from './daemon/config';
+import { VrrpDaemon } from './daemon/daemon';
+import type { VrrpLogger } from './driver/router';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+const program = new Command()
+  .name('proxyha-vrrpd')
+  .description('VRRP v2/v3 daemon (RFC 3768, RFC 5798, RFC 9568) that interoperates with keepalived and FRR')
+  .requiredOption('-f, --config <file>', 'YAML configuration file')
+  .option('--json', 'log JSON lines instead of text')
+  .option('-D, --log-detail', 'detailed log messages (as keepalived -D)')
+  .option('-t, --config-test', 'check the configuration and exit')
+  .version(version)
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program.parse();
+const opts = program.opts<{ config: string; json?: boolean; logDetail?: boolean; configTest?: boolean }>();
+
+function makeLogger(): VrrpLogger {
+  const level = opts.logDetail ? 'debug' : 'info';
+  const base = opts.json
+    ? pino(
+        { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+        pino.destination({ sync: true }),
+      )
+    : pino(
+        { level },
+        pretty({
+          sync: true,
+          colorize: false,
+          translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          singleLine: true,
+        }),
+      );
+  return {
+    debug: (m) => base.debug(m),
+    info: (m) => base.info(m),
+    warn: (m) => base.warn(m),
+    error: (m) => base.error(m),
+  };
+}
+
+async function main() {
+  let config: Awaited<ReturnType<typeof loadVrrpDaemonConfig>>;
+  try {
+    config = await loadVrrpDaemonConfig(opts.config);
+  } catch (e) {
+    if (e instanceof VrrpConfigError) {
+      process.stderr.write(`proxyha-vrrpd: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  if (opts.configTest) {
+    process.stdout.write(`${opts.config}: configuration OK (${config.instances.length} instance(s))\n`);
+    return;
+  }
+  const log = makeLogger();
+  const daemon = new VrrpDaemon(config, { logger: log });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`Stopping (${signal})`);
+    await daemon.stop();
+    log.info('Stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  log.info(`Starting proxyha-vrrpd v${version}`);
+  try {
+    await daemon.start();
+  } catch (e) {
+    log.error((e as Error).message);
+    await daemon.stop().catch(() => {});
+    process.exit(e instanceof VrrpConfigError ? 2 : 1);
+  }
+}
+
+void main();

@@ -1,0 +1,243 @@
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import ms from 'ms';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** A config file that cannot be read or is invalid; `issues` name each path and problem. */
+export class VrrpConfigError extends Error {
+  /** Stable error code. */
+  readonly code = 'VRRP_CONFIG_INVALID';
+  constructor(
+    message: string,
+    /** One line per problem: `instances[0].vrid: ...`. */
+    readonly issues: readonly string[] = [],
+  ) {
+    super(issues.length ? `${message}\n  ${issues.join('\n  ')}` : message);
+    this.name = 'VrrpConfigError';
+  }
+}
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = typeof v === 'number' ? v : ms(v as ms.StringValue);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a duration: ${JSON.stringify(v)} (use e.g. "100ms", "1s")`,
+    });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const ip = z.string().refine((s) => isIP(s) !== 0, { message: 'not an IP address' });
+const cidr = z.string().refine(
+  (s) => {
+    const [addr, len, extra] = s.split('/');
+    if (extra !== undefined || !addr) return false;
+    const fam = isIP(addr);
+    if (fam === 0) return false;
+    if (len === undefined) return true;
+    const n = Number(len);
+    return /^\d+$/.test(len) && n <= (fam === 4 ? 32 : 128);
+  },
+  { message: 'not an address with an optional prefix length (192.168.77.74/24, fd77::74/64)' },
+);
+
+const trackScript = z.strictObject({
+  name: z.string().min(1),
+  command: z.array(z.string()).min(1),
+  interval: duration.default(2000),
+  timeout: duration.default(2000),
+  weight: z.number().int().min(-253).max(253).default(0),
+  rise: z.number().int().min(1).default(1),
+  fall: z.number().int().min(1).default(1),
+});
+
+const trackFile = z.strictObject({
+  name: z.string().min(1).optional(),
+  path: z.string().min(1),
+  weight: z.number().int().min(-253).max(253).default(0),
+});
+
+const instance = z
+  .strictObject({
+    name: z.string().regex(/^[\w.-]+$/, 'letters, digits, "_", "." and "-" only'),
+    interface: z.string().min(1).max(15),
+    vrid: z.number().int().min(1).max(255),
+    priority: z.number().int().min(1).max(255).default(100),
+    version: z.union([z.literal(2), z.literal(3)]).default(3),
+    advertInterval: duration.default(1000),
+    virtualIps: z.array(cidr).min(1),
+    preempt: z.boolean().default(true),
+    preemptDelay: duration.default(0),
+    unicastPeers: z.array(ip).default([]),
+    accept: z.boolean().default(false),
+    sourceAddress: ip.optional(),
+    checksum: z.enum(['pseudo-header', 'vrrp-only']).optional(),
+    lowerPriorityResponse: z.enum(['rfc9568', 'rfc5798']).default('rfc9568'),
+    authPassword: z.string().max(8).optional(),
+    trackScripts: z.array(trackScript).default([]),
+    trackFiles: z.array(trackFile).default([]),
+  })
+  .superRefine((inst, ctx) => {
+    const families = new Set(inst.virtualIps.map((v) => isIP(v.split('/')[0] as string)));
+    if (families.size > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['virtualIps'],
+        message: 'mixes IPv4 and IPv6: use one instance per family',
+      });
+    const v6 = families.has(6);
+    if (inst.version === 2) {
+      if (v6)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['version'],
+          message: 'VRRPv2 carries IPv4 only; use version 3',
+        });
+      if (inst.advertInterval % 1000 !== 0 || inst.advertInterval < 1000 || inst.advertInterval > 255_000)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['advertInterval'],
+          message: `VRRPv2 needs whole seconds from 1s to 255s, got ${inst.advertInterval} ms`,
+        });
+    } else {
+      if (inst.advertInterval % 10 !== 0 || inst.advertInterval < 10 || inst.advertInterval > 40_950)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['advertInterval'],
+          message: `VRRPv3 needs whole centiseconds from 10ms to 40.95s, got ${inst.advertInterval} ms`,
+        });
+      if (inst.authPassword !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['authPassword'], message: 'VRRPv3 has no authentication' });
+    }
+    for (const [i, peer] of inst.unicastPeers.entries())
+      if ((isIP(peer) === 6) !== v6)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['unicastPeers', i],
+          message: 'not of the virtual addresses’ family',
+        });
+    if (inst.sourceAddress && (isIP(inst.sourceAddress) === 6) !== v6)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sourceAddress'],
+        message: 'not of the virtual addresses’ family',
+      });
+  });
+
+/** The schema of `proxyha-vrrpd --config FILE` (YAML or JSON). */
+export const vrrpDaemonConfigSchema = z
+  .strictObject({
+    transport: z.enum(['raw', 'loopback']).default('raw'),
+    loopback: z
+      .strictObject({
+        port: z.number().int().min(1).max(65535).default(5112),
+        ownerPort: z.number().int().min(1).max(65535).default(8074),
+      })
+      .default({ port: 5112, ownerPort: 8074 }),
+    instances: z.array(instance).min(1),
+    syncGroups: z
+      .array(z.strictObject({ name: z.string().min(1), instances: z.array(z.string()).min(2) }))
+      .default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const names = new Map<string, number>();
+    for (const [i, inst] of cfg.instances.entries()) {
+      if (names.has(inst.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'name'],
+          message: `duplicate instance name ${inst.name}`,
+        });
+      names.set(inst.name, i);
+      const clash = cfg.instances.findIndex(
+        (o, j) =>
+          j < i &&
+          o.interface === inst.interface &&
+          o.vrid === inst.vrid &&
+          o.virtualIps[0]?.includes(':') === inst.virtualIps[0]?.includes(':'),
+      );
+      if (clash >= 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'vrid'],
+          message: `VRID ${inst.vrid} on ${inst.interface} is already used by instances[${clash}]`,
+        });
+      if (cfg.transport === 'loopback' && inst.unicastPeers.length === 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'unicastPeers'],
+          message: 'the loopback transport needs the other routers as unicast peers',
+        });
+      if (cfg.transport === 'loopback' && !inst.sourceAddress)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'sourceAddress'],
+          message: 'the loopback transport needs this router’s own 127.0.0.x address',
+        });
+    }
+    const grouped = new Set<string>();
+    for (const [g, group] of cfg.syncGroups.entries())
+      for (const [k, member] of group.instances.entries()) {
+        if (!names.has(member))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['syncGroups', g, 'instances', k],
+            message: `no instance named ${member}`,
+          });
+        if (grouped.has(member))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['syncGroups', g, 'instances', k],
+            message: `${member} is already in another sync group`,
+          });
+        grouped.add(member);
+      }
+  });
+
+/** A validated daemon configuration (durations in milliseconds, defaults applied). */
+export type VrrpDaemonConfig = z.output<typeof vrrpDaemonConfigSchema>;
+/** One validated instance of {@link VrrpDaemonConfig}. */
+export type VrrpInstanceConfig = VrrpDaemonConfig['instances'][number];
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
+}
+
+/** Validates an already parsed config object; throws {@link VrrpConfigError} naming each bad path. */
+export function parseVrrpDaemonConfig(data: unknown, source = 'config'): VrrpDaemonConfig {
+  const r = vrrpDaemonConfigSchema.safeParse(data, { reportInput: true });
+  if (r.success) return r.data;
+  throw new VrrpConfigError(
+    `${source}: invalid configuration`,
+    r.error.issues.map((i) => {
+      const got =
+        'input' in i && i.input !== undefined && (typeof i.input !== 'object' || i.input === null)
+          ? ` (got ${JSON.stringify(i.input)})`
+          : '';
+      return `${formatPath(i.path) || '(top level)'}: ${i.message}${got}`;
+    }),
+  );
+}
+
+/** Reads and validates a YAML (or JSON) config file. */
+export async function loadVrrpDaemonConfig(file: string): Promise<VrrpDaemonConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new VrrpConfigError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (e) {
+    throw new VrrpConfigError(`${file}: not valid YAML: ${(e as Error).message}`);
+  }
+  return parseVrrpDaemonConfig(data, file);
+}

@@ -1,0 +1,24 @@
+export { RawTransport, type RawTransportOptions } from './raw-transport';
+export {
+  type AnnounceHook,
+  type AnnounceRequest,
+  type RouterTransition,
+  type VrrpLogger,
+  VrrpRouter,
+  type VrrpRouterEvents,
+  type VrrpRouterOptions,
+} from './router';
+export {
+  type AdvertMeta,
+  type AdvertTransport,
+  LoopbackTransport,
+  type LoopbackTransportOptions,
+} from './transport';
+export {
+  type CommandRunner,
+  IprouteVipManager,
+  LoopbackOwnerVipManager,
+  MemoryVipManager,
+  type VipManager,
+  type VipSpec,
+} from './vips';

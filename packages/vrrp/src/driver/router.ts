@@ -1,0 +1,340 @@
+import { EventEmitter } from 'node:events';
+import {
+  decodeVrrp,
+  encodeVrrp,
+  VRRP_MULTICAST_IPV4,
+  VRRP_MULTICAST_IPV6,
+  type VrrpAdvert,
+  type VrrpChecksumMode,
+  VrrpRxStats,
+} from '../codec/index';
+import type { VrrpMachine } from '../machine/machine';
+import type {
+  AnnounceAction,
+  MachineAction,
+  MachineEvent,
+  MachineSnapshot,
+  TimerName,
+  TransitionAction,
+} from '../machine/types';
+import type { AdvertMeta, AdvertTransport } from './transport';
+import type { VipManager } from './vips';
+
+/** Where the router writes operator log lines; pino's logger fits. */
+export interface VrrpLogger {
+  /** Detail lines (keepalived's `-D`). */
+  debug(msg: string): void;
+  /** Normal operation: state changes, VIPs set and removed. */
+  info(msg: string): void;
+  /** Something is wrong but the router carries on. */
+  warn(msg: string): void;
+  /** An operation failed (a VIP could not be added, a send failed). */
+  error(msg: string): void;
+}
+
+/**
+ * What the announcement hook receives: the addresses to announce by gratuitous ARP /
+ * unsolicited neighbour advertisement, on which interface and why. The vrrp package
+ * sends no ARP itself; `@proxyha/garp`'s announcer plugs in here.
+ */
+export interface AnnounceRequest {
+  /** Instance name (`VI_1`). */
+  readonly instance: string;
+  /** VRID, for a virtual MAC. */
+  readonly vrid: number;
+  /** Interface to announce on. */
+  readonly interface: string;
+  /** The virtual addresses (no prefix). */
+  readonly addresses: readonly string[];
+  /** `becomeMaster`: a new burst; `lowerPriorityAdvert`: another node still thinks it is Master. */
+  readonly reason: AnnounceAction['reason'];
+  /** When the machine asked (router clock, ms). */
+  readonly at: number;
+}
+
+/** Called on entering Master and when a split brain is seen; see {@link AnnounceRequest}. */
+export type AnnounceHook = (request: AnnounceRequest) => void;
+
+/** A state change as the router reports it. */
+export interface RouterTransition extends TransitionAction {
+  /** Instance name. */
+  readonly instance: string;
+}
+
+/** Events of {@link VrrpRouter}. */
+export interface VrrpRouterEvents {
+  /** Every state change, in order. */
+  transition: [RouterTransition];
+  /** A message that could not be decoded; already counted in `rxStats`. */
+  dropped: [{ code: string; source: string; message: string }];
+}
+
+/** Options of {@link VrrpRouter}. */
+export interface VrrpRouterOptions {
+  /** The instance's state machine (the router feeds it events and carries out its actions). */
+  readonly machine: VrrpMachine;
+  /** Interface the instance runs on. */
+  readonly interface: string;
+  /** Carries the VRRP messages; the router opens and closes it. */
+  readonly transport: AdvertTransport;
+  /** Adds and removes the VIPs. */
+  readonly vips: VipManager;
+  /** Operator log lines. Default: none. */
+  readonly logger?: VrrpLogger;
+  /** Gratuitous ARP / NA hook. */
+  readonly announce?: AnnounceHook;
+  /** VRRPv3 over IPv4: checksum form to send (default `pseudo-header`, as keepalived and FRR). */
+  readonly checksumMode?: VrrpChecksumMode;
+  /** v2 simple-text password (auth type 1), at most 8 bytes. */
+  readonly authPassword?: string;
+  /** Monotonic clock in ms (default `performance.now`). */
+  readonly now?: () => number;
+}
+
+const noLog: VrrpLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Binds one VRRP state machine to real I/O: decodes received messages into machine
+ * events (counting and dropping the bad ones), runs the machine's timers, encodes and
+ * sends its adverts (to the multicast group or each unicast peer), adds and removes the
+ * VIPs, calls the announcement hook and writes keepalived's log lines. It keeps running
+ * on bad input and on failed operations (logged, not thrown).
+ */
+export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
+  /** Messages dropped before the machine, by reason (keepalived's statistics). */
+  readonly rxStats = new VrrpRxStats();
+  readonly #o: VrrpRouterOptions;
+  readonly #log: VrrpLogger;
+  readonly #now: () => number;
+  readonly #timers = new Map<TimerName, NodeJS.Timeout>();
+  #vipChain: Promise<void> = Promise.resolve();
+  #pendingSends = new Set<Promise<void>>();
+  #running = false;
+  #route: ((event: MachineEvent) => void) | undefined;
+
+  constructor(options: VrrpRouterOptions) {
+    super();
+    this.#o = options;
+    this.#log = options.logger ?? noLog;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** The instance name. */
+  get name(): string {
+    return this.#o.machine.name;
+  }
+
+  /** The machine's current view (state, priorities, timers, counters). */
+  snapshot(): MachineSnapshot {
+    return this.#o.machine.snapshot();
+  }
+
+  /**
+   * Starts the instance: removes VIPs a previous run may have left on the interface,
+   * opens the transport and feeds the machine its startup event.
+   */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    // stale VIPs from a crashed run must not answer for a VIP another node now holds
+    await this.#o.vips.remove(this.#o.interface, this.#o.machine.virtualIps).catch((e) => {
+      this.#log.warn(`(${this.name}) could not remove stale VIPs: ${(e as Error).message}`);
+    });
+    await this.#o.transport.open((payload, meta) => this.receive(payload, meta));
+    this.#running = true;
+    this.#dispatch({ type: 'startup', at: this.#now() });
+  }
+
+  /**
+   * Stops the instance: a Master sends priority 0 (so a backup takes over after
+   * Skew_Time) and removes its VIPs; timers stop and the transport closes. Resolves once
+   * the last advert is sent and the VIPs are gone.
+   */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#dispatch({ type: 'shutdown', at: this.#now() });
+    this.#running = false;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    await Promise.all([...this.#pendingSends]);
+    await this.#vipChain;
+    await this.#o.transport.close();
+  }
+
+  /** Feeds one received VRRP message (the bytes after the IP header). */
+  receive(payload: Uint8Array, meta: AdvertMeta): void {
+    if (!this.#running) return;
+    const m = this.#o.machine;
+    const decoded = decodeVrrp(payload, {
+      family: this.#o.transport.family,
+      source: meta.source,
+      destination: meta.destination,
+      ...(meta.ttl === undefined ? {} : { ttl: meta.ttl }),
+    });
+    if (!decoded.ok) {
+      this.rxStats.drop(decoded.error);
+      this.#log.debug(`(${this.name}) dropped advert from ${meta.source}: ${decoded.error.message}`);
+      this.emit('dropped', { code: decoded.error.code, source: meta.source, message: decoded.error.message });
+      return;
+    }
+    const a = decoded.value.advert;
+    // another VRID on the same link is not an error: keepalived ignores it too
+    if (a.vrid !== m.vrid) return;
+    this.rxStats.accept();
+    this.#dispatch({
+      type: 'advert',
+      at: this.#now(),
+      from: decoded.value.source,
+      version: a.version,
+      vrid: a.vrid,
+      priority: a.priority,
+      maxAdvertIntervalCs: a.version === 3 ? a.maxAdvertIntervalCs : a.advertIntervalSec * 100,
+      addresses: a.addresses,
+      ...(decoded.value.ttl === undefined ? {} : { ttl: decoded.value.ttl }),
+      ...(a.version === 2 ? { authType: a.auth?.type === 'simple' ? 1 : 0 } : {}),
+    });
+  }
+
+  /** A tracked object changed (a health check, a script, a file): see `TrackerConfig`. */
+  trackerChanged(tracker: string, state: 'up' | 'down', weight?: number): void {
+    this.#dispatch({
+      type: 'trackerChanged',
+      at: this.#now(),
+      tracker,
+      state,
+      ...(weight === undefined ? {} : { weight }),
+    });
+  }
+
+  /** The interface went down (Fault) or came back up. */
+  interfaceChanged(up: boolean): void {
+    this.#dispatch({ type: up ? 'interfaceUp' : 'interfaceDown', at: this.#now() });
+  }
+
+  /**
+   * Sends this router's events somewhere else than straight to its machine: a sync
+   * group routes them through the group and calls {@link VrrpRouter.execute} with each
+   * member's actions. `undefined` restores the default.
+   */
+  setRoute(route: ((event: MachineEvent) => void) | undefined): void {
+    this.#route = route;
+  }
+
+  #dispatch(event: MachineEvent): void {
+    if (this.#route) this.#route(event);
+    else this.execute(this.#o.machine.handle(event));
+  }
+
+  /** Carries out machine actions in order (used directly by sync groups). */
+  execute(actions: readonly MachineAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send':
+          this.#send(a.priority, a.intervalMs, a.addresses);
+          break;
+        case 'addVips':
+          this.#log.info(`(${this.name}) setting VIPs.`);
+          this.#queueVips('add', a.addresses);
+          break;
+        case 'removeVips':
+          this.#log.info(`(${this.name}) removing VIPs.`);
+          this.#queueVips('remove', a.addresses);
+          break;
+        case 'announce':
+          this.#o.announce?.({
+            instance: this.name,
+            vrid: this.#vrid(),
+            interface: this.#o.interface,
+            addresses: a.addresses,
+            reason: a.reason,
+            at: a.at,
+          });
+          break;
+        case 'setTimer':
+          this.#arm(a.timer, a.at);
+          break;
+        case 'cancelTimer':
+          clearTimeout(this.#timers.get(a.timer));
+          this.#timers.delete(a.timer);
+          break;
+        case 'transition':
+          this.emit('transition', { ...a, instance: this.name });
+          break;
+        case 'log':
+          this.#log[a.level](a.message);
+          break;
+        case 'discard':
+        case 'priorityChanged':
+          break;
+      }
+    }
+  }
+
+  #vrid(): number {
+    return this.#o.machine.vrid;
+  }
+
+  #arm(timer: TimerName, due: number) {
+    clearTimeout(this.#timers.get(timer));
+    if (!this.#running) return;
+    const delay = Math.max(0, Math.ceil(due - this.#now()));
+    this.#timers.set(
+      timer,
+      setTimeout(() => {
+        this.#timers.delete(timer);
+        if (this.#running) this.#dispatch({ type: 'timer', timer, at: Math.max(this.#now(), due) });
+      }, delay),
+    );
+  }
+
+  #queueVips(op: 'add' | 'remove', addresses: readonly string[]) {
+    const ifname = this.#o.interface;
+    this.#vipChain = this.#vipChain.then(() =>
+      this.#o.vips[op](ifname, addresses).catch((e) => {
+        this.#log.error(
+          `(${this.name}) ${op === 'add' ? 'setting' : 'removing'} VIPs failed: ${(e as Error).message}`,
+        );
+      }),
+    );
+  }
+
+  #send(priority: number, intervalMs: number, addresses: readonly string[]) {
+    const m = this.#o.machine;
+    const family = this.#o.transport.family;
+    const common = { vrid: m.vrid, priority, addresses: [...addresses] };
+    const advert: VrrpAdvert =
+      m.version === 2
+        ? {
+            ...common,
+            version: 2,
+            family: 'ipv4',
+            advertIntervalSec: Math.round(intervalMs / 1000),
+            auth: this.#o.authPassword
+              ? { type: 'simple', password: this.#o.authPassword }
+              : { type: 'none' },
+          }
+        : { ...common, version: 3, family, maxAdvertIntervalCs: Math.round(intervalMs / 10) };
+    const peers = m.unicastPeers;
+    const destinations =
+      peers.length > 0 ? peers : [family === 'ipv4' ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6];
+    for (const destination of destinations) {
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeVrrp(advert, {
+          source: m.primaryAddress,
+          destination,
+          ...(this.#o.checksumMode ? { checksumMode: this.#o.checksumMode } : {}),
+        });
+      } catch (e) {
+        this.#log.error(`(${this.name}) cannot encode advert: ${(e as Error).message}`);
+        return;
+      }
+      const p = this.#o.transport
+        .send(bytes, destination)
+        .catch((e) =>
+          this.#log.error(`(${this.name}) send to ${destination} failed: ${(e as Error).message}`),
+        )
+        .finally(() => this.#pendingSends.delete(p));
+      this.#pendingSends.add(p);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+
+/** A virtual address with its prefix length, as configured (`192.168.77.74/24`). */
+export type VipSpec = string;
+
+/**
+ * Adds and removes the virtual addresses of an instance on its interface. The router
+ * driver calls `add` on entering Master and `remove` on leaving it, and `remove` at
+ * start-up to clear addresses a crashed run left behind.
+ */
+export interface VipManager {
+  /** Adds the addresses to `ifname`; adding one that is present is not an error. */
+  add(ifname: string, vips: readonly VipSpec[]): Promise<void>;
+  /** Removes the addresses from `ifname`; removing one that is absent is not an error. */
+  remove(ifname: string, vips: readonly VipSpec[]): Promise<void>;
+}
+
+/** Runs a command and resolves with its stdout; rejects with stderr in the message. */
+export type CommandRunner = (cmd: string, args: readonly string[]) => Promise<string>;
+
+const execRunner: CommandRunner = (cmd, args) =>
+  new Promise((resolve, reject) => {
+    execFile(cmd, args as string[], { timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
+      else resolve(String(stdout));
+    });
+  });
+
+/**
+ * Linux VIP manager over iproute2 (`ip addr add|del ... dev IF`), as keepalived
+ * manages its `virtual_ipaddress` entries. Needs CAP_NET_ADMIN. IPv6 addresses are
+ * added with `nodad` so that they are usable at once.
+ */
+export class IprouteVipManager implements VipManager {
+  readonly #run: CommandRunner;
+  constructor(run: CommandRunner = execRunner) {
+    this.#run = run;
+  }
+
+  async add(ifname: string, vips: readonly VipSpec[]): Promise<void> {
+    for (const vip of vips) {
+      const v6 = vip.includes(':');
+      const spec = vip.includes('/') ? vip : `${vip}/${v6 ? 128 : 32}`;
+      try {
+        await this.#run('ip', [
+          v6 ? '-6' : '-4',
+          'addr',
+          'add',
+          spec,
+          'dev',
+          ifname,
+          ...(v6 ? ['nodad'] : []),
+        ]);
+      } catch (e) {
+        if (!/File exists/.test((e as Error).message)) throw e;
+      }
+    }
+  }
+
+  async remove(ifname: string, vips: readonly VipSpec[]): Promise<void> {
+    for (const vip of vips) {
+      const v6 = vip.includes(':');
+      const spec = vip.includes('/') ? vip : `${vip}/${v6 ? 128 : 32}`;
+      try {
+        await this.#run('ip', [v6 ? '-6' : '-4', 'addr', 'del', spec, 'dev', ifname]);
+      } catch (e) {
+        if (!/Cannot assign requested address|not found|No such/.test((e as Error).message)) throw e;
+      }
+    }
+  }
+}
+
+/** In-memory {@link VipManager} for tests: records which addresses each interface holds. */
+export class MemoryVipManager implements VipManager {
+  /** Addresses per interface. */
+  readonly held = new Map<string, Set<string>>();
+  /** Every call in order, e.g. `add eth0 192.168.77.74/24`. */
+  readonly calls: string[] = [];
+
+  async add(ifname: string, vips: readonly VipSpec[]): Promise<void> {
+    const set = this.held.get(ifname) ?? new Set<string>();
+    for (const v of vips) set.add(v);
+    this.held.set(ifname, set);
+    this.calls.push(`add ${ifname} ${vips.join(' ')}`);
+  }
+
+  async remove(ifname: string, vips: readonly VipSpec[]): Promise<void> {
+    const set = this.held.get(ifname);
+    for (const v of vips) set?.delete(v);
+    this.calls.push(`remove ${ifname} ${vips.join(' ')}`);
+  }
+}
+
+/**
+ * VIP manager of the unprivileged loopback demo. Every 127.0.0.0/8 address is already
+ * local on Linux, so "holding" a VIP means listening on it: the owner accepts TCP
+ * connections on `vip:port` and answers with one line naming itself, which shows who
+ * holds the VIP (`socat - TCP:127.0.0.74:8074`). During a handover the old master may
+ * still listen for a moment (on a LAN both would hold the address briefly); the new
+ * one keeps trying every 25 ms until the port is free or the VIP is removed again.
+ */
+export class LoopbackOwnerVipManager implements VipManager {
+  readonly #port: number;
+  readonly #banner: string;
+  readonly #held = new Map<string, { server?: Server; retry?: NodeJS.Timeout }>();
+
+  /** `banner` is the line the owner answers with, e.g. `router-a`. */
+  constructor(port: number, banner: string) {
+    this.#port = port;
+    this.#banner = banner;
+  }
+
+  async add(_ifname: string, vips: readonly VipSpec[]): Promise<void> {
+    for (const vip of vips) {
+      const address = vip.split('/')[0] as string;
+      if (this.#held.has(address)) continue;
+      const entry: { server?: Server; retry?: NodeJS.Timeout } = {};
+      this.#held.set(address, entry);
+      const attempt = () => {
+        if (this.#held.get(address) !== entry) return;
+        const server = createServer((socket) => socket.end(`${this.#banner}\n`));
+        server.once('error', () => {
+          entry.retry = setTimeout(attempt, 25);
+        });
+        server.listen(this.#port, address, () => {
+          if (this.#held.get(address) === entry) entry.server = server;
+          else server.close();
+        });
+      };
+      attempt();
+    }
+  }
+
+  async remove(_ifname: string, vips: readonly VipSpec[]): Promise<void> {
+    for (const vip of vips) {
+      const address = vip.split('/')[0] as string;
+      const entry = this.#held.get(address);
+      if (!entry) continue;
+      this.#held.delete(address);
+      clearTimeout(entry.retry);
+      const server = entry.server;
+      if (server) await new Promise<void>((r) => server.close(() => r()));
+    }
+  }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# README quick start (1): installs, builds and runs the main job. Until the gateway
+# app exists that is the VRRP demo: three proxyha-vrrpd routers on loopback (no root)
+# elect a master that holds the VIP 127.0.0.74, hand over on SIGTERM, preempt, and
+# fail over on SIGKILL. Extra arguments go to the demo (e.g. --interval 100ms).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --filter @proxyha/vrrp... --output-logs=errors-only
+exec node packages/vrrp/examples/loopback-cluster.mjs "$@"
