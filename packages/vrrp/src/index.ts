@@ -10,3 +10,5 @@
 export * from './codec/index';
 export * from './machine/index';
 export * from './sim/index';
+export * from './driver/index';
+export * from './daemon/index';
