@@ -51,9 +51,12 @@ export interface VmacSpec {
   /** Its MAC address, normally {@link virtualMac}. */
   readonly mac: string;
   /**
-   * Make the parent stop answering ARP for addresses that live on the macvlan (sets the parent's
-   * `arp_ignore` = 1 and `arp_filter` = 1, as keepalived does; the original values come back when the last
-   * VMAC on the parent is removed). Default true; only matters for IPv4.
+   * Keep the parent's MAC out of ARP for addresses that live on the macvlan: sets the parent's
+   * `arp_ignore` = 1 and `arp_filter` = 1 (as keepalived does, so the parent does not answer ARP requests for
+   * them) and `arp_announce` = 2 (so the parent's own ARP requests, made when replies to clients route out
+   * of the parent, never carry a VIP as sender address: without it a client's cache entry for the VIP
+   * flips back to the parent's MAC). The original values come back when the last VMAC on the parent is
+   * removed. Default true; only matters for IPv4.
    */
   readonly arpIsolation?: boolean;
 }
@@ -95,6 +98,9 @@ export const execCommand: CommandRunner = (file, args) =>
     });
   });
 
+/** Parent interface sysctls set while a VMAC with ARP isolation is on it. */
+const ISOLATION: Readonly<Record<string, string>> = { arp_ignore: '1', arp_filter: '1', arp_announce: '2' };
+
 const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
 function checkSpec(spec: VmacSpec): VmacSpec & { mac: string } {
@@ -117,8 +123,8 @@ export class LinuxVmacManager implements VmacManager {
   readonly #ip: string;
   readonly #sysctl: string;
   readonly #mine = new Map<string, VmacSpec & { mac: string }>();
-  /** parent -> original [arp_ignore, arp_filter] while any isolated VMAC is on it */
-  readonly #saved = new Map<string, { arp_ignore: string; arp_filter: string; users: number }>();
+  /** parent -> original sysctl values while any isolated VMAC is on it */
+  readonly #saved = new Map<string, { original: Record<string, string>; users: number }>();
 
   /**
    * @param run - command runner (default {@link execCommand})
@@ -218,11 +224,17 @@ export class LinuxVmacManager implements VmacManager {
       s.users++;
       return;
     }
-    const arp_ignore = (await this.#must(this.#sysctl, ['-n', this.#key(parent, 'arp_ignore')])).trim();
-    const arp_filter = (await this.#must(this.#sysctl, ['-n', this.#key(parent, 'arp_filter')])).trim();
-    await this.#must(this.#sysctl, ['-w', `${this.#key(parent, 'arp_ignore')}=1`]);
-    await this.#must(this.#sysctl, ['-w', `${this.#key(parent, 'arp_filter')}=1`]);
-    this.#saved.set(parent, { arp_ignore, arp_filter, users: 1 });
+    const original: Record<string, string> = {};
+    for (const k of Object.keys(ISOLATION))
+      original[k] = (await this.#must(this.#sysctl, ['-n', this.#key(parent, k)])).trim();
+    this.#saved.set(parent, { original, users: 1 });
+    try {
+      for (const [k, v] of Object.entries(ISOLATION))
+        await this.#must(this.#sysctl, ['-w', `${this.#key(parent, k)}=${v}`]);
+    } catch (e) {
+      await this.#release(parent).catch(() => undefined);
+      throw e;
+    }
   }
 
   async #release(parent: string): Promise<void> {
@@ -230,8 +242,8 @@ export class LinuxVmacManager implements VmacManager {
     if (!s) return;
     if (--s.users > 0) return;
     this.#saved.delete(parent);
-    await this.#must(this.#sysctl, ['-w', `${this.#key(parent, 'arp_ignore')}=${s.arp_ignore}`]);
-    await this.#must(this.#sysctl, ['-w', `${this.#key(parent, 'arp_filter')}=${s.arp_filter}`]);
+    for (const [k, v] of Object.entries(s.original))
+      await this.#must(this.#sysctl, ['-w', `${this.#key(parent, k)}=${v}`]);
   }
 }
 

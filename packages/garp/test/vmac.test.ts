@@ -47,6 +47,7 @@ function fakeSystem() {
   const sysctl = new Map([
     ['net.ipv4.conf.eth0.arp_ignore', '0'],
     ['net.ipv4.conf.eth0.arp_filter', '0'],
+    ['net.ipv4.conf.eth0.arp_announce', '0'],
   ]);
   const ok = (stdout = '') => ({ stdout, stderr: '', code: 0 });
   const run: CommandRunner = async (file, args) => {
@@ -114,8 +115,10 @@ describe('LinuxVmacManager', () => {
       'ip link add link eth0 name vrrp.51 address 00:00:5e:00:01:33 type macvlan mode private',
       'sysctl -n net.ipv4.conf.eth0.arp_ignore',
       'sysctl -n net.ipv4.conf.eth0.arp_filter',
+      'sysctl -n net.ipv4.conf.eth0.arp_announce',
       'sysctl -w net.ipv4.conf.eth0.arp_ignore=1',
       'sysctl -w net.ipv4.conf.eth0.arp_filter=1',
+      'sysctl -w net.ipv4.conf.eth0.arp_announce=2',
       'ip link set dev vrrp.51 up',
     ]);
     expect(sys.links.get('vrrp.51')).toMatchObject({ parent: 'eth0', up: true });
@@ -126,6 +129,7 @@ describe('LinuxVmacManager', () => {
     await m.remove('vrrp6.51');
     expect(sys.sysctl.get('net.ipv4.conf.eth0.arp_ignore')).toBe('0');
     expect(sys.sysctl.get('net.ipv4.conf.eth0.arp_filter')).toBe('0');
+    expect(sys.sysctl.get('net.ipv4.conf.eth0.arp_announce')).toBe('0');
     expect([...sys.links.keys()]).toEqual(['eth0']);
     await m.remove('vrrp6.51'); // absent: not an error
     expect(await m.list()).toEqual([]);
