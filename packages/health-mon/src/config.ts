@@ -51,7 +51,7 @@ export interface MonitorSettings {
 }
 
 /** Defaults of {@link MonitorSettings}, as documented in the README. */
-export const DEFAULT_SETTINGS = {
+export const DEFAULT_SETTINGS: Readonly<Omit<MonitorSettings, 'ports'>> = {
   host: '127.0.0.1',
   intervalMs: 2000,
   timeoutMs: 1000,
@@ -60,7 +60,7 @@ export const DEFAULT_SETTINGS = {
   concurrency: 16,
   jitter: 0.1,
   initial: 'first-result',
-} as const satisfies Omit<MonitorSettings, 'ports'>;
+};
 
 const portNumber = z
   .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a port number') })

@@ -1,0 +1,104 @@
+// Probe cost against a baseline run side by side: the library's probes vs the least a probe can do with
+// node:net (connect and destroy; connect, write, read the first chunk, destroy). Loopback only.
+// Run: pnpm --filter @proxyha/health-mon build && node packages/health-mon/bench/probe.mjs
+import { readFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { HealthMonitor, probePort } from '../dist/index.js';
+
+// Every probe leaves a TIME_WAIT entry on the closing side; tens of thousands of them make connect()
+// itself slow (ephemeral port search), which would dominate both sides. Keep N modest and start clean.
+const N = Number(process.env.BENCH_N ?? 500);
+const timeWait = () => Number(/tw (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))?.[1] ?? 0);
+const ROUNDS = 3;
+
+function listen(onSocket) {
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.resume();
+    onSocket(s);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const tcpServer = await listen(() => {});
+const httpServer = await listen((s) => s.once('data', () => s.end('HTTP/1.1 204 No Content\r\n\r\n')));
+const tcpPort = tcpServer.address().port;
+const httpPort = httpServer.address().port;
+
+const rawTcp = () =>
+  new Promise((resolve, reject) => {
+    const s = createConnection({ host: '127.0.0.1', port: tcpPort });
+    s.once('connect', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('error', reject);
+  });
+
+const rawHttp = () =>
+  new Promise((resolve, reject) => {
+    const s = createConnection({ host: '127.0.0.1', port: httpPort });
+    s.once('connect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    s.once('data', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('error', reject);
+  });
+
+const libTcp = async () => {
+  const r = await probePort({ host: '127.0.0.1', port: tcpPort, probe: 'tcp', timeoutMs: 1000 });
+  if (!r.ok) throw new Error(r.detail);
+};
+const libHttp = async () => {
+  const r = await probePort({ host: '127.0.0.1', port: httpPort, probe: 'http', timeoutMs: 1000 });
+  if (!r.ok) throw new Error(r.detail);
+};
+
+// A full monitor cycle over 16 ports (concurrency 16) vs 16 raw connects in parallel.
+const ports16 = Array.from({ length: 16 }, () => tcpPort);
+const monitorProbe = (t, signal) => probePort({ ...t, port: tcpPort }, signal);
+const cycleMon = new HealthMonitor({
+  ports: ports16.map((_, i) => i + 1),
+  concurrency: 16,
+  prober: monitorProbe,
+});
+const rawCycle = () => Promise.all(ports16.map(() => rawTcp()));
+const libCycle = () => cycleMon.runCycle();
+
+async function time(fn, n) {
+  const start = performance.now();
+  for (let i = 0; i < n; i++) await fn();
+  return performance.now() - start;
+}
+
+async function compare(name, baseline, candidate, n) {
+  await time(baseline, 200);
+  await time(candidate, 200);
+  const b = [];
+  const c = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    b.push(await time(baseline, n));
+    c.push(await time(candidate, n));
+  }
+  const med = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const bm = med(b);
+  const cm = med(c);
+  console.log(
+    `${name.padEnd(34)} baseline ${((bm * 1000) / n).toFixed(1).padStart(7)} us/op   ` +
+      `proxyha ${((cm * 1000) / n).toFixed(1).padStart(7)} us/op   ratio ${(cm / bm).toFixed(2)}`,
+  );
+}
+
+console.log(
+  `health-mon probe bench: ${N} ops x ${ROUNDS} rounds (median), loopback, node ${process.version}`,
+);
+if (timeWait() > 5000)
+  console.log(`warning: ${timeWait()} sockets in TIME_WAIT; wait a minute for a clean run`);
+await compare('tcp probe vs connect+destroy', rawTcp, libTcp, N);
+await compare('http probe vs connect+write+read', rawHttp, libHttp, N);
+await compare('16-port cycle vs 16 raw connects', rawCycle, libCycle, Math.max(50, Math.floor(N / 16)));
+console.log(`TIME_WAIT sockets now: ${timeWait()}`);
+tcpServer.close();
+httpServer.close();
