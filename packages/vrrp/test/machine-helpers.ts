@@ -79,7 +79,11 @@ export function started(config: MachineConfig = cfg()): { m: VrrpMachine; action
 }
 
 /** A machine that became Master at its first Master_Down_Timer expiry. Returns the time it did. */
-export function asMaster(config: MachineConfig = cfg()): { m: VrrpMachine; at: number; actions: MachineAction[] } {
+export function asMaster(config: MachineConfig = cfg()): {
+  m: VrrpMachine;
+  at: number;
+  actions: MachineAction[];
+} {
   const { m } = started(config);
   const at = m.snapshot().timers.masterDown as number;
   const actions = m.handle({ type: 'timer', timer: 'masterDown', at });

@@ -6,14 +6,22 @@ import { adv, cfg, mdi } from './machine-helpers';
 function pair() {
   const ext = new VrrpMachine(cfg({ name: 'VI_EXT', vrid: 51 }));
   const int = new VrrpMachine(
-    cfg({ name: 'VI_INT', vrid: 52, primaryAddress: '10.1.0.11', virtualIps: ['10.1.0.1/24'], priority: 100 }),
+    cfg({
+      name: 'VI_INT',
+      vrid: 52,
+      primaryAddress: '10.1.0.11',
+      virtualIps: ['10.1.0.1/24'],
+      priority: 100,
+    }),
   );
   const group = new SyncGroup('G1', [ext, int]);
   return { ext, int, group };
 }
 
 const transitions = (out: readonly SyncGroupAction[]) =>
-  out.flatMap((x) => (x.action.type === 'transition' ? [[x.instance, x.action.from, x.action.to, x.action.reason]] : []));
+  out.flatMap((x) =>
+    x.action.type === 'transition' ? [[x.instance, x.action.from, x.action.to, x.action.reason]] : [],
+  );
 
 describe('SyncGroup', () => {
   it('members that time out together; the first to become Master pulls the other along', () => {
@@ -21,7 +29,9 @@ describe('SyncGroup', () => {
     group.handle('VI_EXT', { type: 'startup', at: 0 });
     group.handle('VI_INT', { type: 'startup', at: 0 });
     // VI_INT still hears its Master; VI_EXT's Master is gone.
-    group.handle('VI_INT', { ...adv(2000, { from: '10.1.0.12', addresses: ['10.1.0.1'], vrid: 52, priority: 150 }) });
+    group.handle('VI_INT', {
+      ...adv(2000, { from: '10.1.0.12', addresses: ['10.1.0.1'], vrid: 52, priority: 150 }),
+    });
     const out = group.handle('VI_EXT', { type: 'timer', timer: 'masterDown', at: mdi(100) });
     expect(transitions(out)).toEqual([
       ['VI_EXT', 'backup', 'master', 'masterDown'],
@@ -72,7 +82,9 @@ describe('SyncGroup', () => {
     expect(() => new SyncGroup('G', [a, b])).toThrow(VrrpMachineError);
     expect(() => new SyncGroup('G', [a])).toThrow(/at least two/);
     const { group } = pair();
-    expect(() => group.handle('VI_X', { type: 'startup', at: 0 })).toThrow(expect.objectContaining({ code: 'VRRP_SYNC_GROUP' }));
+    expect(() => group.handle('VI_X', { type: 'startup', at: 0 })).toThrow(
+      expect.objectContaining({ code: 'VRRP_SYNC_GROUP' }),
+    );
     expect(group.instances).toEqual(['VI_EXT', 'VI_INT']);
   });
 });

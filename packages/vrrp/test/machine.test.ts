@@ -47,7 +47,9 @@ describe('log lines (keepalived wording)', () => {
       '(VI_1) Master received advert from 192.168.77.12 with higher priority 99, ours 89',
       '(VI_1) Entering BACKUP STATE',
     ]);
-    expect(logs(m.handle(adv(5000, { priority: 0 })))).toEqual(['(VI_1) Backup received priority 0 advertisement']);
+    expect(logs(m.handle(adv(5000, { priority: 0 })))).toEqual([
+      '(VI_1) Backup received priority 0 advertisement',
+    ]);
   });
 
   it('shutdown as Master logs the priority 0 advert', () => {
@@ -89,7 +91,12 @@ describe('Fault', () => {
   it('a Master whose interface goes down sends priority 0, releases the addresses and enters Fault', () => {
     const { m } = asMaster();
     const actions = m.handle({ type: 'interfaceDown', at: 5000 });
-    expect(kinds(actions).filter((k) => k !== 'log')).toEqual(['cancelTimer', 'transition', 'send', 'removeVips']);
+    expect(kinds(actions).filter((k) => k !== 'log')).toEqual([
+      'cancelTimer',
+      'transition',
+      'send',
+      'removeVips',
+    ]);
     expect(first(actions, 'send')).toMatchObject({ priority: 0, reason: 'fault' });
     expect(logs(actions)[0]).toBe('(VI_1) Entering FAULT STATE');
     expect(m.snapshot()).toMatchObject({ state: 'fault', faultReasons: ['interfaceDown'], timers: {} });
@@ -109,7 +116,10 @@ describe('Fault', () => {
   it('starts in Fault when the interface is already down, and the owner goes to Master when it recovers', () => {
     const m = new VrrpMachine(cfg({ priority: 255 }));
     m.handle({ type: 'interfaceDown', at: 0 });
-    expect(first(m.handle({ type: 'startup', at: 1 }), 'transition')).toMatchObject({ to: 'fault', reason: 'interfaceDown' });
+    expect(first(m.handle({ type: 'startup', at: 1 }), 'transition')).toMatchObject({
+      to: 'fault',
+      reason: 'interfaceDown',
+    });
     const up = m.handle({ type: 'interfaceUp', at: 2 });
     expect(first(up, 'transition')).toMatchObject({ from: 'fault', to: 'master', reason: 'faultCleared' });
   });
@@ -124,7 +134,9 @@ describe('Fault', () => {
   });
 
   it('an owner treats a weighted tracker as weight 0', () => {
-    const { m } = started(cfg({ priority: 255, trackers: [{ name: 'eth1', kind: 'interface', weight: -50 }] }));
+    const { m } = started(
+      cfg({ priority: 255, trackers: [{ name: 'eth1', kind: 'interface', weight: -50 }] }),
+    );
     m.handle({ type: 'trackerChanged', at: 100, tracker: 'eth1', state: 'down' });
     expect(m.state).toBe('fault');
     expect(m.effectivePriority).toBe(255);
@@ -166,7 +178,9 @@ describe('tracking weights (keepalived semantics)', () => {
     const b = started(cfg({ priority: 110 })).m;
     b.handle(adv(100, { priority: 120 }));
     const dropped = b.handle(adv(1100, { priority: 90 }));
-    expect(logs(dropped)).toEqual(['(VI_1) received lower priority (90) advert from 192.168.77.12 - discarding']);
+    expect(logs(dropped)).toEqual([
+      '(VI_1) received lower priority (90) advert from 192.168.77.12 - discarding',
+    ]);
     const up = b.handle({ type: 'tick', at: 100 + mdi(110) });
     expect(first(up, 'transition')).toMatchObject({ to: 'master', reason: 'masterDown' });
   });
@@ -176,9 +190,9 @@ describe('tracking weights (keepalived semantics)', () => {
     expect(logs(m.handle({ type: 'trackerChanged', at: 1, tracker: 'nope', state: 'down' }))).toEqual([
       '(VI_1) unknown tracker nope reported down - ignored',
     ]);
-    expect(() => m.handle({ type: 'trackerChanged', at: 2, tracker: 'nope', state: 'up', weight: 300 })).toThrow(
-      VrrpMachineError,
-    );
+    expect(() =>
+      m.handle({ type: 'trackerChanged', at: 2, tracker: 'nope', state: 'up', weight: 300 }),
+    ).toThrow(VrrpMachineError);
   });
 });
 
@@ -204,7 +218,9 @@ describe('preempt delay', () => {
 
   it('does nothing with preempt off', () => {
     const { m } = started(cfg({ priority: 150, preempt: false, preemptDelayMs: 5000 }));
-    expect(all(m.handle(adv(500, { priority: 100 })), 'setTimer').map((t) => t.timer)).toEqual(['masterDown']);
+    expect(all(m.handle(adv(500, { priority: 100 })), 'setTimer').map((t) => t.timer)).toEqual([
+      'masterDown',
+    ]);
   });
 });
 
@@ -212,13 +228,20 @@ describe('unicast peers', () => {
   it('discards adverts from a source that is not a configured peer', () => {
     const { m } = started(cfg({ unicastPeers: ['192.168.77.12', '192.168.77.13'] }));
     const bad = m.handle(adv(10, { from: '192.168.77.14', priority: 200 }));
-    expect(first(bad, 'discard')).toEqual({ type: 'discard', at: 10, reason: 'notUnicastPeer', from: '192.168.77.14' });
+    expect(first(bad, 'discard')).toEqual({
+      type: 'discard',
+      at: 10,
+      reason: 'notUnicastPeer',
+      from: '192.168.77.14',
+    });
     expect(all(m.handle(adv(20, { from: '192.168.77.13', priority: 200 })), 'discard')).toHaveLength(0);
     expect(m.unicastPeers).toEqual(['192.168.77.12', '192.168.77.13']);
   });
 
   it('compares IPv6 peers canonically', () => {
-    const { m } = started(cfg({ primaryAddress: 'fd77::11', virtualIps: ['fd77::74'], unicastPeers: ['FD77:0::12'] }));
+    const { m } = started(
+      cfg({ primaryAddress: 'fd77::11', virtualIps: ['fd77::74'], unicastPeers: ['FD77:0::12'] }),
+    );
     expect(all(m.handle(adv(10, { from: 'fd77::12', addresses: ['fd77::74'] })), 'discard')).toHaveLength(0);
   });
 });
@@ -255,7 +278,9 @@ describe('timer delivery', () => {
 
   it('refuses malformed events with a typed error', () => {
     const m = new VrrpMachine(cfg());
-    expect(() => m.handle({ type: 'startup', at: Number.NaN })).toThrow(expect.objectContaining({ code: 'VRRP_MACHINE_EVENT' }));
+    expect(() => m.handle({ type: 'startup', at: Number.NaN })).toThrow(
+      expect.objectContaining({ code: 'VRRP_MACHINE_EVENT' }),
+    );
     expect(() => m.handle({ type: 'bogus', at: 1 } as never)).toThrow(VrrpMachineError);
     expect(() => m.handle({ type: 'timer', timer: 'nope', at: 1 } as never)).toThrow(VrrpMachineError);
   });
@@ -289,9 +314,9 @@ describe('configuration', () => {
 
   it('refuses mixed families, v2 over IPv6, duplicate trackers and unknown keys', () => {
     expect(() => new VrrpMachine(cfg({ virtualIps: ['fd77::74'] }))).toThrow(/virtualIps\.0: address family/);
-    expect(() => new VrrpMachine(cfg({ version: 2, primaryAddress: 'fd77::1', virtualIps: ['fd77::74'] }))).toThrow(
-      /IPv4 only/,
-    );
+    expect(
+      () => new VrrpMachine(cfg({ version: 2, primaryAddress: 'fd77::1', virtualIps: ['fd77::74'] })),
+    ).toThrow(/IPv4 only/);
     expect(
       () =>
         new VrrpMachine(

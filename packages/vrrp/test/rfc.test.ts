@@ -19,7 +19,9 @@ describe('RFC 3768 (VRRPv2)', () => {
     expect(() => new VrrpMachine(cfg2({ priority: 0 }))).toThrow(VrrpMachineError);
     const high = new VrrpMachine(cfg2({ priority: 250, trackers: [{ name: 'chk', weight: 50 }] }));
     expect(high.effectivePriority).toBe(254);
-    const low = new VrrpMachine(cfg2({ priority: 5, trackers: [{ name: 'chk', weight: -50, initial: 'down' }] }));
+    const low = new VrrpMachine(
+      cfg2({ priority: 5, trackers: [{ name: 'chk', weight: -50, initial: 'down' }] }),
+    );
     expect(low.effectivePriority).toBe(1);
   });
 
@@ -39,14 +41,28 @@ describe('RFC 3768 (VRRPv2)', () => {
   it('RFC 3768 §6.4.1: a non-owner sets the Master_Down_Timer to Master_Down_Interval and goes to Backup', () => {
     const { m, actions } = started(cfg2({ priority: 89 }));
     expect(m.state).toBe('backup');
-    expect(first(actions, 'transition')).toMatchObject({ from: 'initialize', to: 'backup', reason: 'startup' });
-    expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'masterDown', at: 3000 + (167 * 1000) / 256 });
+    expect(first(actions, 'transition')).toMatchObject({
+      from: 'initialize',
+      to: 'backup',
+      reason: 'startup',
+    });
+    expect(first(actions, 'setTimer')).toEqual({
+      type: 'setTimer',
+      timer: 'masterDown',
+      at: 3000 + (167 * 1000) / 256,
+    });
     expect(all(actions, 'send')).toHaveLength(0);
   });
 
   it('RFC 3768 §6.4.1: the owner sends an advert, broadcasts gratuitous ARP, sets the Adver_Timer and goes to Master', () => {
     const { actions } = started(cfg2({ priority: 255 }));
-    expect(kinds(actions).filter((k) => k !== 'log')).toEqual(['transition', 'send', 'addVips', 'announce', 'setTimer']);
+    expect(kinds(actions).filter((k) => k !== 'log')).toEqual([
+      'transition',
+      'send',
+      'addVips',
+      'announce',
+      'setTimer',
+    ]);
     expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'adver', at: 1000 });
   });
 
@@ -67,7 +83,10 @@ describe('RFC 3768 (VRRPv2)', () => {
   it('RFC 3768 §6.4.2: when the Master_Down_Timer fires the Backup sends an advert, ARPs, sets the Adver_Timer, goes to Master', () => {
     const { m, at, actions } = asMaster(cfg2());
     expect(first(actions, 'send')).toMatchObject({ priority: 100, intervalMs: 1000, reason: 'becomeMaster' });
-    expect(first(actions, 'announce')).toMatchObject({ addresses: ['192.168.77.74'], reason: 'becomeMaster' });
+    expect(first(actions, 'announce')).toMatchObject({
+      addresses: ['192.168.77.74'],
+      reason: 'becomeMaster',
+    });
     expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'adver', at: at + 1000 });
     expect(m.snapshot().answersArp).toBe(true);
   });
@@ -75,13 +94,21 @@ describe('RFC 3768 (VRRPv2)', () => {
   it('RFC 3768 §6.4.2: a priority 0 advert sets the Master_Down_Timer to Skew_Time', () => {
     const { m } = started(cfg2({ priority: 89 }));
     const actions = m.handle(v2adv(500, { priority: 0 }));
-    expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'masterDown', at: 500 + (167 * 1000) / 256 });
+    expect(first(actions, 'setTimer')).toEqual({
+      type: 'setTimer',
+      timer: 'masterDown',
+      at: 500 + (167 * 1000) / 256,
+    });
   });
 
   it('RFC 3768 §6.4.2: with Preempt_Mode false any advert resets the Master_Down_Timer', () => {
     const { m } = started(cfg2({ priority: 200, preempt: false }));
     const actions = m.handle(v2adv(700, { priority: 50 }));
-    expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'masterDown', at: 700 + mdi(200, 1000, 2) });
+    expect(first(actions, 'setTimer')).toEqual({
+      type: 'setTimer',
+      timer: 'masterDown',
+      at: 700 + mdi(200, 1000, 2),
+    });
   });
 
   it('RFC 3768 §6.4.2: an advert with priority >= local resets the Master_Down_Timer to Master_Down_Interval', () => {
@@ -99,7 +126,10 @@ describe('RFC 3768 (VRRPv2)', () => {
 
   it('RFC 3768 §6.4.3: a Master MUST answer ARP and MUST NOT accept packets to the addresses unless it owns them', () => {
     expect(asMaster(cfg2()).m.snapshot()).toMatchObject({ answersArp: true, acceptsVipTraffic: false });
-    expect(started(cfg2({ priority: 255 })).m.snapshot()).toMatchObject({ answersArp: true, acceptsVipTraffic: true });
+    expect(started(cfg2({ priority: 255 })).m.snapshot()).toMatchObject({
+      answersArp: true,
+      acceptsVipTraffic: true,
+    });
   });
 
   it('RFC 3768 §6.4.3: Shutdown in Master cancels the Adver_Timer, sends priority 0 and goes to Initialize', () => {
@@ -130,7 +160,11 @@ describe('RFC 3768 (VRRPv2)', () => {
     const { m, at } = asMaster(cfg2());
     const actions = m.handle(v2adv(at + 300, { priority: 150 }));
     expect(first(actions, 'cancelTimer').timer).toBe('adver');
-    expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'masterDown', at: at + 300 + 3609.375 });
+    expect(first(actions, 'setTimer')).toEqual({
+      type: 'setTimer',
+      timer: 'masterDown',
+      at: at + 300 + 3609.375,
+    });
     expect(m.state).toBe('backup');
   });
 
@@ -173,6 +207,7 @@ describe('RFC 3768 (VRRPv2)', () => {
       const actions = m.handle(v2adv(100, { priority: 255, from: '192.168.77.99' }));
       expect(first(actions, 'discard').reason).toBe('addressOwner');
       expect(m.state).toBe('master');
+      expect(logs(actions)[0]).toMatch(/^\(VI_1\) CONFIGURATION ERROR: .* both configured as address owner/);
     });
 
     it('RFC 3768 §7.1: MUST verify the Auth Type matches the configured method', () => {
@@ -194,7 +229,9 @@ describe('RFC 3768 (VRRPv2)', () => {
       const { m } = started(cfg2());
       const actions = m.handle(v2adv(100, { maxAdvertIntervalCs: 200 }));
       expect(first(actions, 'discard').reason).toBe('interval');
-      expect(logs(actions)).toContain("(VI_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec (from 192.168.77.12)");
+      expect(logs(actions)).toContain(
+        "(VI_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec (from 192.168.77.12)",
+      );
     });
 
     it('RFC 3768 §7.1: an address list mismatch from a non-owner MUST be dropped (and SHOULD be logged)', () => {
@@ -228,9 +265,17 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
   });
 
   it('RFC 5798 §5.2.4: the owner MUST use priority 255; backups MUST use 1-254 (trackers clamp)', () => {
-    expect(new VrrpMachine(cfg({ priority: 255, trackers: [{ name: 't', weight: -20, initial: 'down' }] })).effectivePriority).toBe(255);
-    expect(new VrrpMachine(cfg({ priority: 254, trackers: [{ name: 't', weight: 20 }] })).effectivePriority).toBe(254);
-    expect(new VrrpMachine(cfg({ priority: 10, trackers: [{ name: 't', weight: -20, initial: 'down' }] })).effectivePriority).toBe(1);
+    expect(
+      new VrrpMachine(cfg({ priority: 255, trackers: [{ name: 't', weight: -20, initial: 'down' }] }))
+        .effectivePriority,
+    ).toBe(255);
+    expect(
+      new VrrpMachine(cfg({ priority: 254, trackers: [{ name: 't', weight: 20 }] })).effectivePriority,
+    ).toBe(254);
+    expect(
+      new VrrpMachine(cfg({ priority: 10, trackers: [{ name: 't', weight: -20, initial: 'down' }] }))
+        .effectivePriority,
+    ).toBe(1);
   });
 
   it('RFC 5798 §5.2.7: Max Adver Int is whole centiseconds in 12 bits (10..40950 ms)', () => {
@@ -261,32 +306,61 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
     const { m, actions } = started(cfg({ priority: 255 }));
     expect(m.state).toBe('master');
     expect(first(actions, 'transition').reason).toBe('addressOwner');
-    expect(kinds(actions).filter((k) => k !== 'log')).toEqual(['transition', 'send', 'addVips', 'announce', 'setTimer']);
+    expect(kinds(actions).filter((k) => k !== 'log')).toEqual([
+      'transition',
+      'send',
+      'addVips',
+      'announce',
+      'setTimer',
+    ]);
   });
 
   it('RFC 5798 §6.4.1: a non-owner sets Master_Adver_Interval to Advertisement_Interval and the Master_Down_Timer, and goes to Backup', () => {
     const { m, actions } = started(cfg({ advertIntervalMs: 200, priority: 100 }));
     expect(m.snapshot().masterAdverIntervalMs).toBe(200);
-    expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'masterDown', at: 600 + (156 * 200) / 256 });
+    expect(first(actions, 'setTimer')).toEqual({
+      type: 'setTimer',
+      timer: 'masterDown',
+      at: 600 + (156 * 200) / 256,
+    });
   });
 
   it('RFC 5798 §6.4.2: a Backup MUST NOT answer ARP / Neighbor Solicitations nor accept packets to the addresses', () => {
     const { m } = started(cfg({ accept: true, primaryAddress: 'fe80::11', virtualIps: ['fe80::74'] }));
-    expect(m.snapshot()).toMatchObject({ state: 'backup', answersArp: false, acceptsVipTraffic: false, vipsHeld: false });
+    expect(m.snapshot()).toMatchObject({
+      state: 'backup',
+      answersArp: false,
+      acceptsVipTraffic: false,
+      vipsHeld: false,
+    });
   });
 
   it('RFC 5798 §6.4.2: Shutdown in Backup cancels the Master_Down_Timer and goes to Initialize', () => {
     const { m } = started();
     const actions = m.handle({ type: 'shutdown', at: 1 });
     expect(first(actions, 'cancelTimer').timer).toBe('masterDown');
-    expect(first(actions, 'transition')).toMatchObject({ from: 'backup', to: 'initialize', reason: 'shutdown' });
+    expect(first(actions, 'transition')).toMatchObject({
+      from: 'backup',
+      to: 'initialize',
+      reason: 'shutdown',
+    });
   });
 
   it('RFC 5798 §6.4.2: when the Master_Down_Timer fires: send an advert, announce, set the Adver_Timer, go to Master', () => {
     const { m, at, actions } = asMaster(cfg({ priority: 89 }));
     expect(at).toBe(3652.34375);
-    expect(kinds(actions).filter((k) => k !== 'log')).toEqual(['transition', 'send', 'addVips', 'announce', 'setTimer']);
-    expect(first(actions, 'transition')).toMatchObject({ from: 'backup', to: 'master', reason: 'masterDown' });
+    expect(kinds(actions).filter((k) => k !== 'log')).toEqual([
+      'transition',
+      'send',
+      'addVips',
+      'announce',
+      'setTimer',
+    ]);
+    expect(first(actions, 'transition')).toMatchObject({
+      from: 'backup',
+      to: 'master',
+      reason: 'masterDown',
+    });
     expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'adver', at: at + 1000 });
     expect(m.snapshot().timers).toEqual({ adver: at + 1000 });
   });
@@ -295,7 +369,11 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
     const { m } = started(cfg({ priority: 89 }));
     m.handle(adv(100, { priority: 200, maxAdvertIntervalCs: 100 }));
     const actions = m.handle(adv(900, { priority: 0 }));
-    expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'masterDown', at: 900 + 652.34375 });
+    expect(first(actions, 'setTimer')).toEqual({
+      type: 'setTimer',
+      timer: 'masterDown',
+      at: 900 + 652.34375,
+    });
     expect(logs(actions)).toContain('(VI_1) Backup received priority 0 advertisement');
     const up = m.handle({ type: 'timer', timer: 'masterDown', at: 900 + 652.34375 });
     expect(first(up, 'transition').reason).toBe('priorityZero');
@@ -305,7 +383,11 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
     const { m } = started(cfg({ priority: 100, advertIntervalMs: 1000 }));
     const actions = m.handle(adv(100, { priority: 150, maxAdvertIntervalCs: 25 }));
     expect(m.snapshot().masterAdverIntervalMs).toBe(250);
-    expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'masterDown', at: 100 + 750 + (156 * 250) / 256 });
+    expect(first(actions, 'setTimer')).toEqual({
+      type: 'setTimer',
+      timer: 'masterDown',
+      at: 100 + 750 + (156 * 250) / 256,
+    });
     expect(m.snapshot().master).toEqual({ address: '192.168.77.12', priority: 150 });
   });
 
@@ -320,13 +402,21 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
     const actions = m.handle(adv(100, { priority: 10, maxAdvertIntervalCs: 50 }));
     expect(all(actions, 'setTimer')).toHaveLength(0);
     expect(m.snapshot().masterAdverIntervalMs).toBe(1000);
-    expect(logs(actions)).toEqual(['(VI_1) received lower priority (10) advert from 192.168.77.12 - discarding']);
+    expect(logs(actions)).toEqual([
+      '(VI_1) received lower priority (10) advert from 192.168.77.12 - discarding',
+    ]);
   });
 
   it('RFC 5798 §6.4.3: a Master MUST answer ARP and accept packets to the addresses only as owner or with Accept_Mode', () => {
     expect(asMaster(cfg()).m.snapshot()).toMatchObject({ answersArp: true, acceptsVipTraffic: false });
-    expect(asMaster(cfg({ accept: true })).m.snapshot()).toMatchObject({ answersArp: true, acceptsVipTraffic: true });
-    expect(started(cfg({ priority: 255 })).m.snapshot()).toMatchObject({ answersArp: true, acceptsVipTraffic: true });
+    expect(asMaster(cfg({ accept: true })).m.snapshot()).toMatchObject({
+      answersArp: true,
+      acceptsVipTraffic: true,
+    });
+    expect(started(cfg({ priority: 255 })).m.snapshot()).toMatchObject({
+      answersArp: true,
+      acceptsVipTraffic: true,
+    });
     expect(first(asMaster(cfg({ accept: true })).actions, 'addVips').accept).toBe(true);
     expect(first(asMaster(cfg()).actions, 'addVips').accept).toBe(false);
   });
@@ -334,7 +424,12 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
   it('RFC 5798 §6.4.3: Shutdown in Master cancels the Adver_Timer, sends priority 0 and goes to Initialize', () => {
     const { m } = asMaster();
     const actions = m.handle({ type: 'shutdown', at: 9000 });
-    expect(kinds(actions).filter((k) => k !== 'log')).toEqual(['cancelTimer', 'send', 'removeVips', 'transition']);
+    expect(kinds(actions).filter((k) => k !== 'log')).toEqual([
+      'cancelTimer',
+      'send',
+      'removeVips',
+      'transition',
+    ]);
     expect(first(actions, 'send')).toMatchObject({ priority: 0, reason: 'shutdown' });
     expect(m.snapshot().stats.priorityZeroSent).toBe(1);
   });
@@ -343,7 +438,14 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
     const { m, at } = asMaster();
     const actions = m.handle({ type: 'timer', timer: 'adver', at: at + 1000 });
     expect(actions).toEqual([
-      { type: 'send', at: at + 1000, priority: 100, intervalMs: 1000, addresses: ['192.168.77.74'], reason: 'adverTimer' },
+      {
+        type: 'send',
+        at: at + 1000,
+        priority: 100,
+        intervalMs: 1000,
+        addresses: ['192.168.77.74'],
+        reason: 'adverTimer',
+      },
       { type: 'setTimer', timer: 'adver', at: at + 2000 },
     ]);
   });
@@ -358,9 +460,20 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
   it('RFC 5798 §6.4.3: a higher-priority advert makes the Master learn Master_Adver_Interval, set the Master_Down_Timer and go to Backup', () => {
     const { m, at } = asMaster(cfg({ priority: 89 }));
     const actions = m.handle(adv(at + 10, { priority: 99, maxAdvertIntervalCs: 50 }));
-    expect(kinds(actions).filter((k) => k !== 'log')).toEqual(['cancelTimer', 'transition', 'removeVips', 'setTimer']);
-    expect(first(actions, 'setTimer')).toEqual({ type: 'setTimer', timer: 'masterDown', at: at + 10 + 1500 + (167 * 500) / 256 });
-    expect(logs(actions)[0]).toBe('(VI_1) Master received advert from 192.168.77.12 with higher priority 99, ours 89');
+    expect(kinds(actions).filter((k) => k !== 'log')).toEqual([
+      'cancelTimer',
+      'transition',
+      'removeVips',
+      'setTimer',
+    ]);
+    expect(first(actions, 'setTimer')).toEqual({
+      type: 'setTimer',
+      timer: 'masterDown',
+      at: at + 10 + 1500 + (167 * 500) / 256,
+    });
+    expect(logs(actions)[0]).toBe(
+      '(VI_1) Master received advert from 192.168.77.12 with higher priority 99, ours 89',
+    );
     expect(m.state).toBe('backup');
   });
 
@@ -371,7 +484,9 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
     const acts = a.m.handle(adv(a.at + 2, { from: '10.0.1.1', addresses: ['10.0.0.74'] }));
     expect(a.m.state).toBe('backup');
     expect(first(acts, 'transition').reason).toBe('higherAddress');
-    expect(logs(acts)[0]).toBe('(VI_1) Master received advert from 10.0.1.1 with same priority 100 but higher IP address than ours');
+    expect(logs(acts)[0]).toBe(
+      '(VI_1) Master received advert from 10.0.1.1 with same priority 100 but higher IP address than ours',
+    );
   });
 
   it('RFC 5798 §6.4.3: equal priority: IPv6 addresses compare as 128-bit unsigned integers', () => {
@@ -389,13 +504,19 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
     const actions = m.handle(adv(at + 10, { priority: 20 }));
     expect(all(actions, 'send')).toHaveLength(0);
     expect(all(actions, 'announce')).toHaveLength(0);
-    expect(logs(actions)).toEqual(['(VI_1) Received advert from 192.168.77.12 with lower priority 20, ours 100']);
+    expect(logs(actions)).toEqual([
+      '(VI_1) Received advert from 192.168.77.12 with lower priority 20, ours 100',
+    ]);
   });
 
   it('RFC 9568 §6.4.3: a lower-priority advert is discarded and the Active Router sends an advert immediately (default)', () => {
     const { m, at } = asMaster();
     const actions = m.handle(adv(at + 10, { priority: 20 }));
-    expect(first(actions, 'send')).toMatchObject({ priority: 100, reason: 'lowerPriorityReceived', at: at + 10 });
+    expect(first(actions, 'send')).toMatchObject({
+      priority: 100,
+      reason: 'lowerPriorityReceived',
+      at: at + 10,
+    });
     expect(first(actions, 'announce').reason).toBe('lowerPriorityAdvert');
     expect(logs(actions)).toEqual([
       '(VI_1) Received advert from 192.168.77.12 with lower priority 20, ours 100, forcing new election',

@@ -38,7 +38,9 @@ export interface ResolvedConfig {
 }
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
-const address = z.string().refine((s) => parseIp(s) !== undefined, { message: 'not an IPv4 or IPv6 address' });
+const address = z
+  .string()
+  .refine((s) => parseIp(s) !== undefined, { message: 'not an IPv4 or IPv6 address' });
 
 const schema = z
   .strictObject({
@@ -76,7 +78,11 @@ const schema = z
   .superRefine((c, ctx) => {
     const primary = parseIp(c.primaryAddress);
     if (c.version === 2) {
-      if (!Number.isInteger(c.advertIntervalMs / 1000) || c.advertIntervalMs < 1000 || c.advertIntervalMs > 255_000) {
+      if (
+        !Number.isInteger(c.advertIntervalMs / 1000) ||
+        c.advertIntervalMs < 1000 ||
+        c.advertIntervalMs > 255_000
+      ) {
         ctx.addIssue({
           code: 'custom',
           path: ['advertIntervalMs'],
@@ -86,7 +92,11 @@ const schema = z
       if (primary?.family === 6) {
         ctx.addIssue({ code: 'custom', path: ['version'], message: 'VRRP version 2 is IPv4 only' });
       }
-    } else if (!Number.isInteger(c.advertIntervalMs / 10) || c.advertIntervalMs < 10 || c.advertIntervalMs > 40_950) {
+    } else if (
+      !Number.isInteger(c.advertIntervalMs / 10) ||
+      c.advertIntervalMs < 10 ||
+      c.advertIntervalMs > 40_950
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['advertIntervalMs'],
@@ -117,7 +127,11 @@ const schema = z
     const seen = new Set<string>();
     c.trackers.forEach((t, i) => {
       if (seen.has(t.name)) {
-        ctx.addIssue({ code: 'custom', path: ['trackers', i, 'name'], message: `duplicate tracker name ${t.name}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['trackers', i, 'name'],
+          message: `duplicate tracker name ${t.name}`,
+        });
       }
       seen.add(t.name);
     });
@@ -135,7 +149,10 @@ export function resolveConfig(config: MachineConfig): ResolvedConfig {
       const path = issue.path.length > 0 ? issue.path.join('.') : '(config)';
       let value: unknown = config;
       for (const key of issue.path) {
-        value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+        value =
+          value !== null && typeof value === 'object'
+            ? (value as Record<PropertyKey, unknown>)[key]
+            : undefined;
       }
       const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
       return `${path}: ${issue.message}${issue.message.includes('(got') ? '' : shown}`;

@@ -89,7 +89,8 @@ export class VrrpMachine {
   constructor(config: MachineConfig) {
     this.#c = resolveConfig(config);
     this.#mai = this.#c.advertIntervalMs;
-    for (const t of this.#c.trackers) this.#trackers.set(t.name, { up: t.initial === 'up', weight: t.weight });
+    for (const t of this.#c.trackers)
+      this.#trackers.set(t.name, { up: t.initial === 'up', weight: t.weight });
     this.#effective = this.#computeEffective();
     const discarded = {} as Record<DiscardReason, number>;
     for (const r of DISCARD_REASONS) discarded[r] = 0;
@@ -161,8 +162,16 @@ export class VrrpMachine {
    * @throws VrrpMachineError with code `VRRP_MACHINE_EVENT` for a malformed event
    */
   handle(event: MachineEvent): MachineAction[] {
-    if (event === null || typeof event !== 'object' || typeof event.at !== 'number' || !Number.isFinite(event.at)) {
-      throw new VrrpMachineError('VRRP_MACHINE_EVENT', `event needs a finite numeric "at" (got ${JSON.stringify(event)})`);
+    if (
+      event === null ||
+      typeof event !== 'object' ||
+      typeof event.at !== 'number' ||
+      !Number.isFinite(event.at)
+    ) {
+      throw new VrrpMachineError(
+        'VRRP_MACHINE_EVENT',
+        `event needs a finite numeric "at" (got ${JSON.stringify(event)})`,
+      );
     }
     this.#out = [];
     this.#at = this.#now === undefined ? event.at : Math.max(this.#now, event.at);
@@ -276,7 +285,11 @@ export class VrrpMachine {
       let next: TimerName | undefined;
       for (const t of TIMERS) {
         const due = this.#timers[t];
-        if (due !== undefined && due <= this.#at && (next === undefined || due < (this.#timers[next] as number))) {
+        if (
+          due !== undefined &&
+          due <= this.#at &&
+          (next === undefined || due < (this.#timers[next] as number))
+        ) {
           next = t;
         }
       }
@@ -306,7 +319,10 @@ export class VrrpMachine {
     } else {
       if (this.#state !== 'backup') return;
       if (this.#master !== undefined && this.#master.priority < this.#effective) {
-        this.#log('info', `preempt delay expired, preempting lower priority (${this.#master.priority}) master ${this.#master.address}`);
+        this.#log(
+          'info',
+          `preempt delay expired, preempting lower priority (${this.#master.priority}) master ${this.#master.address}`,
+        );
         this.#becomeMaster('preemptDelay');
       }
     }
@@ -314,10 +330,16 @@ export class VrrpMachine {
 
   #onTracker(name: string, state: 'up' | 'down', weight: number | undefined): void {
     if (state !== 'up' && state !== 'down') {
-      throw new VrrpMachineError('VRRP_MACHINE_EVENT', `tracker state must be "up" or "down" (got ${JSON.stringify(state)})`);
+      throw new VrrpMachineError(
+        'VRRP_MACHINE_EVENT',
+        `tracker state must be "up" or "down" (got ${JSON.stringify(state)})`,
+      );
     }
     if (weight !== undefined && !(Number.isInteger(weight) && weight >= -253 && weight <= 253)) {
-      throw new VrrpMachineError('VRRP_MACHINE_EVENT', `tracker weight must be an integer -253..253 (got ${weight})`);
+      throw new VrrpMachineError(
+        'VRRP_MACHINE_EVENT',
+        `tracker weight must be an integer -253..253 (got ${weight})`,
+      );
     }
     const t = this.#trackers.get(name);
     if (t === undefined) {
@@ -380,7 +402,10 @@ export class VrrpMachine {
       return bad('ttl', `invalid TTL/HL. Received ${ev.ttl} and expect 255 (advert from ${src})`);
     }
     if (ev.version !== c.version) {
-      return bad('version', `received version ${ev.version} advert from ${src}, ours is ${c.version} - discarding`);
+      return bad(
+        'version',
+        `received version ${ev.version} advert from ${src}, ours is ${c.version} - discarding`,
+      );
     }
     if (ev.vrid !== undefined && ev.vrid !== c.vrid) {
       return bad('vrid', `received VRID ${ev.vrid} advert from ${src}, ours is ${c.vrid} - discarding`);
@@ -389,7 +414,14 @@ export class VrrpMachine {
       return bad('badAddress', `advert source ${src} is not an IPv${c.family} address - discarding`);
     }
     if (c.owner) {
-      return bad('addressOwner', `we own the virtual addresses (priority 255); ignoring advert from ${src}`);
+      // RFC 5798 §7.1: the owner processes no adverts. Another owner is a configuration error that
+      // leaves two Masters (keepalived lowers its priority instead; we keep the RFC and say so).
+      return bad(
+        'addressOwner',
+        ev.priority === 255
+          ? `CONFIGURATION ERROR: local instance and a remote instance (${src}) are both configured as address owner (priority 255), please fix`
+          : `we own the virtual addresses (priority 255); ignoring advert from ${src}`,
+      );
     }
     if (from.value === c.primary.value) {
       return bad('ownAddress', `advert from ${src} carries our own primary address - discarding`);
@@ -411,7 +443,10 @@ export class VrrpMachine {
       );
     }
     if (c.version === 2 && ev.authType !== undefined && ev.authType !== c.authType) {
-      return bad('authType', `received auth type ${ev.authType} from ${src}, ours is ${c.authType} - discarding`);
+      return bad(
+        'authType',
+        `received auth type ${ev.authType} from ${src}, ours is ${c.authType} - discarding`,
+      );
     }
     const list = Array.isArray(ev.addresses) ? ev.addresses : [];
     if (list.length === 0) {
@@ -421,7 +456,10 @@ export class VrrpMachine {
     for (const a of list) {
       const ip = typeof a === 'string' ? parseIp(a) : undefined;
       if (ip === undefined || ip.family !== c.family) {
-        return bad('badAddress', `advert from ${src} lists ${String(a)}, not an IPv${c.family} address - discarding`);
+        return bad(
+          'badAddress',
+          `advert from ${src} lists ${String(a)}, not an IPv${c.family} address - discarding`,
+        );
       }
       texts.add(ip.text);
     }
@@ -434,7 +472,10 @@ export class VrrpMachine {
             `address list in advert from ${src} (${[...texts].join(', ')}) differs from ours (${c.vipTexts.join(', ')}) - discarding`,
           );
         }
-        this.#log('warn', `address list in advert from owner ${src} differs from ours; processing it (RFC 5798 §7.1)`);
+        this.#log(
+          'warn',
+          `address list in advert from owner ${src} differs from ours; processing it (RFC 5798 §7.1)`,
+        );
       }
     }
     return { ok: true, from };
@@ -476,7 +517,10 @@ export class VrrpMachine {
     if (this.#c.version === 3) this.#learnInterval(ev.maxAdvertIntervalCs * 10, 'master');
     this.#master = { address: from.text, priority: ev.priority };
     this.#downAfterPriorityZero = false;
-    this.#setTimer('masterDown', this.#at + masterDownIntervalMs(this.#c.version, this.#effective, this.#mai));
+    this.#setTimer(
+      'masterDown',
+      this.#at + masterDownIntervalMs(this.#c.version, this.#effective, this.#mai),
+    );
   }
 
   #learnInterval(ms: number, who: string): void {
@@ -512,9 +556,17 @@ export class VrrpMachine {
     }
     if (this.#c.lowerPriorityResponse === 'rfc9568') {
       // RFC 9568 §6.4.3: discard, then advertise at once to assert Master (keepalived also re-announces).
-      this.#log('info', `Received advert from ${from.text} with lower priority ${p}, ours ${ours}, forcing new election`);
+      this.#log(
+        'info',
+        `Received advert from ${from.text} with lower priority ${p}, ours ${ours}, forcing new election`,
+      );
       this.#send(ours, 'lowerPriorityReceived');
-      this.#out.push({ type: 'announce', at: this.#at, addresses: this.#c.vipTexts, reason: 'lowerPriorityAdvert' });
+      this.#out.push({
+        type: 'announce',
+        at: this.#at,
+        addresses: this.#c.vipTexts,
+        reason: 'lowerPriorityAdvert',
+      });
     } else {
       // RFC 5798 / RFC 3768 §6.4.3: discard.
       this.#log('info', `Received advert from ${from.text} with lower priority ${p}, ours ${ours}`);
@@ -558,7 +610,10 @@ export class VrrpMachine {
     this.#transition('backup', reason);
     this.#log('info', reason === 'startup' ? 'Entering BACKUP STATE (init)' : 'Entering BACKUP STATE');
     this.#releaseVips();
-    this.#setTimer('masterDown', this.#at + masterDownIntervalMs(this.#c.version, this.#effective, this.#mai));
+    this.#setTimer(
+      'masterDown',
+      this.#at + masterDownIntervalMs(this.#c.version, this.#effective, this.#mai),
+    );
   }
 
   #enterFault(reason: TransitionReason): void {
@@ -623,7 +678,15 @@ export class VrrpMachine {
     const from = this.#state;
     this.#state = to;
     this.#seq++;
-    this.#out.push({ type: 'transition', at: this.#at, seq: this.#seq, from, to, reason, priority: this.#effective });
+    this.#out.push({
+      type: 'transition',
+      at: this.#at,
+      seq: this.#seq,
+      from,
+      to,
+      reason,
+      priority: this.#effective,
+    });
   }
 
   #releaseVips(): void {

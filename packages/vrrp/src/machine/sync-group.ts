@@ -75,7 +75,9 @@ export class SyncGroup {
     const out: SyncGroupAction[] = [];
     const first = this.member(instance).handle(event);
     for (const action of first) out.push({ instance, action });
-    const own = first.filter((a): a is TransitionAction => a.type === 'transition' && a.reason !== 'syncGroup');
+    const own = first.filter(
+      (a): a is TransitionAction => a.type === 'transition' && a.reason !== 'syncGroup',
+    );
     for (const t of own) this.#propagate(instance, t, event.at, out);
     this.#syncFaults(event.at, out);
     return out;
@@ -109,6 +111,7 @@ export class SyncGroup {
     at: number,
     out: SyncGroupAction[],
   ): void {
-    for (const action of m.handle({ type: 'syncGroup', at, group: this.#name, to })) out.push({ instance: name, action });
+    for (const action of m.handle({ type: 'syncGroup', at, group: this.#name, to }))
+      out.push({ instance: name, action });
   }
 }

@@ -29,6 +29,10 @@ export function skewTimeMs(version: 2 | 3, priority: number, masterAdverInterval
  * @param priority - the local (effective) priority, 1..255
  * @param masterAdverIntervalMs - Master_Adver_Interval in ms
  */
-export function masterDownIntervalMs(version: 2 | 3, priority: number, masterAdverIntervalMs: number): number {
+export function masterDownIntervalMs(
+  version: 2 | 3,
+  priority: number,
+  masterAdverIntervalMs: number,
+): number {
   return 3 * masterAdverIntervalMs + skewTimeMs(version, priority, masterAdverIntervalMs);
 }

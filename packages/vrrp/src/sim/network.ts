@@ -58,9 +58,27 @@ export type SimRecord =
     }
   | { readonly kind: 'vips'; readonly at: number; readonly router: string; readonly held: boolean }
   | { readonly kind: 'announce'; readonly at: number; readonly router: string; readonly reason: string }
-  | { readonly kind: 'log'; readonly at: number; readonly router: string; readonly level: string; readonly message: string }
-  | { readonly kind: 'discard'; readonly at: number; readonly router: string; readonly reason: string; readonly from: string }
-  | { readonly kind: 'send'; readonly at: number; readonly router: string; readonly priority: number; readonly reason: string }
+  | {
+      readonly kind: 'log';
+      readonly at: number;
+      readonly router: string;
+      readonly level: string;
+      readonly message: string;
+    }
+  | {
+      readonly kind: 'discard';
+      readonly at: number;
+      readonly router: string;
+      readonly reason: string;
+      readonly from: string;
+    }
+  | {
+      readonly kind: 'send';
+      readonly at: number;
+      readonly router: string;
+      readonly priority: number;
+      readonly reason: string;
+    }
   | { readonly kind: 'crash' | 'start' | 'stop'; readonly at: number; readonly router: string };
 
 /** Packet counters of a simulation. */
@@ -176,7 +194,9 @@ export class SimNetwork {
 
   /** Names of the running routers in Master state. */
   masters(): string[] {
-    return [...this.#routers.values()].filter((r) => r.alive && r.machine.state === 'master').map((r) => r.spec.name);
+    return [...this.#routers.values()]
+      .filter((r) => r.alive && r.machine.state === 'master')
+      .map((r) => r.spec.name);
   }
 
   /** Names of the running routers that hold the virtual addresses. */
@@ -278,7 +298,8 @@ export class SimNetwork {
 
   /** Sets the properties of every link. */
   setAllLinks(link: Partial<SimLink>): void {
-    for (const a of this.#routers.keys()) for (const b of this.#routers.keys()) if (a !== b) this.setLink(a, b, link);
+    for (const a of this.#routers.keys())
+      for (const b of this.#routers.keys()) if (a !== b) this.setLink(a, b, link);
   }
 
   /**
@@ -347,7 +368,8 @@ export class SimNetwork {
           const gen = ++r.gen[timer];
           const inc = r.incarnation;
           this.#queue.push(a.at, () => {
-            if (r.incarnation === inc && r.gen[timer] === gen) this.#deliver(r, { type: 'timer', at: this.#now, timer });
+            if (r.incarnation === inc && r.gen[timer] === gen)
+              this.#deliver(r, { type: 'timer', at: this.#now, timer });
           });
           break;
         }
@@ -374,7 +396,8 @@ export class SimNetwork {
           });
           break;
         case 'log':
-          if (a.level !== 'debug') this.records.push({ kind: 'log', at, router, level: a.level, message: a.message });
+          if (a.level !== 'debug')
+            this.records.push({ kind: 'log', at, router, level: a.level, message: a.message });
           break;
         case 'discard':
           this.records.push({ kind: 'discard', at, router, reason: a.reason, from: a.from });
@@ -389,7 +412,13 @@ export class SimNetwork {
     this.#stats.sent++;
     const name = src.spec.name;
     if (this.#recordSends) {
-      this.records.push({ kind: 'send', at: this.#now, router: name, priority: send.priority, reason: send.reason });
+      this.records.push({
+        kind: 'send',
+        at: this.#now,
+        router: name,
+        priority: send.priority,
+        reason: send.reason,
+      });
     }
     const m = src.machine;
     const peers = m.unicastPeers;
