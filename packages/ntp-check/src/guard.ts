@@ -89,7 +89,7 @@ export interface SkewReport {
   rootDistanceMs?: number;
   /** RMS spread of the truechimers' offsets, ms. */
   jitterMs?: number;
-  /** Every reason, worst first. */
+  /** Every reason: fail, warn, ok, then info notes; the first one decides the verdict. */
   reasons: SkewReason[];
   /** Per-server verdicts in the order queried. */
   servers: ServerVerdict[];
@@ -103,7 +103,8 @@ export interface SkewReport {
   limits: { maxOffsetMs: number; warnOffsetMs: number; panicThresholdMs: number };
 }
 
-const RANK: Record<SkewLevel, number> = { fail: 3, warn: 2, info: 1, ok: 0 };
+// Order of reasons: the one that decides the verdict first, notes last.
+const RANK: Record<SkewLevel, number> = { fail: 3, warn: 2, ok: 1, info: 0 };
 
 function f(ms: number): string {
   const abs = Math.abs(ms);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkSkew } from '../src/check-skew';
+import type { NtpSample } from '../src/checks';
 import { NtpClient } from '../src/client';
 import type { ServerResult } from '../src/guard';
 import { steeredClock } from './helpers/clock';
@@ -8,6 +9,13 @@ import { closedPort, withServers } from './helpers/ntp-server';
 function expectOk(r: ServerResult) {
   if (!r.ok) throw new Error(`expected a sample, got ${r.error.code}: ${r.error.message}`);
   return r;
+}
+/**
+ * The on-wire guarantee: the true offset lies within θ ± δ/2 (plus clock reading
+ * error, 0.5 ms allowed). Event-loop latency on a loaded machine widens δ, never breaks this.
+ */
+function expectWithinBound(sample: NtpSample, trueOffsetMs: number) {
+  expect(Math.abs(sample.offsetMs - trueOffsetMs)).toBeLessThanOrEqual(sample.delayMs / 2 + 0.5);
 }
 function expectError(r: ServerResult) {
   if (r.ok) throw new Error(`expected an error, got offset ${r.sample.offsetMs} ms`);
@@ -19,8 +27,8 @@ describe('NtpClient against the suite NTP server on loopback', () => {
     await withServers([{ shiftMs: 120_000 }, { shiftMs: -3_500 }], async ([a, b]) => {
       const client = new NtpClient({ timeout: 1000 });
       const [ra, rb] = (await client.queryAll([a!.label, b!.label])).map(expectOk);
-      expect(Math.abs(ra!.sample.offsetMs - 120_000)).toBeLessThan(5);
-      expect(Math.abs(rb!.sample.offsetMs + 3_500)).toBeLessThan(5);
+      expectWithinBound(ra!.sample, 120_000);
+      expectWithinBound(rb!.sample, -3_500);
       expect(ra!.sample.delayMs).toBeLessThan(50);
       expect(ra!.sample.stratum).toBe(2);
       expect(ra!.fresh).toBe(true);
@@ -94,7 +102,7 @@ describe('NtpClient against the suite NTP server on loopback', () => {
     await withServers([{ forgedFirst: true, shiftMs: 42 }], async ([s]) => {
       const r = expectOk(await new NtpClient({ timeout: 1000 }).query(s!.label));
       expect(r.discarded).toBe(1);
-      expect(Math.abs(r.sample.offsetMs - 42)).toBeLessThan(5);
+      expectWithinBound(r.sample, 42);
     });
   });
 
@@ -149,7 +157,7 @@ describe('NtpClient against the suite NTP server on loopback', () => {
       async ([s]) => {
         const ntp = new NtpClient({ timeout: 1000, clock: client });
         const first = expectOk(await ntp.query(s!.label));
-        expect(Math.abs(first.sample.offsetMs - 250)).toBeLessThan(5);
+        expectWithinBound(first.sample, 250);
         both(5_000);
         client.stepWall(1_000); // someone sets the local clock 1 s ahead
         const again = expectOk(await ntp.query(s!.label));
@@ -162,7 +170,7 @@ describe('NtpClient against the suite NTP server on loopback', () => {
         const fresh = expectOk(await ntp.query(s!.label));
         expect(fresh.fresh).toBe(true);
         expect(s!.requests).toBe(2);
-        expect(Math.abs(fresh.sample.offsetMs - (250 - 1_000))).toBeLessThan(5);
+        expectWithinBound(fresh.sample, 250 - 1_000);
       },
       timeline,
     );
@@ -203,7 +211,7 @@ describe('checkSkew on loopback servers', () => {
       expect(report.verdict).toBe('ok');
       expect(report.falsetickers).toEqual([b!.label]);
       expect(report.truechimers).toEqual([a!.label, c!.label]);
-      expect(Math.abs(report.offsetMs!)).toBeLessThan(5);
+      expect(Math.abs(report.offsetMs! - 0.5)).toBeLessThanOrEqual(report.rootDistanceMs!);
       expect(report.servers[1]).toMatchObject({
         role: 'falseticker',
         reason: 'falseticker',
@@ -221,7 +229,8 @@ describe('checkSkew on loopback servers', () => {
       });
       expect(report.verdict).toBe('fail');
       expect(report.falsetickers).toEqual([b!.label]);
-      expect(report.reasons[0]!.message).toMatch(/^time difference too high: offset \+12000\d\.\d ms/);
+      expect(Math.abs(report.offsetMs! - 120_000.5)).toBeLessThanOrEqual(report.rootDistanceMs!);
+      expect(report.reasons[0]!.message).toMatch(/^time difference too high: offset \+1[12]\d{4}\.\d ms \(±/);
     });
   });
 
