@@ -41,7 +41,7 @@ describeNet('AF_PACKET frames between two namespaces', () => {
         packetType: 'broadcast',
         frame,
       });
-      const seen = (await cap.dissect(['-x'])).map((l) => (l.frame_raw as string[])[0]);
+      const seen = (await cap.dissect(['-x'])).map((l) => (l.frame_raw as unknown as string[])[0]);
       expect(seen).toEqual([frame]);
       const [layers] = await cap.dissect();
       const arp = layers?.arp as Record<string, string>;
