@@ -10,7 +10,7 @@ import { HealthMonitor, probePort } from '../dist/index.js';
 // itself slow (ephemeral port search), which would dominate both sides. Keep N modest and start clean.
 const N = Number(process.env.BENCH_N ?? 500);
 const timeWait = () => Number(/tw (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))?.[1] ?? 0);
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 function listen(onSocket) {
   const server = createServer((s) => {
@@ -21,14 +21,25 @@ function listen(onSocket) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-const tcpServer = await listen(() => {});
-const httpServer = await listen((s) => s.once('data', () => s.end('HTTP/1.1 204 No Content\r\n\r\n')));
-const tcpPort = tcpServer.address().port;
-const httpPort = httpServer.address().port;
+// Connections rotate over 32 listeners of each kind: the kernel then finds a free ephemeral port at once
+// although earlier probes left TIME_WAIT entries (those block only the same 4-tuple).
+const SPREAD = 32;
+const servers = [];
+for (let i = 0; i < SPREAD * 2; i++) {
+  servers.push(
+    await listen(
+      i < SPREAD ? () => {} : (s) => s.once('data', () => s.end('HTTP/1.1 204 No Content\r\n\r\n')),
+    ),
+  );
+}
+const tcpPorts = servers.slice(0, SPREAD).map((s) => s.address().port);
+const httpPorts = servers.slice(SPREAD).map((s) => s.address().port);
+let turn = 0;
+const next = (ports) => ports[turn++ % ports.length];
 
 const rawTcp = () =>
   new Promise((resolve, reject) => {
-    const s = createConnection({ host: '127.0.0.1', port: tcpPort });
+    const s = createConnection({ host: '127.0.0.1', port: next(tcpPorts), noDelay: true });
     s.once('connect', () => {
       s.destroy();
       resolve();
@@ -38,7 +49,7 @@ const rawTcp = () =>
 
 const rawHttp = () =>
   new Promise((resolve, reject) => {
-    const s = createConnection({ host: '127.0.0.1', port: httpPort });
+    const s = createConnection({ host: '127.0.0.1', port: next(httpPorts), noDelay: true });
     s.once('connect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     s.once('data', () => {
       s.destroy();
@@ -48,24 +59,19 @@ const rawHttp = () =>
   });
 
 const libTcp = async () => {
-  const r = await probePort({ host: '127.0.0.1', port: tcpPort, probe: 'tcp', timeoutMs: 1000 });
+  const r = await probePort({ host: '127.0.0.1', port: next(tcpPorts), probe: 'tcp', timeoutMs: 1000 });
   if (!r.ok) throw new Error(r.detail);
 };
 const libHttp = async () => {
-  const r = await probePort({ host: '127.0.0.1', port: httpPort, probe: 'http', timeoutMs: 1000 });
+  const r = await probePort({ host: '127.0.0.1', port: next(httpPorts), probe: 'http', timeoutMs: 1000 });
   if (!r.ok) throw new Error(r.detail);
 };
 
 // A full monitor cycle over 16 ports (concurrency 16) vs 16 raw connects in parallel.
-const ports16 = Array.from({ length: 16 }, () => tcpPort);
-const monitorProbe = (t, signal) => probePort({ ...t, port: tcpPort }, signal);
-const cycleMon = new HealthMonitor({
-  ports: ports16.map((_, i) => i + 1),
-  concurrency: 16,
-  prober: monitorProbe,
-});
-const rawCycle = () => Promise.all(ports16.map(() => rawTcp()));
-const libCycle = () => cycleMon.runCycle();
+const monitors = [0, 16].map((i) => new HealthMonitor({ ports: tcpPorts.slice(i, i + 16), concurrency: 16 }));
+let cycles = 0;
+const rawCycle = () => Promise.all(Array.from({ length: 16 }, () => rawTcp()));
+const libCycle = () => monitors[cycles++ % 2].runCycle();
 
 async function time(fn, n) {
   const start = performance.now();
@@ -100,5 +106,4 @@ await compare('tcp probe vs connect+destroy', rawTcp, libTcp, N);
 await compare('http probe vs connect+write+read', rawHttp, libHttp, N);
 await compare('16-port cycle vs 16 raw connects', rawCycle, libCycle, Math.max(50, Math.floor(N / 16)));
 console.log(`TIME_WAIT sockets now: ${timeWait()}`);
-tcpServer.close();
-httpServer.close();
+for (const s of servers) s.close();

@@ -253,7 +253,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
       if (!this.#running || generation !== this.#generation) return;
       const { intervalMs, jitter } = this.settings;
       const target = intervalMs * (1 + jitter * (2 * this.#random() - 1));
-      const delay = Math.max(0, target - (this.#clock.now() - this.#cycleStart));
+      // Clamped: a wall clock stepped backwards (NTP) must not postpone the next cycle beyond one interval.
+      const delay = Math.min(target, Math.max(0, target - (this.#clock.now() - this.#cycleStart)));
       this.#timer = this.#clock.setTimeout(() => this.#scheduleCycle(generation), delay);
     });
   }

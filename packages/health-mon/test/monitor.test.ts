@@ -130,6 +130,27 @@ describe('HealthMonitor scheduling', () => {
     await mon.stop();
   });
 
+  it('a wall clock stepped backwards during a cycle does not postpone the next cycle beyond one interval', async () => {
+    class SteppedClock extends ManualClock {
+      offset = 0;
+      override now(): number {
+        return super.now() + this.offset;
+      }
+    }
+    const clock = new SteppedClock(1_000_000);
+    const fake = new FakeProber();
+    const mon = new HealthMonitor({ ports: [1], intervalMs: 1000, jitter: 0, clock, prober: fake.probe });
+    mon.start();
+    await flush();
+    clock.offset = -3_600_000; // NTP steps the clock back by an hour while the probes run
+    await fake.answerAll(() => OK);
+    expect(clock.pending).toBe(1);
+    clock.advance(1000);
+    await flush();
+    expect(fake.started).toHaveLength(2);
+    await mon.stop();
+  });
+
   it('draws every interval within interval * (1 ± jitter)', async () => {
     await fc.assert(
       fc.asyncProperty(
