@@ -21,7 +21,6 @@ import {
 /* ---------- an independent oracle: RFC 1071 checksum and hand-built packets ---------- */
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const bytes = (h: string) => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 
 function inetChecksum(...parts: Uint8Array[]): number {
   const all = Buffer.concat(parts);
@@ -587,7 +586,7 @@ describe('decodeVrrpIpPacket', () => {
       'a wrong IPv4 header checksum',
       () =>
         edited((b) => {
-          b[11] ^= 1;
+          b[11]! ^= 1;
         }, false),
       'VRRP_BAD_IP_CHECKSUM',
     ],
@@ -627,7 +626,7 @@ describe('decodeVrrpIpPacket', () => {
       'a corrupted VRRP byte',
       () =>
         edited((b) => {
-          b[22] ^= 0x10;
+          b[22]! ^= 0x10;
         }),
       'VRRP_BAD_CHECKSUM',
     ],
@@ -663,7 +662,7 @@ describe('decodeVrrpIpPacket', () => {
       'an IPv6 packet whose pseudo-header does not match',
       () => {
         const b = encodeVrrpIpPacket(v3six, { source: 'fe80::1' });
-        b[23] ^= 1; // source address, not covered by any IPv6 header checksum
+        b[23]! ^= 1; // source address, not covered by any IPv6 header checksum
         return b;
       },
       'VRRP_BAD_CHECKSUM',

@@ -40,64 +40,77 @@ function hexValue(c: number): number {
   return -1;
 }
 
-/** Parses colon-separated hex groups (no "::") into `groups` from `at`; -1 on error, else count. */
-function parseGroups(text: string, groups: number[], at: number, allowV4Tail: boolean): number {
-  if (text.length === 0) return 0;
-  const parts = text.split(':');
-  let count = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    if (allowV4Tail && i === parts.length - 1 && part.includes('.')) {
-      const v4 = new Uint8Array(4);
-      if (!writeIpv4(part, v4, 0)) return -1;
-      groups[at + count++] = (v4[0]! << 8) | v4[1]!;
-      groups[at + count++] = (v4[2]! << 8) | v4[3]!;
-      continue;
-    }
-    if (part.length === 0 || part.length > 4) return -1;
-    let value = 0;
-    for (let j = 0; j < part.length; j++) {
-      const h = hexValue(part.charCodeAt(j));
-      if (h < 0) return -1;
-      value = (value << 4) | h;
-    }
-    groups[at + count++] = value;
-    if (at + count > 8) return -1;
-  }
-  return count;
-}
+/** Scratch for {@link writeIpv6}: the groups parsed so far. Safe: parsing is synchronous. */
+const groups = new Uint16Array(8);
+const v4tail = new Uint8Array(4);
 
 /**
  * Writes an IPv6 address (with optional "::", trailing dotted quad and "%zone", the zone
- * being ignored) as 16 bytes at `off`; false if `text` is not one.
+ * being ignored) as 16 bytes at `off`; false if `text` is not one. One pass, no allocation
+ * except for a dotted-quad tail.
  */
 export function writeIpv6(text: string, out: Uint8Array, off: number): boolean {
-  let t = text;
-  const pct = t.indexOf('%');
+  let n = text.length;
+  const pct = text.indexOf('%');
   if (pct >= 0) {
-    if (pct === t.length - 1) return false;
-    t = t.slice(0, pct);
+    if (pct === n - 1) return false;
+    n = pct;
   }
-  if (t.length < 2 || t.length > 45) return false;
-  const groups: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
-  const dbl = t.indexOf('::');
-  if (dbl < 0) {
-    if (parseGroups(t, groups, 0, true) !== 8) return false;
-  } else {
-    if (t.indexOf('::', dbl + 1) >= 0) return false;
-    const head = t.slice(0, dbl);
-    const tail = t.slice(dbl + 2);
-    const headGroups: number[] = [];
-    const tailGroups: number[] = [];
-    const h = parseGroups(head, headGroups, 0, false);
-    const k = parseGroups(tail, tailGroups, 0, true);
-    if (h < 0 || k < 0 || h + k > 7) return false;
-    for (let i = 0; i < h; i++) groups[i] = headGroups[i]!;
-    for (let i = 0; i < k; i++) groups[8 - k + i] = tailGroups[i]!;
+  if (n < 2 || n > 45) return false;
+  let count = 0; /* groups parsed */
+  let gap = -1; /* index in groups where "::" stands */
+  let i = 0;
+  if (text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return false; /* a lone leading ':' */
+    gap = 0;
+    i = 2;
+    if (i === n) {
+      out.fill(0, off, off + 16);
+      return true;
+    }
   }
-  for (let i = 0; i < 8; i++) {
-    out[off + 2 * i] = groups[i]! >> 8;
-    out[off + 2 * i + 1] = groups[i]! & 0xff;
+  for (;;) {
+    /* one group, or a dotted quad ending the address */
+    const start = i;
+    let value = 0;
+    while (i < n) {
+      const h = hexValue(text.charCodeAt(i));
+      if (h < 0) break;
+      value = (value << 4) | h;
+      i++;
+    }
+    const digits = i - start;
+    if (i < n && text.charCodeAt(i) === 46) {
+      /* dotted quad: must be last, and needs room for two groups */
+      if (count > 6 || !writeIpv4(text.slice(start, n), v4tail, 0)) return false;
+      groups[count++] = (v4tail[0]! << 8) | v4tail[1]!;
+      groups[count++] = (v4tail[2]! << 8) | v4tail[3]!;
+      i = n;
+      break;
+    }
+    if (digits === 0 || digits > 4 || count === 8) return false;
+    groups[count++] = value;
+    if (i === n) break;
+    if (text.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i < n && text.charCodeAt(i) === 58) {
+      if (gap >= 0) return false; /* a second "::" */
+      gap = count;
+      i++;
+      if (i === n) break; /* trailing "::" */
+    } else if (i === n) {
+      return false; /* a lone trailing ':' */
+    }
+  }
+  if (gap < 0 ? count !== 8 : count > 7) return false;
+  const zeros = 8 - count;
+  let g = 0;
+  for (let k = 0; k < 8; k++) {
+    let v = 0;
+    if (gap < 0 || k < gap) v = groups[g++]!;
+    else if (k >= gap + zeros) v = groups[g++]!;
+    out[off + 2 * k] = v >> 8;
+    out[off + 2 * k + 1] = v & 0xff;
   }
   return true;
 }
@@ -109,30 +122,36 @@ export function formatIpv4(buf: Uint8Array, off: number): string {
 
 /** Formats 16 bytes at `off` as an RFC 5952 IPv6 address. */
 export function formatIpv6(buf: Uint8Array, off: number): string {
-  const g: number[] = new Array(8);
-  for (let i = 0; i < 8; i++) g[i] = (buf[off + 2 * i]! << 8) | buf[off + 2 * i + 1]!;
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${formatIpv4(buf, off + 12)}`;
-  }
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
+  let runStart = -1;
+  for (let k = 0; k < 8; k++) {
+    const zero = buf[off + 2 * k] === 0 && buf[off + 2 * k + 1] === 0;
+    if (zero) {
+      if (runStart < 0) runStart = k;
+      if (k - runStart + 1 > bestLen) {
+        bestStart = runStart;
+        bestLen = k - runStart + 1;
+      }
+    } else {
+      runStart = -1;
+    }
+  }
+  if (bestStart === 0 && bestLen === 5 && buf[off + 10] === 0xff && buf[off + 11] === 0xff) {
+    return `::ffff:${formatIpv4(buf, off + 12)}`; /* IPv4-mapped, RFC 5952 §5 */
+  }
+  if (bestLen < 2) bestStart = -1; /* a single zero group is not compressed (RFC 5952 §4.2.2) */
+  let text = '';
+  for (let k = 0; k < 8; k++) {
+    if (k === bestStart) {
+      text += '::';
+      k += bestLen - 1;
       continue;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
+    if (text.length > 0 && !text.endsWith(':')) text += ':';
+    text += ((buf[off + 2 * k]! << 8) | buf[off + 2 * k + 1]!).toString(16);
   }
-  if (bestLen < 2) return g.map((x) => x.toString(16)).join(':');
-  const head = g.slice(0, bestStart).map((x) => x.toString(16));
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16));
-  return `${head.join(':')}::${tail.join(':')}`;
+  return text;
 }
 
 /** Canonical text of an address of the given family, or undefined if it does not parse. */

@@ -197,8 +197,18 @@ export class VrrpEncodeError extends Error {
  * Decoding never throws; check `ok`.
  */
 export type VrrpResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: VrrpDecodeError };
+  | {
+      /** Success. */
+      readonly ok: true;
+      /** The decoded or validated value. */
+      readonly value: T;
+    }
+  | {
+      /** The packet must be dropped. */
+      readonly ok: false;
+      /** Why; count it with {@link VrrpRxStats.drop}. */
+      readonly error: VrrpDecodeError;
+    };
 
 /** @internal */
 export function fail(code: VrrpErrorCode, message: string, details?: VrrpErrorDetails): VrrpResult<never> {

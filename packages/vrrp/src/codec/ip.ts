@@ -28,6 +28,7 @@ import {
 
 /** The IPv4 header of a received VRRP packet, as on the wire. */
 export interface VrrpIpv4Header {
+  /** IP version. */
   readonly version: 4;
   /** Header length in bytes (20 without options). */
   readonly headerLength: number;
@@ -53,6 +54,7 @@ export interface VrrpIpv4Header {
 
 /** The IPv6 header of a received VRRP packet, as on the wire. */
 export interface VrrpIpv6Header {
+  /** IP version. */
   readonly version: 6;
   /** Traffic class byte; keepalived and FRR send 0xc0. */
   readonly trafficClass: number;
@@ -136,7 +138,12 @@ export function encodeVrrpIpPacket(advert: VrrpAdvert, options: VrrpIpEncodeOpti
   const destination = options.destination ?? (family === 'ipv4' ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6);
   const src = encodeAddress(family, options.source, 'source');
   const dst = encodeAddress(family, destination, 'destination');
-  const plan = planChecksum(advert, { ...options, destination });
+  const plan = planChecksum(advert, {
+    source: options.source,
+    destination,
+    checksumMode: options.checksumMode,
+    multicastGroup: options.multicastGroup,
+  });
   const msgLen = vrrpMessageLength(advert);
   if (family === 'ipv4') {
     const tos = field(options.tos, VRRP_TOS_CS6, 'tos', 0xff);
@@ -153,8 +160,10 @@ export function encodeVrrpIpPacket(advert: VrrpAdvert, options: VrrpIpEncodeOpti
     out[7] = 0;
     out[8] = ttl;
     out[9] = VRRP_PROTOCOL;
-    out.set(src, 12);
-    out.set(dst, 16);
+    for (let i = 0; i < 4; i++) {
+      out[12 + i] = src[i]!;
+      out[16 + i] = dst[i]!;
+    }
     const ck = finish(sumWords(out, 0, 20, 0));
     out[10] = ck >> 8;
     out[11] = ck & 0xff;
@@ -173,8 +182,10 @@ export function encodeVrrpIpPacket(advert: VrrpAdvert, options: VrrpIpEncodeOpti
   out[5] = msgLen & 0xff;
   out[6] = VRRP_PROTOCOL;
   out[7] = hop;
-  out.set(src, 8);
-  out.set(dst, 24);
+  for (let i = 0; i < 16; i++) {
+    out[8 + i] = src[i]!;
+    out[24 + i] = dst[i]!;
+  }
   writeVrrp(advert, plan, out, 40);
   return out;
 }
@@ -242,16 +253,17 @@ function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
       expected: VRRP_TTL,
     });
   }
-  const src = buf.subarray(12, 16);
-  const dst = buf.subarray(16, 20);
-  const r = decodeMessage(buf, ihl, totalLength - ihl, 'ipv4', src, dst, options);
+  const r = decodeMessage(buf, ihl, totalLength - ihl, 'ipv4', buf, 12, buf, 16, options);
   if (!r.ok) return r;
   const source = formatIpv4(buf, 12);
   const destination = formatIpv4(buf, 16);
+  const m = r.value;
   return {
     ok: true,
     value: {
-      ...r.value,
+      advert: m.advert,
+      checksum: m.checksum,
+      checksumMode: m.checksumMode,
       source,
       destination,
       ttl,
@@ -304,16 +316,17 @@ function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
       expected: VRRP_TTL,
     });
   }
-  const src = buf.subarray(8, 24);
-  const dst = buf.subarray(24, 40);
-  const r = decodeMessage(buf, 40, payloadLength, 'ipv6', src, dst, options);
+  const r = decodeMessage(buf, 40, payloadLength, 'ipv6', buf, 8, buf, 24, options);
   if (!r.ok) return r;
   const source = formatIpv6(buf, 8);
   const destination = formatIpv6(buf, 24);
+  const m = r.value;
   return {
     ok: true,
     value: {
-      ...r.value,
+      advert: m.advert,
+      checksum: m.checksum,
+      checksumMode: m.checksumMode,
       source,
       destination,
       ttl: hopLimit,

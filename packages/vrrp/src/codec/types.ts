@@ -39,8 +39,16 @@ export type VrrpFamily = 'ipv4' | 'ipv6';
  * Type 2 (IPsec AH) is not supported: decoding yields `VRRP_AUTH_AH_UNSUPPORTED`.
  */
 export type VrrpV2Auth =
-  | { readonly type: 'none' }
-  | { readonly type: 'simple'; readonly password: Uint8Array | string };
+  | {
+      /** Authentication type 0. */
+      readonly type: 'none';
+    }
+  | {
+      /** Authentication type 1. */
+      readonly type: 'simple';
+      /** Up to 8 bytes (a string counts as its UTF-8 bytes). */
+      readonly password: Uint8Array | string;
+    };
 
 /** Fields shared by both versions. */
 export interface VrrpAdvertBase {
@@ -57,7 +65,9 @@ export interface VrrpAdvertBase {
 
 /** A VRRPv2 advertisement (RFC 3768); IPv4 only. */
 export interface VrrpV2Advert extends VrrpAdvertBase {
+  /** VRRP version. */
   readonly version: 2;
+  /** Always IPv4: RFC 3768 defines no IPv6 transport. */
   readonly family: 'ipv4';
   /** Advertisement interval in whole seconds, 1..255. */
   readonly advertIntervalSec: number;
@@ -67,7 +77,9 @@ export interface VrrpV2Advert extends VrrpAdvertBase {
 
 /** A VRRPv3 advertisement (RFC 5798, RFC 9568) over IPv4 or IPv6. */
 export interface VrrpV3Advert extends VrrpAdvertBase {
+  /** VRRP version. */
   readonly version: 3;
+  /** IPv4 or IPv6 (the address family of `addresses`). */
   readonly family: VrrpFamily;
   /** Max Advertise Interval in centiseconds, 1..4095. */
   readonly maxAdvertIntervalCs: number;

@@ -80,6 +80,9 @@ export interface VrrpEncodeOptions {
 }
 
 const GROUP4 = new Uint8Array([224, 0, 0, 18]);
+/* Scratch for the addresses of a decode context: decoding is synchronous and never re-entered. */
+const scratchSrc = new Uint8Array(16);
+const scratchDst = new Uint8Array(16);
 const textEncoder = new TextEncoder();
 
 /** Length in bytes of the encoded VRRP message of an advert. */
@@ -89,9 +92,16 @@ export function vrrpMessageLength(advert: VrrpAdvert): number {
   return 8 + advert.addresses.length * addrLen + (advert.version === 2 ? VRRP_V2_AUTH_LENGTH : 0);
 }
 
-function pseudoSum(family: VrrpFamily, src: Uint8Array, dst: Uint8Array, len: number): number {
-  if (family === 'ipv4') return sumWords(src, 0, 4, sumWords(dst, 0, 4, VRRP_PROTOCOL + len));
-  return sumWords(src, 0, 16, sumWords(dst, 0, 16, VRRP_PROTOCOL + len));
+function pseudoSum(
+  family: VrrpFamily,
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  len: number,
+): number {
+  const n = family === 'ipv4' ? 4 : 16;
+  return sumWords(src, srcOff, n, sumWords(dst, dstOff, n, VRRP_PROTOCOL + len));
 }
 
 function isByte(n: unknown, min: number, max: number): n is number {
@@ -234,7 +244,7 @@ export function writeVrrp(advert: VrrpAdvert, plan: ChecksumPlan, out: Uint8Arra
   }
   const len = p - off;
   let sum = sumWords(out, off, len, 0);
-  if (plan.mode !== 'vrrp-only') sum += pseudoSum(advert.family, plan.src!, plan.dst!, len);
+  if (plan.mode !== 'vrrp-only') sum += pseudoSum(advert.family, plan.src!, 0, plan.dst!, 0, len);
   const ck = finish(sum);
   out[off + 6] = ck >> 8;
   out[off + 7] = ck & 0xff;
@@ -265,8 +275,8 @@ export interface MessageDecoded {
 }
 
 /**
- * Decodes and validates a VRRP message at `buf[off .. off+len)`; `src`/`dst` hold the IP
- * addresses (4 or 16 bytes). @internal
+ * Decodes and validates a VRRP message at `buf[off .. off+len)`; the IP addresses (4 or 16
+ * bytes) are at `src[srcOff]` and `dst[dstOff]`. @internal
  */
 export function decodeMessage(
   buf: Uint8Array,
@@ -274,7 +284,9 @@ export function decodeMessage(
   len: number,
   family: VrrpFamily,
   src: Uint8Array,
+  srcOff: number,
   dst: Uint8Array,
+  dstOff: number,
   options: VrrpDecodeOptions,
 ): VrrpResult<MessageDecoded> {
   if (len < 8) {
@@ -322,12 +334,12 @@ export function decodeMessage(
   if (version === 2) {
     if (verifies(sum)) mode = 'vrrp-only';
   } else if (family === 'ipv6') {
-    if (verifies(sum + pseudoSum(family, src, dst, len))) mode = 'pseudo-header';
+    if (verifies(sum + pseudoSum(family, src, srcOff, dst, dstOff, len))) mode = 'pseudo-header';
   } else {
     const accept = options.v3Ipv4Checksum ?? 'any';
     if (
       (accept === 'any' || accept === 'pseudo-header') &&
-      verifies(sum + pseudoSum(family, src, dst, len))
+      verifies(sum + pseudoSum(family, src, srcOff, dst, dstOff, len))
     ) {
       mode = 'pseudo-header';
     } else if ((accept === 'any' || accept === 'vrrp-only') && verifies(sum)) {
@@ -343,7 +355,7 @@ export function decodeMessage(
           );
         }
       }
-      if (verifies(sum + pseudoSum(family, src, group, len))) mode = 'pseudo-header-group';
+      if (verifies(sum + pseudoSum(family, src, srcOff, group, 0, len))) mode = 'pseudo-header-group';
     }
   }
   if (mode === undefined) {
@@ -440,9 +452,8 @@ export function decodeVrrp(payload: Uint8Array, context: VrrpDecodeContext): Vrr
     if (family !== 'ipv4' && family !== 'ipv6') {
       return fail('VRRP_BAD_CONTEXT', `family ${JSON.stringify(family)} is not 'ipv4' or 'ipv6'`);
     }
-    const size = family === 'ipv4' ? 4 : 16;
-    const src = new Uint8Array(size);
-    const dst = new Uint8Array(size);
+    const src = scratchSrc;
+    const dst = scratchDst;
     const write = family === 'ipv4' ? writeIpv4 : writeIpv6;
     if (typeof context.source !== 'string' || !write(context.source, src, 0)) {
       return fail('VRRP_BAD_CONTEXT', `source ${JSON.stringify(context.source)} is not an ${family} address`);
@@ -462,13 +473,16 @@ export function decodeVrrp(payload: Uint8Array, context: VrrpDecodeContext): Vrr
       });
     }
     if (!(payload instanceof Uint8Array)) return fail('VRRP_BAD_CONTEXT', 'payload is not a Uint8Array');
-    const r = decodeMessage(payload, 0, payload.length, family, src, dst, context);
+    const r = decodeMessage(payload, 0, payload.length, family, src, 0, dst, 0, context);
     if (!r.ok) return r;
     const format = family === 'ipv4' ? formatIpv4 : formatIpv6;
+    const m = r.value;
     return {
       ok: true,
       value: {
-        ...r.value,
+        advert: m.advert,
+        checksum: m.checksum,
+        checksumMode: m.checksumMode,
         source: format(src, 0),
         destination: format(dst, 0),
         ttl,
