@@ -1,4 +1,4 @@
-import { SocketAddress } from 'node:net';
+import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -228,6 +228,42 @@ describe('round trip of random valid adverts', () => {
         expect(norm6(mine)).toBe(oracle);
       }),
       { numRuns: 500 },
+    );
+  });
+  it('accepts exactly the address texts Node accepts (net.isIPv6 / net.isIPv4)', () => {
+    const accepts = (family: 'ipv4' | 'ipv6', text: string) => {
+      try {
+        encodeVrrp(
+          family === 'ipv4'
+            ? { version: 2, family, vrid: 1, priority: 1, addresses: [text], advertIntervalSec: 1 }
+            : { version: 3, family, vrid: 1, priority: 1, addresses: [text], maxAdvertIntervalCs: 1 },
+          { source: family === 'ipv4' ? '10.0.0.1' : '::1' },
+        );
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const text6 = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF:::...'), maxLength: 45 });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          text6,
+          ipv6,
+          ipv6.map((a) => a.replace(':', '::')),
+        ),
+        (t) => {
+          expect(accepts('ipv6', t)).toBe(isIPv6(t));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    const text4 = fc.string({ unit: fc.constantFrom(...'0123456789.'), maxLength: 16 });
+    fc.assert(
+      fc.property(fc.oneof(text4, ipv4, fc.ipV4Extended()), (t) => {
+        expect(accepts('ipv4', t)).toBe(isIPv4(t));
+      }),
+      { numRuns: 3000 },
     );
   });
 });
