@@ -32,6 +32,8 @@ export {
   type LabNodeSpec,
   type LabOptions,
   type TsharkLayers,
+  tsharkField,
+  tsharkProblems,
   withLab,
 } from './lab';
 export { ManagedProcess, type ProcessExit, type SpawnOptions } from './process';

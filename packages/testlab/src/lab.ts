@@ -82,6 +82,48 @@ export interface Capture {
 /** One frame as tshark's JSON output shows it: protocol name to field map. */
 export type TsharkLayers = Record<string, Record<string, unknown> & { [field: string]: unknown }>;
 
+/**
+ * The value of tshark field `name` (e.g. `vrrp.version`) in a dissected frame, wherever
+ * tshark nested it (`vrrp.typever_tree` holds `vrrp.version`); undefined when absent.
+ */
+export function tsharkField(frame: TsharkLayers, name: string): string | undefined {
+  const proto = name.split('.')[0] as string;
+  const stack: unknown[] = [frame[proto] ?? frame];
+  while (stack.length) {
+    const node = stack.pop();
+    if (!node || typeof node !== 'object') continue;
+    for (const [k, v] of Object.entries(node)) {
+      if (k === name && (typeof v === 'string' || typeof v === 'number')) return String(v);
+      if (k === name && Array.isArray(v) && v.length) return String(v[0]);
+      if (v && typeof v === 'object') stack.push(v);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Problems tshark reports in a dissected frame: malformed packets and expert info of
+ * warning or error severity (bad checksums among them), as `protocol: message` lines.
+ */
+export function tsharkProblems(frame: TsharkLayers): string[] {
+  const out: string[] = [];
+  const visit = (node: unknown, proto: string) => {
+    if (!node || typeof node !== 'object') return;
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '_ws.malformed') out.push(`${proto}: malformed packet`);
+      if (k === '_ws.expert' && v && typeof v === 'object') {
+        const e = v as Record<string, unknown>;
+        const sev = Number(e['_ws.expert.severity']);
+        // 0x00600000 warning, 0x00800000 error
+        if (sev >= 0x00600000) out.push(`${proto}: ${String(e['_ws.expert.message'] ?? JSON.stringify(e))}`);
+      }
+      visit(v, proto);
+    }
+  };
+  for (const [proto, layer] of Object.entries(frame)) visit(layer, proto);
+  return out;
+}
+
 /** A running FRR (zebra + vrrpd) instance. */
 export interface FrrInstance {
   /** The zebra process. */

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
+import { linuxStack } from '@proxyha/netio';
 import { Command } from 'commander';
 import pino from 'pino';
 import pretty from 'pino-pretty';
+import { loadAnnouncer } from './announce';
 import { loadVrrpDaemonConfig, VrrpConfigError } from './daemon/config';
 import { VrrpDaemon } from './daemon/daemon';
 import type { VrrpLogger } from './driver/router';
@@ -64,13 +66,19 @@ async function main() {
     return;
   }
   const log = makeLogger();
-  const daemon = new VrrpDaemon(config, { logger: log });
+  // gratuitous ARP / NA after every VIP move, when the VIPs are real (not the loopback demo)
+  const announcer = config.transport === 'raw' ? await loadAnnouncer(linuxStack, log) : undefined;
+  const daemon = new VrrpDaemon(config, {
+    logger: log,
+    ...(announcer ? { announce: announcer.hook, onTransition: announcer.onTransition } : {}),
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`Stopping (${signal})`);
     await daemon.stop();
+    await announcer?.close();
     log.info('Stopped');
     process.exit(0);
   };
