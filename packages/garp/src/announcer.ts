@@ -228,7 +228,7 @@ export class MemoryFrameSink implements FrameSender {
    *
    * @throws GarpError if a recorded frame does not decode (it never should)
    */
-  decoded(): (GarpFrame & { ifname: string; at: number })[] {
+  decoded(): (GarpFrame & Omit<SentFrame, 'frame'>)[] {
     return this.sent.map((s) => {
       const r = decodeFrame(s.frame);
       if (!r.ok) throw r.error;

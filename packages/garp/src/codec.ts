@@ -93,13 +93,41 @@ export type NeighborAdvertisementInit = Partial<Omit<NeighborAdvertisement, 'che
 
 /** A complete Ethernet frame carrying either an ARP packet or an IPv6 Neighbor Advertisement. */
 export type GarpFrame =
-  | { readonly kind: 'arp'; readonly ethernet: EthernetHeader; readonly arp: ArpPacket }
-  | { readonly kind: 'na'; readonly ethernet: EthernetHeader; readonly na: NeighborAdvertisement };
+  | {
+      /** ARP inside (Ethernet type 0x0806). */
+      readonly kind: 'arp';
+      /** Ethernet addresses. */
+      readonly ethernet: EthernetHeader;
+      /** The ARP packet. */
+      readonly arp: ArpPacket;
+    }
+  | {
+      /** IPv6 Neighbor Advertisement inside (Ethernet type 0x86dd). */
+      readonly kind: 'na';
+      /** Ethernet addresses. */
+      readonly ethernet: EthernetHeader;
+      /** The advertisement with its IPv6 header fields. */
+      readonly na: NeighborAdvertisement;
+    };
 
 /** Input of {@link encodeFrame}: a {@link GarpFrame} whose advertisement may leave defaults out. */
 export type GarpFrameInit =
-  | { readonly kind: 'arp'; readonly ethernet: EthernetHeader; readonly arp: ArpPacket }
-  | { readonly kind: 'na'; readonly ethernet: EthernetHeader; readonly na: NeighborAdvertisementInit };
+  | {
+      /** ARP inside (Ethernet type 0x0806). */
+      readonly kind: 'arp';
+      /** Ethernet addresses. */
+      readonly ethernet: EthernetHeader;
+      /** The ARP packet. */
+      readonly arp: ArpPacket;
+    }
+  | {
+      /** IPv6 Neighbor Advertisement inside (Ethernet type 0x86dd). */
+      readonly kind: 'na';
+      /** Ethernet addresses. */
+      readonly ethernet: EthernetHeader;
+      /** The advertisement; the checksum is computed and other fields have defaults. */
+      readonly na: NeighborAdvertisementInit;
+    };
 
 // ---------------------------------------------------------------------------------------------------------
 // Ethernet

@@ -92,8 +92,18 @@ export class GarpError extends Error {
  * @typeParam T - the decoded type
  */
 export type DecodeResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: GarpError };
+  | {
+      /** Decoding succeeded. */
+      readonly ok: true;
+      /** The decoded value. */
+      readonly value: T;
+    }
+  | {
+      /** Decoding failed. */
+      readonly ok: false;
+      /** Why, with a stable code and the byte offset. */
+      readonly error: GarpError;
+    };
 
 /** @internal */
 export function fail(code: GarpErrorCode, message: string, offset?: number): { ok: false; error: GarpError } {

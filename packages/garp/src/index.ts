@@ -88,6 +88,7 @@ export {
   LinuxVmacManager,
   MemoryVmacManager,
   parseVirtualMac,
+  type VirtualMacInfo,
   type VmacManager,
   type VmacSpec,
   virtualMac,

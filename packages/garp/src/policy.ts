@@ -61,20 +61,23 @@ const rateShape = { arpIntervalMs: duration.optional(), naIntervalMs: duration.o
  * zod schema of the input of {@link parseAnnouncePolicy} (every field optional). Exported so that a
  * configuration file schema can embed it.
  */
-export const AnnouncePolicyInputSchema = z.strictObject({
+export const AnnouncePolicyInputSchema: z.ZodType<AnnouncePolicyInput> = z.strictObject({
   ...burstShape,
   ...rateShape,
   interfaces: z.record(z.string().min(1), z.strictObject(rateShape)).optional(),
 });
 
 /** zod schema of per-request burst overrides ({@link BurstPolicyInput}). */
-export const BurstPolicyInputSchema = z.strictObject(burstShape);
+export const BurstPolicyInputSchema: z.ZodType<BurstPolicyInput> = z.strictObject(burstShape);
+
+/** Per-request overrides of the schedule's burst policy: any {@link BurstPolicy} field. */
+export interface BurstPolicyInput extends Partial<BurstPolicy> {}
 
 /** Input of {@link parseAnnouncePolicy}: every field optional, defaults as keepalived's. */
-export type AnnouncePolicyInput = z.input<typeof AnnouncePolicyInputSchema>;
-
-/** Per-request overrides of the schedule's burst policy. */
-export type BurstPolicyInput = z.input<typeof BurstPolicyInputSchema>;
+export interface AnnouncePolicyInput extends Partial<BurstPolicy>, Partial<InterfaceRate> {
+  /** Rate limits for named interfaces; a field left out comes from the top-level rate. */
+  readonly interfaces?: Readonly<Record<string, Partial<InterfaceRate>>>;
+}
 
 /** keepalived's defaults: 5 at once, 5 more after 5 s, no refresh, no rate limit, requests. */
 export const DEFAULT_POLICY: AnnouncePolicy = Object.freeze({

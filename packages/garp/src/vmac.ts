@@ -19,10 +19,18 @@ export function virtualMac(vrid: number, family: 'ipv4' | 'ipv6' = 'ipv4'): stri
   return `00:00:5e:00:0${family === 'ipv4' ? 1 : 2}:${vrid.toString(16).padStart(2, '0')}`;
 }
 
+/** What a virtual router MAC address says. */
+export interface VirtualMacInfo {
+  /** Virtual router id, 1..255. */
+  readonly vrid: number;
+  /** Address family of the virtual router. */
+  readonly family: 'ipv4' | 'ipv6';
+}
+
 /**
  * The VRID a virtual router MAC address belongs to, with its family; `undefined` for any other address.
  */
-export function parseVirtualMac(mac: string): { vrid: number; family: 'ipv4' | 'ipv6' } | undefined {
+export function parseVirtualMac(mac: string): VirtualMacInfo | undefined {
   let m: string;
   try {
     m = canonicalMac(mac);
