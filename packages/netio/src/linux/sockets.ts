@@ -76,6 +76,7 @@ class LinuxIpSocket implements IpSocket {
   readonly protocol: number;
   readonly interface: InterfaceRef;
   private readonly channel: NativeChannel<IpPacket>;
+  private lastDestination = '';
 
   constructor(
     addon: Addon,
@@ -135,9 +136,12 @@ class LinuxIpSocket implements IpSocket {
   send(payload: Uint8Array, destination: string): Promise<void> {
     try {
       checkBytes('payload', payload, 0, MAX_IP_PAYLOAD);
-      checkAddress('destination', destination, this.family);
-      if (this.family === 4 && destination === '255.255.255.255' && !this.options.broadcast) {
-        throw broadcastError(this.operation, destination);
+      if (destination !== this.lastDestination) {
+        checkAddress('destination', destination, this.family);
+        if (this.family === 4 && destination === '255.255.255.255' && !this.options.broadcast) {
+          throw broadcastError(this.operation, destination);
+        }
+        this.lastDestination = destination; // senders mostly repeat one destination: validate it once
       }
     } catch (error) {
       return Promise.reject(error);
