@@ -302,6 +302,17 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
     expect(m.snapshot().timers.masterDown).toBe(mdi(100)); // the lower-priority advert was discarded: preempt
   });
 
+  it('RFC 5798 §6.4.1: Initialize waits for a Startup event (adverts, timers and shutdown do nothing)', () => {
+    const m = new VrrpMachine(cfg());
+    expect(m.handle(adv(10, { priority: 0 }))).toEqual([]);
+    expect(m.handle(adv(20, { priority: 200 }))).toEqual([]);
+    expect(m.handle({ type: 'timer', timer: 'masterDown', at: 30 })).toEqual([]);
+    expect(m.handle({ type: 'tick', at: 40 })).toEqual([]);
+    expect(m.handle({ type: 'shutdown', at: 50 })).toEqual([]);
+    expect(m.state).toBe('initialize');
+    expect(m.snapshot().stats.advertsReceived).toBe(0);
+  });
+
   it('RFC 5798 §6.4.1: the owner sends an advert, announces, sets the Adver_Timer and goes to Master', () => {
     const { m, actions } = started(cfg({ priority: 255 }));
     expect(m.state).toBe('master');
