@@ -28,7 +28,9 @@ process.on('SIGINT', () => {
 });
 
 function start(ns, args) {
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, worker, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, worker, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   p.stdout.on('data', (d) => {
     out += d;

@@ -36,7 +36,8 @@ if (role === 'recv') {
     close = () => sock.close();
   } else {
     const sock = createSocket('udp4');
-    send = () => new Promise((resolve, reject) => sock.send(payload, PORT, peer, (e) => (e ? reject(e) : resolve())));
+    send = () =>
+      new Promise((resolve, reject) => sock.send(payload, PORT, peer, (e) => (e ? reject(e) : resolve())));
     close = () => sock.close();
   }
   const started = process.hrtime.bigint();

@@ -51,7 +51,8 @@ function sourceStamp() {
   return hash.digest('hex');
 }
 
-if (process.platform !== 'linux') giveUp(`raw sockets are implemented for Linux only (this is ${process.platform})`);
+if (process.platform !== 'linux')
+  giveUp(`raw sockets are implemented for Linux only (this is ${process.platform})`);
 
 const stamp = sourceStamp();
 if (!force && existsSync(output) && existsSync(stampFile)) {
