@@ -104,9 +104,6 @@ describeNet('VRRP interop with FRR 8.4 vrrpd (v3, IPv4 and IPv6)', () => {
         await pa.waitForOutput(/\(VI_4\) Entering MASTER STATE/, within);
         await pa.waitForOutput(/\(VI_6\) Entering MASTER STATE/, within);
         await until('FRR back to backup', frrIs(frr, 'Backup'), within);
-        expect(pa.output()).not.toMatch(
-          /Entering BACKUP STATE[\s\S]*Entering BACKUP STATE[\s\S]*MASTER[\s\S]*BACKUP/,
-        );
 
         // 4. SIGTERM proxyha: priority 0, FRR takes over after Skew_Time
         const t0 = performance.now();
