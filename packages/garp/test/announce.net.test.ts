@@ -1,17 +1,15 @@
-// Real-network tests: our frames, sent from a lab namespace, must move a client namespace's neighbour
-// cache entry for the VIP to the new MAC without the client sending anything.
-//
-// Sender: until @proxyha/netio's AF_PACKET socket lands, frames leave through a three-line python3
-// AF_PACKET writer run in the sending node (the bytes are ours, built by this package's Announcer).
+// Real-network tests: our frames, sent from a lab namespace by the real Announcer over @proxyha/netio's
+// AF_PACKET sockets (test/fixtures/announce-in-netns.mjs, run in the node with `lab.exec`), must move a
+// client namespace's neighbour cache entry for the VIP to the new MAC without the client sending anything.
+// Needs built dist of this package and of netio: `pnpm --filter @proxyha/garp... build`.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describeNet, type Lab, withLab } from '@proxyha/testlab';
-import { expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
-  Announcer,
+  type AnnouncePolicyInput,
+  type AnnounceRequest,
   type CommandRunner,
-  decodeFrame,
-  encodeFrame,
-  type FrameSender,
-  gratuitousArp,
   LinuxVmacManager,
   virtualMac,
 } from '../src/index';
@@ -19,17 +17,43 @@ import {
 const VIP4 = '192.168.77.74';
 const VIP6 = 'fd77::74';
 
-const PY_SEND =
-  'import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\n' +
-  'for h in sys.argv[2:]: s.send(bytes.fromhex(h))';
+const here = import.meta.dirname;
+const SCRIPT = join(here, 'fixtures', 'announce-in-netns.mjs');
 
-/** FrameSender that writes each frame from `node` through an AF_PACKET socket. */
-function namespaceSender(lab: Lab, node: string, log: { ifname: string; at: number }[]): FrameSender {
+/** Fails with instructions when dist/ is missing or older than src/ (the script runs the built package). */
+function requireFreshBuild() {
+  const newest = (dir: string): number =>
+    Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
+  const dist = join(here, '..', 'dist', 'index.js');
+  const netioDist = join(here, '..', '..', 'netio', 'dist', 'index.js');
+  if (!existsSync(dist) || !existsSync(netioDist) || statSync(dist).mtimeMs < newest(join(here, '..', 'src')))
+    throw new Error('build first: pnpm --filter @proxyha/garp... build (the namespace sender runs dist/)');
+}
+
+interface RunResult {
+  lines: string[];
+  firstSentAt: number;
+  stats: { sent: number; failed: number; queued: number };
+}
+
+/** Runs the Announcer in `node` for one request and returns its output. */
+async function announceIn(
+  lab: Lab,
+  node: string,
+  request: AnnounceRequest,
+  policy: AnnouncePolicyInput = {},
+): Promise<RunResult> {
+  const r = await lab.exec(node, process.execPath, [SCRIPT, JSON.stringify({ request, policy })], {
+    timeoutMs: 20_000,
+  });
+  const out = r.stdout.split('\n').filter(Boolean);
+  const stats = out.find((l) => l.startsWith('stats '));
+  const first = out.find((l) => l.startsWith('first-sent '));
+  if (!stats || !first) throw new Error(`announcer in ${node} printed:\n${r.stdout}\n${r.stderr}`);
   return {
-    async sendFrame(ifname, frame) {
-      await lab.exec(node, 'python3', ['-c', PY_SEND, ifname, Buffer.from(frame).toString('hex')]);
-      log.push({ ifname, at: performance.now() });
-    },
+    lines: out.filter((l) => /^(info|warn|debug) /.test(l)),
+    firstSentAt: Number(first.split(' ')[1]),
+    stats: JSON.parse(stats.slice(6)),
   };
 }
 
@@ -45,13 +69,13 @@ async function neighbour(lab: Lab, node: string, ip: string): Promise<Neigh | un
   return (JSON.parse(out || '[]') as Neigh[])[0];
 }
 
-/** Polls the client's neighbour entry until its MAC is `mac`; returns ms waited, or throws with the last entry. */
+/** Polls the client's neighbour entry until its MAC is `mac`; returns when it saw it (epoch ms), or throws. */
 async function waitForNeighbour(lab: Lab, node: string, ip: string, mac: string, timeoutMs = 3000) {
-  const t0 = performance.now();
+  const t0 = Date.now();
   let last: Neigh | undefined;
-  while (performance.now() - t0 < timeoutMs) {
+  while (Date.now() - t0 < timeoutMs) {
     last = await neighbour(lab, node, ip);
-    if (last?.lladdr === mac) return performance.now() - t0;
+    if (last?.lladdr === mac) return Date.now();
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`${node}: neighbour ${ip} is ${JSON.stringify(last)}, expected lladdr ${mac}`);
@@ -62,10 +86,10 @@ async function moveVip(lab: Lab, from: string, to: string, cidr: string) {
   await lab.exec(to, 'ip', ['addr', 'add', cidr, 'dev', 'eth0', ...(cidr.includes(':') ? ['nodad'] : [])]);
 }
 
-const lines = (log: { msg: string }[]) => log.map((l) => l.msg);
-
 describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () => {
-  it('IPv4: the client learns the new MAC of the VIP from our gratuitous ARP, with arp_accept at its default', () =>
+  beforeAll(requireFreshBuild);
+
+  it('IPv4: the client learns the new MAC of the VIP from our gratuitous ARPs, with arp_accept at its default', () =>
     withLab({ nodes: ['a', 'b', 'client'] }, async (lab) => {
       const a = lab.node('a');
       const b = lab.node('b');
@@ -79,26 +103,24 @@ describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () 
 
       const cap = await lab.capture('bridge', 'arp');
       await moveVip(lab, 'a', 'b', `${VIP4}/24`);
-      const sent: { ifname: string; at: number }[] = [];
-      const log: { msg: string }[] = [];
-      const announcer = new Announcer({
-        sender: namespaceSender(lab, 'b', sent),
-        logger: { info: (msg) => log.push({ msg }), warn: (msg) => log.push({ msg }) },
-        policy: { secondBurstDelayMs: 0 },
-      });
-      try {
-        announcer.announce({ instance: 'VI_1', ifname: 'eth0', mac: b.mac, ipv4: [VIP4] });
-        const waited = await waitForNeighbour(lab, 'client', VIP4, b.mac);
-        await announcer.flush();
-        // informational only: the sender is a python process per frame; the timing target belongs to the failover test
-        console.log(
-          `client neighbour cache showed ${b.mac} ${(waited - (sent[0]?.at ?? Number.NaN)).toFixed(1)} ms after the first frame's sender returned`,
-        );
-      } finally {
-        await announcer.close();
-      }
-      expect(lines(log)).toEqual([`(VI_1) Sending/queueing gratuitous ARPs on eth0 for ${VIP4}`]);
-      expect(sent).toHaveLength(5);
+      const [run, seenAt] = await Promise.all([
+        announceIn(
+          lab,
+          'b',
+          { instance: 'VI_1', ifname: 'eth0', mac: b.mac, ipv4: [VIP4] },
+          { secondBurstDelayMs: 0 },
+        ),
+        waitForNeighbour(lab, 'client', VIP4, b.mac),
+      ]);
+      // informational: polling `ip neigh` through `ip netns exec` costs a few ms per look
+      console.log(
+        `IPv4: client cache showed ${b.mac} ${seenAt - run.firstSentAt} ms after the first frame left`,
+      );
+      expect(run.lines.filter((l) => l.startsWith('info '))).toEqual([
+        `info (VI_1) Sending/queueing gratuitous ARPs on eth0 for ${VIP4}`,
+      ]);
+      expect(run.lines.filter((l) => l.startsWith('debug '))).toHaveLength(5);
+      expect(run.stats).toEqual({ sent: 5, failed: 0, queued: 0 });
 
       const pkts = await cap.dissect();
       const ours = pkts.filter((p) => JSON.stringify(p.eth ?? {}).includes(`"eth.src":"${b.mac}"`));
@@ -112,30 +134,29 @@ describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () 
           'arp.dst.hw_mac': 'ff:ff:ff:ff:ff:ff',
           'arp.dst.proto_ipv4': VIP4,
         });
-        // tshark flags nothing in our frames (the duplicate-address note needs a's earlier frames, not captured)
+        // tshark flags nothing in our frames (a's earlier answers for the VIP are not in this capture)
         expect(JSON.stringify(p)).not.toMatch(/_ws\.expert|_ws\.malformed/);
       }
       // the client sent nothing: it learned the MAC passively
-      expect(
-        pkts.filter((p) => JSON.stringify(p.eth ?? {}).includes(`"eth.src":"${lab.node('client').mac}"`)),
-      ).toEqual([]);
+      const clientMac = lab.node('client').mac;
+      expect(pkts.filter((p) => JSON.stringify(p.eth ?? {}).includes(`"eth.src":"${clientMac}"`))).toEqual(
+        [],
+      );
     }));
 
   it('IPv4: no entry is created for an address the client never resolved, unless arp_accept is set', () =>
     withLab({ nodes: ['b', 'client'] }, async (lab) => {
       const b = lab.node('b');
-      const frame = Buffer.from(encodeFrame(gratuitousArp({ mac: b.mac, ip: '192.168.77.99' }))).toString(
-        'hex',
-      );
-      await lab.exec('b', 'python3', ['-c', PY_SEND, 'eth0', frame]);
+      const req = { instance: 'VI_9', ifname: 'eth0', mac: b.mac, ipv4: ['192.168.77.99'] };
+      await announceIn(lab, 'b', req, { repeat: 1, secondBurstDelayMs: 0 });
       await new Promise((r) => setTimeout(r, 200));
       expect(await neighbour(lab, 'client', '192.168.77.99')).toBeUndefined();
       await lab.exec('client', 'sysctl', ['-qw', 'net.ipv4.conf.eth0.arp_accept=1']);
-      await lab.exec('b', 'python3', ['-c', PY_SEND, 'eth0', frame]);
+      await announceIn(lab, 'b', req, { repeat: 1, secondBurstDelayMs: 0 });
       await waitForNeighbour(lab, 'client', '192.168.77.99', b.mac);
     }));
 
-  it('IPv6: the client learns the new MAC of the VIP from our unsolicited neighbour advertisement', () =>
+  it('IPv6: the client learns the new MAC of the VIP from our unsolicited neighbour advertisements', () =>
     withLab({ nodes: ['a', 'b', 'client'] }, async (lab) => {
       const a = lab.node('a');
       const b = lab.node('b');
@@ -145,26 +166,20 @@ describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () 
 
       const cap = await lab.capture('bridge', 'icmp6');
       await moveVip(lab, 'a', 'b', `${VIP6}/64`);
-      const sent: { ifname: string; at: number }[] = [];
-      const log: { msg: string }[] = [];
-      const announcer = new Announcer({
-        sender: namespaceSender(lab, 'b', sent),
-        logger: { info: (msg) => log.push({ msg }), warn: (msg) => log.push({ msg }) },
-        policy: { secondBurstDelayMs: 0 },
-      });
-      try {
-        announcer.announce({ instance: 'VI_6', ifname: 'eth0', mac: b.mac, ipv6: [VIP6] });
-        const waited = await waitForNeighbour(lab, 'client', VIP6, b.mac);
-        await announcer.flush();
-        // informational only: the sender is a python process per frame; the timing target belongs to the failover test
-        console.log(
-          `client IPv6 neighbour cache showed ${b.mac} ${(waited - (sent[0]?.at ?? Number.NaN)).toFixed(1)} ms after the first frame's sender returned`,
-        );
-      } finally {
-        await announcer.close();
-      }
-      expect(lines(log)).toEqual([
-        `(VI_6) Sending/queueing Unsolicited Neighbour Adverts on eth0 for ${VIP6}`,
+      const [run, seenAt] = await Promise.all([
+        announceIn(
+          lab,
+          'b',
+          { instance: 'VI_6', ifname: 'eth0', mac: b.mac, ipv6: [VIP6] },
+          { secondBurstDelayMs: 0 },
+        ),
+        waitForNeighbour(lab, 'client', VIP6, b.mac),
+      ]);
+      console.log(
+        `IPv6: client cache showed ${b.mac} ${seenAt - run.firstSentAt} ms after the first frame left`,
+      );
+      expect(run.lines.filter((l) => l.startsWith('info '))).toEqual([
+        `info (VI_6) Sending/queueing Unsolicited Neighbour Adverts on eth0 for ${VIP6}`,
       ]);
       const pkts = await cap.dissect();
       const ours = pkts.filter(
@@ -177,7 +192,7 @@ describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () 
           'icmpv6.checksum.status': '1',
           'icmpv6.nd.na.target_address': VIP6,
         });
-        expect(p.ipv6).toMatchObject({ 'ipv6.hlim': '255', 'ipv6.dst': 'ff02::1' });
+        expect(p.ipv6).toMatchObject({ 'ipv6.hlim': '255', 'ipv6.dst': 'ff02::1', 'ipv6.src': VIP6 });
         expect(JSON.stringify(p)).not.toMatch(/_ws\.expert|_ws\.malformed/);
       }
     }));
@@ -203,6 +218,9 @@ describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () 
         expect((await lab.exec('b', 'sysctl', ['-n', 'net.ipv4.conf.eth0.arp_ignore'])).stdout.trim()).toBe(
           '1',
         );
+        expect((await lab.exec('b', 'sysctl', ['-n', 'net.ipv4.conf.eth0.arp_announce'])).stdout.trim()).toBe(
+          '2',
+        );
 
         await lab.exec('a', 'ip', ['addr', 'add', `${VIP4}/24`, 'dev', 'eth0']);
         await lab.exec('client', 'ping', ['-c1', '-W1', VIP4]);
@@ -210,24 +228,23 @@ describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () 
         await lab.exec('a', 'ip', ['addr', 'del', `${VIP4}/24`, 'dev', 'eth0']);
         await lab.exec('b', 'ip', ['addr', 'add', `${VIP4}/24`, 'dev', 'vrrp.51']);
 
-        const sent: { ifname: string; at: number }[] = [];
-        const announcer = new Announcer({
-          sender: namespaceSender(lab, 'b', sent),
-          policy: { secondBurstDelayMs: 0 },
-        });
-        try {
-          announcer.announce({
-            instance: 'VI_1',
-            ifname: 'vrrp.51',
-            mac: lab.node('b').mac,
-            vmac: mac,
-            ipv4: [VIP4],
-          });
-          await waitForNeighbour(lab, 'client', VIP4, mac);
-        } finally {
-          await announcer.close();
-        }
-        expect(sent.every((s) => s.ifname === 'vrrp.51')).toBe(true);
+        const cap = await lab.capture('bridge', 'arp');
+        const request = {
+          instance: 'VI_1',
+          ifname: 'vrrp.51',
+          mac: lab.node('b').mac,
+          vmac: mac,
+          ipv4: [VIP4],
+        };
+        const [run] = await Promise.all([
+          announceIn(lab, 'b', request, { secondBurstDelayMs: 0 }),
+          waitForNeighbour(lab, 'client', VIP4, mac),
+        ]);
+        expect(run.lines[0]).toBe(`info (VI_1) Sending/queueing gratuitous ARPs on vrrp.51 for ${VIP4}`);
+        const ours = (await cap.dissect()).filter((p) => p.arp?.['arp.src.hw_mac'] === mac);
+        expect(ours).toHaveLength(5);
+        for (const p of ours) expect(JSON.stringify(p.eth)).toContain(`"eth.src":"${mac}"`);
+
         // the client reaches the VIP at the virtual MAC: only the macvlan answers ARP for it, and b's own ARP
         // requests (the echo reply routes out of eth0) do not claim the VIP with eth0's MAC
         await lab.exec('client', 'ip', ['neigh', 'flush', 'dev', 'eth0']);
@@ -242,8 +259,8 @@ describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () 
       expect((await lab.exec('b', 'sysctl', ['-n', 'net.ipv4.conf.eth0.arp_ignore'])).stdout.trim()).toBe(
         '0',
       );
-      // the frame FRR would send decodes as such
-      const f = decodeFrame(encodeFrame(gratuitousArp({ mac, ip: VIP4 })));
-      expect(f.ok && f.value.ethernet.src).toBe(mac);
+      expect((await lab.exec('b', 'sysctl', ['-n', 'net.ipv4.conf.eth0.arp_announce'])).stdout.trim()).toBe(
+        '0',
+      );
     }));
 });
