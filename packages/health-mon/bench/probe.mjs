@@ -8,9 +8,9 @@ import { HealthMonitor, probePort } from '../dist/index.js';
 
 // Every probe leaves a TIME_WAIT entry on the closing side; tens of thousands of them make connect()
 // itself slow (ephemeral port search), which would dominate both sides. Keep N modest and start clean.
-const N = Number(process.env.BENCH_N ?? 500);
+const N = Number(process.env.BENCH_N ?? 300);
 const timeWait = () => Number(/tw (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))?.[1] ?? 0);
-const ROUNDS = 5;
+const ROUNDS = 7;
 
 function listen(onSocket) {
   const server = createServer((s) => {
@@ -79,21 +79,27 @@ async function time(fn, n) {
   return performance.now() - start;
 }
 
+// Rounds alternate which side runs first (TIME_WAIT build-up and machine load drift favour whoever runs
+// first); the result is the median over rounds of each side's time and of the per-round ratio.
 async function compare(name, baseline, candidate, n) {
-  await time(baseline, 200);
-  await time(candidate, 200);
+  await time(baseline, 100);
+  await time(candidate, 100);
   const b = [];
   const c = [];
   for (let r = 0; r < ROUNDS; r++) {
-    b.push(await time(baseline, n));
-    c.push(await time(candidate, n));
+    if (r % 2 === 0) {
+      b.push(await time(baseline, n));
+      c.push(await time(candidate, n));
+    } else {
+      c.push(await time(candidate, n));
+      b.push(await time(baseline, n));
+    }
   }
-  const med = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  const bm = med(b);
-  const cm = med(c);
+  const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const ratio = med(c.map((ci, i) => ci / b[i]));
   console.log(
-    `${name.padEnd(34)} baseline ${((bm * 1000) / n).toFixed(1).padStart(7)} us/op   ` +
-      `proxyha ${((cm * 1000) / n).toFixed(1).padStart(7)} us/op   ratio ${(cm / bm).toFixed(2)}`,
+    `${name.padEnd(34)} baseline ${((med(b) * 1000) / n).toFixed(1).padStart(7)} us/op   ` +
+      `proxyha ${((med(c) * 1000) / n).toFixed(1).padStart(7)} us/op   ratio ${ratio.toFixed(2)}`,
   );
 }
 
