@@ -127,7 +127,8 @@ async function probeAll(
  * hysteresis per port and reports the node as a whole.
  *
  * Use it as a tracker: read {@link HealthMonitor.state}, and {@link HealthMonitor.subscribe} to changes
- * (or listen to the `change`, `port` and `probe` events).
+ * (or listen to the `change`, `port` and `probe` events). A listener that throws does not disturb the
+ * monitor: its error is rethrown from a microtask (an uncaught exception, so it is not lost).
  *
  * @example
  * ```ts
