@@ -71,7 +71,8 @@ const silent: GarpLogger = { info() {}, warn() {} };
 /**
  * Sends gratuitous ARPs and unsolicited neighbour advertisements on time: runs an
  * {@link AnnouncementSchedule} on real timers, hands due frames to a {@link FrameSender} in order, and logs
- * keepalived's lines. Send failures are logged and counted; the announcer keeps going.
+ * keepalived's lines. Send failures are logged and counted; the announcer keeps going. A pending burst or
+ * refresh holds a timer (and so keeps the process alive); {@link Announcer.close} ends them all.
  *
  * @example
  * ```ts
