@@ -96,8 +96,10 @@ export function kissMessage(code: string): string {
  *
  * 1. mode 4, else `NTP_BAD_MODE`; version 3 or 4, else `NTP_BAD_VERSION`
  * 2. originate timestamp equals the nonce, else `NTP_BOGUS_ORIGINATE` ("forged reply")
- * 3. stratum 0 is a Kiss-o'-Death: `NTP_KISS_OF_DEATH` with `details.kissCode`
- * 4. leap indicator 3 or stratum 16 and above: `NTP_UNSYNCHRONIZED`
+ * 3. stratum 0 with an ASCII code in the reference ID is a Kiss-o'-Death:
+ *    `NTP_KISS_OF_DEATH` with `details.kissCode` (checked before the leap indicator, as
+ *    ntpd sends its kisses with LI 3)
+ * 4. leap indicator 3, stratum 0 without a kiss code, or stratum 16 and above: `NTP_UNSYNCHRONIZED`
  * 5. receive and transmit timestamps non-zero, else `NTP_ZERO_TIMESTAMP`
  * 6. server timestamps consistent with the round trip, else `NTP_BAD_TIMESTAMPS`
  * 7. root distance within the limit, else `NTP_ROOT_DISTANCE`
@@ -129,9 +131,16 @@ export function validateReply(reply: NtpPacket, ctx: ReplyContext): Result<NtpSa
     );
   }
   if (reply.stratum === 0) {
-    const kissCode =
-      referenceIdAscii(reply.referenceId) ?? `0x${reply.referenceId.toString(16).padStart(8, '0')}`;
-    return err(new NtpError('NTP_KISS_OF_DEATH', kissMessage(kissCode), { kissCode }));
+    // A kiss code is four ASCII letters. Stratum 0 without one is how an unsynchronized
+    // server (chrony without sources: LI 3, reference ID 0) answers: not a kiss.
+    const kissCode = referenceIdAscii(reply.referenceId);
+    if (kissCode !== undefined && /^[A-Z]+$/.test(kissCode)) {
+      return err(new NtpError('NTP_KISS_OF_DEATH', kissMessage(kissCode), { kissCode }));
+    }
+    const why = reply.leap === 3 ? 'leap indicator 3' : 'stratum 0';
+    return err(
+      new NtpError('NTP_UNSYNCHRONIZED', `unsynchronized (${why})`, { leap: reply.leap, stratum: 0 }),
+    );
   }
   if (reply.leap === 3) {
     return err(new NtpError('NTP_UNSYNCHRONIZED', 'unsynchronized (leap indicator 3)', { leap: 3 }));

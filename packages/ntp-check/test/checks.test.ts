@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,7 +9,7 @@ import {
   offsetAndDelay,
   validateReply,
 } from '../src/checks';
-import type { NtpPacket } from '../src/codec';
+import { decodePacket, type NtpPacket } from '../src/codec';
 import { toNtpTimestamp } from '../src/timestamp';
 
 const MS = 1_000_000n;
@@ -148,6 +149,38 @@ describe('validateReply: every rejection path', () => {
       expect(!r.ok && r.error.details.kissCode).toBe(kiss);
       expect(!r.ok && r.error.message).toBe(`Kiss-o'-Death ${kiss}`);
     }
+  });
+
+  it('takes a kiss with leap indicator 3 (as ntpd sends it) as a kiss', () => {
+    const id = Buffer.from('RATE', 'ascii').readUInt32BE(0);
+    const r = validateReply(...args(exchange({}, { stratum: 0, leap: 3, referenceId: id })));
+    expect(code(r)).toBe('NTP_KISS_OF_DEATH');
+  });
+
+  it('takes stratum 0 without a kiss code as unsynchronized, not as a kiss', () => {
+    const li3 = validateReply(...args(exchange({}, { stratum: 0, leap: 3, referenceId: 0 })));
+    expect(code(li3)).toBe('NTP_UNSYNCHRONIZED');
+    expect(!li3.ok && li3.error.message).toBe('unsynchronized (leap indicator 3)');
+    const li0 = validateReply(...args(exchange({}, { stratum: 0, leap: 0, referenceId: 0x7f000001 })));
+    expect(!li0.ok && li0.error.message).toBe('unsynchronized (stratum 0)');
+  });
+
+  it('reads the real reply of an unsynchronized chronyd as unsynchronized', () => {
+    const v = JSON.parse(
+      readFileSync(new URL('./vectors/chrony-4.3-unsynchronized.json', import.meta.url), 'utf8'),
+    ) as { reply: string };
+    const d = decodePacket(Buffer.from(v.reply, 'hex'));
+    expect(d.ok).toBe(true);
+    if (!d.ok) return;
+    expect(d.value).toMatchObject({ leap: 3, stratum: 0, referenceId: 0 });
+    const t1 = d.value.receiveTimestamp - 1000n;
+    const r = validateReply(d.value, {
+      nonce: 0x1122334455667788n,
+      t1,
+      t4: d.value.transmitTimestamp + 1000n,
+    });
+    expect(code(r)).toBe('NTP_UNSYNCHRONIZED');
+    expect(!r.ok && r.error.message).toBe('unsynchronized (leap indicator 3)');
   });
 
   it('checks the nonce before the kiss code, so a forged kiss is just a forged reply', () => {
