@@ -8,7 +8,7 @@
  */
 
 export * from './codec/index';
+export * from './daemon/index';
+export * from './driver/index';
 export * from './machine/index';
 export * from './sim/index';
-export * from './driver/index';
-export * from './daemon/index';
