@@ -36,7 +36,9 @@ node -e '
   for (const file of process.argv.slice(1)) {
     if (!fs.existsSync(file)) { f++; continue; }
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
-    p += r.numPassedTests; f += r.numFailedTests + (r.numFailedTestSuites || 0);
+    p += r.numPassedTests;
+    // failed tests, plus each test file that failed before running any test (import error)
+    f += r.numFailedTests + r.testResults.filter((t) => t.status === "failed" && t.assertionResults.length === 0).length;
     s += r.numPendingTests + r.numTodoTests;
   }
   console.log(`\ntests: ${p} passed, ${f} failed, ${s} skipped`);
