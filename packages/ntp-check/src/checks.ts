@@ -74,7 +74,12 @@ export function offsetAndDelay(
   t2: NtpTimestamp,
   t3: NtpTimestamp,
   t4: NtpTimestamp,
-): { offsetMs: number; delayMs: number } {
+): {
+  /** θ, ms. */
+  offsetMs: number;
+  /** δ, ms. */
+  delayMs: number;
+} {
   const a = ntpDiff(t2, t1);
   const b = ntpDiff(t3, t4);
   return { offsetMs: fixedToMs(a + b) / 2, delayMs: fixedToMs(ntpDiff(t4, t1) - ntpDiff(t3, t2)) };

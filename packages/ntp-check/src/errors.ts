@@ -70,13 +70,32 @@ export class NtpError extends Error {
   }
 
   /** Plain-object form for JSON output and logs. */
-  toJSON(): { code: NtpErrorCode; message: string; details: Readonly<Record<string, unknown>> } {
+  toJSON(): {
+    /** Stable code. */
+    code: NtpErrorCode;
+    /** Human-readable reason. */
+    message: string;
+    /** Structured context. */
+    details: Readonly<Record<string, unknown>>;
+  } {
     return { code: this.code, message: this.message, details: this.details };
   }
 }
 
 /** A value or a typed error; decoders and validators return this and never throw. */
-export type Result<T, E = NtpError> = { ok: true; value: T } | { ok: false; error: E };
+export type Result<T, E = NtpError> =
+  | {
+      /** Success. */
+      ok: true;
+      /** The value. */
+      value: T;
+    }
+  | {
+      /** Failure. */
+      ok: false;
+      /** The typed error. */
+      error: E;
+    };
 
 /** @internal */
 export function ok<T>(value: T): { ok: true; value: T } {

@@ -1,5 +1,5 @@
 import type { NtpSample } from './checks';
-import type { NtpError } from './errors';
+import type { NtpError, NtpErrorCode } from './errors';
 import { selectSources } from './select';
 
 /** Default panic threshold: 1000 s, ntpd's. Beyond it NTP daemons refuse to correct the clock. */
@@ -74,7 +74,14 @@ export interface ServerVerdict {
   /** Whether the sample is fresh (see {@link ServerResult}). */
   fresh?: boolean;
   /** The error, when rejected: stable code, message, kiss code if any. */
-  error?: { code: string; message: string; kissCode?: string };
+  error?: {
+    /** Stable {@link NtpErrorCode}. */
+    code: string;
+    /** Human-readable reason. */
+    message: string;
+    /** Kiss code of a Kiss-o'-Death (RATE, DENY, RSTR, ...). */
+    kissCode?: string;
+  };
 }
 
 /** The guard's answer: verdict, reasons and figures. */
@@ -100,7 +107,14 @@ export interface SkewReport {
   /** Servers without a valid sample. */
   rejected: string[];
   /** The limits applied, ms. */
-  limits: { maxOffsetMs: number; warnOffsetMs: number; panicThresholdMs: number };
+  limits: {
+    /** Above this |offset|: fail. */
+    maxOffsetMs: number;
+    /** Above this |offset|: warn. */
+    warnOffsetMs: number;
+    /** Above this |offset|: panic (set the clock by hand). */
+    panicThresholdMs: number;
+  };
 }
 
 // Order of reasons: the one that decides the verdict first, notes last.

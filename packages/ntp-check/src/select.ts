@@ -17,7 +17,12 @@ export interface SelectionResult {
   /** Candidates whose interval misses it (all of them when there is no majority). */
   falsetickers: string[];
   /** The majority intersection [lowMs, highMs], when found. */
-  intersection?: { lowMs: number; highMs: number };
+  intersection?: {
+    /** Lower end, ms. */
+    lowMs: number;
+    /** Upper end, ms. */
+    highMs: number;
+  };
   /** Combined offset of the truechimers, weighted by 1/λ (RFC 5905 clock combine). */
   offsetMs?: number;
   /** Smallest root distance among the truechimers (the system peer's), ms. */
