@@ -163,8 +163,7 @@ export class NtpClient {
    * @param server - `SERVER[:PORT]` string or address
    */
   async query(server: string | NtpServerAddress): Promise<ServerResult> {
-    const parsed =
-      typeof server === 'string' ? parseServerAddress(server) : { ok: true as const, value: server };
+    const parsed = parseServerAddress(typeof server === 'string' ? server : formatServerAddress(server));
     if (!parsed.ok) return { server: String(server), ok: false, error: parsed.error, discarded: 0 };
     const label = formatServerAddress(parsed.value);
     let address: string;

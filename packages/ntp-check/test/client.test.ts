@@ -4,7 +4,7 @@ import type { NtpSample } from '../src/checks';
 import { NtpClient } from '../src/client';
 import type { ServerResult } from '../src/guard';
 import { steeredClock } from './helpers/clock';
-import { closedPort, withServers } from './helpers/ntp-server';
+import { closedPort, startNtpServer, withServers } from './helpers/ntp-server';
 
 function expectOk(r: ServerResult) {
   if (!r.ok) throw new Error(`expected a sample, got ${r.error.code}: ${r.error.message}`);
@@ -137,6 +137,17 @@ describe('NtpClient against the suite NTP server on loopback', () => {
     const r = expectError(await new NtpClient({ timeout: 1000 }).query(`127.0.0.1:${port}`));
     expect(r.error.code).toBe('NTP_SOCKET_ERROR');
     expect(r.error.message).toMatch(/connection refused/);
+  });
+
+  it('queries over IPv6 loopback', async () => {
+    const s = await startNtpServer({ shiftMs: -750 }, undefined, '::1');
+    try {
+      const r = expectOk(await new NtpClient({ timeout: 1000 }).query(s.label));
+      expect(r.server).toBe(s.label);
+      expectWithinBound(r.sample, -750);
+    } finally {
+      await s.close();
+    }
   });
 
   it('reports unparsable servers without sending anything', async () => {

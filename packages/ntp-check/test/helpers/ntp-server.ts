@@ -34,7 +34,7 @@ export interface ServerBehaviour {
 export interface TestNtpServer {
   readonly address: string;
   readonly port: number;
-  /** `127.0.0.1:port` */
+  /** `127.0.0.1:port` or `[::1]:port` */
   readonly label: string;
   /** Number of requests received. */
   readonly requests: number;
@@ -52,9 +52,11 @@ function asciiId(code: string): number {
 export async function startNtpServer(
   behaviour: ServerBehaviour = {},
   clock: Clock = createSystemClock(),
+  host: '127.0.0.1' | '::1' = '127.0.0.1',
 ): Promise<TestNtpServer> {
-  const socket = dgram.createSocket('udp4');
-  const other = dgram.createSocket('udp4');
+  const type = host === '::1' ? 'udp6' : 'udp4';
+  const socket = dgram.createSocket(type);
+  const other = dgram.createSocket(type);
   let requests = 0;
   const state = { behaviour };
   const served = () => clock.nowNs() + BigInt(Math.round((state.behaviour.shiftMs ?? 0) * 1e6));
@@ -95,14 +97,14 @@ export async function startNtpServer(
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => resolve());
+    socket.bind(0, host, () => resolve());
   });
-  await new Promise<void>((resolve) => other.bind(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => other.bind(0, host, () => resolve()));
   const { address, port } = socket.address();
   return {
     address,
     port,
-    label: `${address}:${port}`,
+    label: host === '::1' ? `[${address}]:${port}` : `${address}:${port}`,
     get requests() {
       return requests;
     },
