@@ -4,8 +4,8 @@ import { linuxStack } from '@proxyha/netio';
 import { Command } from 'commander';
 import pino from 'pino';
 import pretty from 'pino-pretty';
-import { loadAnnouncer } from './announce';
-import { loadVrrpDaemonConfig, VrrpConfigError } from './daemon/config';
+import { loadAnnouncer, loadVmacManager } from './announce';
+import { loadVrrpDaemonConfig, VrrpConfigError, vmacOf } from './daemon/config';
 import { VrrpDaemon } from './daemon/daemon';
 import type { VrrpLogger } from './driver/router';
 
@@ -67,10 +67,13 @@ async function main() {
   }
   const log = makeLogger();
   // gratuitous ARP / NA after every VIP move, when the VIPs are real (not the loopback demo)
-  const announcer = config.transport === 'raw' ? await loadAnnouncer(linuxStack, log) : undefined;
+  const announcer = config.transport === 'raw' ? await loadAnnouncer(linuxStack, log, config) : undefined;
+  // virtual MACs (use_vmac) through @proxyha/garp's macvlan manager
+  const vmacs = config.instances.some((i) => vmacOf(i)) ? await loadVmacManager(log) : undefined;
   const daemon = new VrrpDaemon(config, {
     logger: log,
     ...(announcer ? { announce: announcer.hook, onTransition: announcer.onTransition } : {}),
+    ...(vmacs ? { vmacs } : {}),
   });
   let stopping = false;
   const stop = async (signal: string) => {

@@ -60,6 +60,40 @@ const trackFile = z.strictObject({
   weight: z.number().int().min(-253).max(253).default(0),
 });
 
+const ifname = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.:@-]{1,15}$/,
+    'not an interface name (1 to 15 letters, digits, "_", ".", ":", "@", "-")',
+  );
+
+/**
+ * Gratuitous ARP / unsolicited NA timing of one instance: `@proxyha/garp`'s policy with
+ * durations as strings. Left out: keepalived's defaults (5 at once, 5 more after 5 s).
+ */
+const garp = z.strictObject({
+  /** keepalived `garp_master_repeat` */
+  repeat: z.number().int().min(1).max(1000).optional(),
+  /** `garp_master_delay`; 0 = no second burst */
+  secondBurstDelay: duration.optional(),
+  /** `garp_master_refresh`; 0 = none */
+  refreshInterval: duration.optional(),
+  /** `garp_master_refresh_repeat` */
+  refreshRepeat: z.number().int().min(1).max(1000).optional(),
+  /** `garp_lower_prio_repeat`; 0 = do not re-announce on a lower-priority advert */
+  reassertRepeat: z.number().int().min(0).max(1000).optional(),
+  /** `garp_lower_prio_delay` */
+  reassertDelay: duration.optional(),
+  /** `garp_interval`: minimum gap between gratuitous ARPs on the interface */
+  interval: duration.optional(),
+  /** `gna_interval`: minimum gap between neighbour adverts on the interface (default: `interval`) */
+  naInterval: duration.optional(),
+  arpOperation: z.enum(['request', 'reply']).optional(),
+  naRouterFlag: z.boolean().optional(),
+});
+
+const vmac = z.union([z.boolean(), z.strictObject({ name: ifname.optional() })]);
+
 const instance = z
   .strictObject({
     name: z.string().regex(/^[\w.-]+$/, 'letters, digits, "_", "." and "-" only'),
@@ -79,8 +113,22 @@ const instance = z
     authPassword: z.string().max(8).optional(),
     trackScripts: z.array(trackScript).default([]),
     trackFiles: z.array(trackFile).default([]),
+    garp: garp.optional(),
+    vmac: vmac.default(false),
+    higherPrioritySendAdvert: z.boolean().default(false),
   })
   .superRefine((inst, ctx) => {
+    for (const k of [
+      'secondBurstDelay',
+      'refreshInterval',
+      'reassertDelay',
+      'interval',
+      'naInterval',
+    ] as const) {
+      const v = inst.garp?.[k];
+      if (v !== undefined && v > 86_400_000)
+        ctx.addIssue({ code: 'custom', path: ['garp', k], message: `at most 24h, got ${v} ms` });
+    }
     const families = new Set(inst.virtualIps.map((v) => isIP(v.split('/')[0] as string)));
     if (families.size > 1)
       ctx.addIssue({
@@ -171,11 +219,45 @@ export const vrrpDaemonConfigSchema = z
           path: ['instances', i, 'unicastPeers'],
           message: 'the loopback transport needs the other routers as unicast peers',
         });
+      if (cfg.transport === 'loopback' && inst.vmac !== false)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'vmac'],
+          message: 'a virtual MAC needs the raw transport (a real interface)',
+        });
+      const vm = vmacOf(inst);
+      if (vm) {
+        const other = cfg.instances.findIndex(
+          (o, j) => o.interface === vm.name || (j < i && vmacOf(o)?.name === vm.name),
+        );
+        if (other >= 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['instances', i, 'vmac'],
+            message: `interface name ${vm.name} is already used by instances[${other}]`,
+          });
+      }
       if (cfg.transport === 'loopback' && !inst.sourceAddress)
         ctx.addIssue({
           code: 'custom',
           path: ['instances', i, 'sourceAddress'],
           message: 'the loopback transport needs this router’s own 127.0.0.x address',
+        });
+    }
+    // the ARP / NA rate limits are per interface: instances announcing on one must agree
+    const rates = new Map<string, { i: number; arp: number | undefined; na: number | undefined }>();
+    for (const [i, inst] of cfg.instances.entries()) {
+      const arp = inst.garp?.interval;
+      const na = inst.garp?.naInterval ?? arp;
+      if (arp === undefined && na === undefined) continue;
+      const where = announceInterfaceOf(inst);
+      const seen = rates.get(where);
+      if (!seen) rates.set(where, { i, arp, na });
+      else if (seen.arp !== arp || seen.na !== na)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'garp', seen.arp !== arp ? 'interval' : 'naInterval'],
+          message: `instances[${seen.i}] announces on ${where} too with another rate limit (it is per interface)`,
         });
     }
     const grouped = new Set<string>();
@@ -201,6 +283,95 @@ export const vrrpDaemonConfigSchema = z
 export type VrrpDaemonConfig = z.output<typeof vrrpDaemonConfigSchema>;
 /** One validated instance of {@link VrrpDaemonConfig}. */
 export type VrrpInstanceConfig = VrrpDaemonConfig['instances'][number];
+
+/** A VRRP virtual MAC: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6), RFC 5798 §7.3. */
+function virtualMacOf(vrid: number, family: 'ipv4' | 'ipv6'): string {
+  return `00:00:5e:00:0${family === 'ipv4' ? 1 : 2}:${vrid.toString(16).padStart(2, '0')}`;
+}
+
+/** The virtual MAC interface of an instance with `vmac` set. */
+export interface VmacConfig {
+  /** The macvlan's name: `vrrp.<vrid>` (IPv4) or `vrrp6.<vrid>` (IPv6) unless configured. */
+  readonly name: string;
+  /** Its MAC address, 00:00:5e:00:01:VRID or 00:00:5e:00:02:VRID. */
+  readonly mac: string;
+  /** The instance's interface, which the macvlan sits on. */
+  readonly parent: string;
+  /** Address family of the instance. */
+  readonly family: 'ipv4' | 'ipv6';
+}
+
+type InstanceInput = Pick<VrrpInstanceConfig, 'interface' | 'vrid' | 'virtualIps' | 'vmac'>;
+
+/** The VMAC of an instance (keepalived's `use_vmac`), or undefined when it has none. */
+export function vmacOf(inst: InstanceInput): VmacConfig | undefined {
+  if (inst.vmac === false) return undefined;
+  const family = inst.virtualIps[0]?.includes(':') ? 'ipv6' : 'ipv4';
+  const name =
+    (inst.vmac === true ? undefined : inst.vmac.name) ?? `vrrp${family === 'ipv4' ? '' : '6'}.${inst.vrid}`;
+  return { name, mac: virtualMacOf(inst.vrid, family), parent: inst.interface, family };
+}
+
+/** The interface an instance's VIPs live on and are announced on: its VMAC, else its interface. */
+export function announceInterfaceOf(inst: InstanceInput): string {
+  return vmacOf(inst)?.name ?? inst.interface;
+}
+
+/**
+ * The per-request burst policy of an instance in `@proxyha/garp`'s field names (its
+ * `BurstPolicyInput`), or undefined when the instance sets none.
+ */
+export function garpBurstPolicyOf(inst: Pick<VrrpInstanceConfig, 'garp'>): GarpBurstPolicy | undefined {
+  const g = inst.garp;
+  if (!g) return undefined;
+  const out: { -readonly [K in keyof GarpBurstPolicy]: GarpBurstPolicy[K] } = {};
+  if (g.repeat !== undefined) out.repeat = g.repeat;
+  if (g.secondBurstDelay !== undefined) out.secondBurstDelayMs = g.secondBurstDelay;
+  if (g.refreshInterval !== undefined) out.refreshIntervalMs = g.refreshInterval;
+  if (g.refreshRepeat !== undefined) out.refreshRepeat = g.refreshRepeat;
+  if (g.reassertRepeat !== undefined) out.reassertRepeat = g.reassertRepeat;
+  if (g.reassertDelay !== undefined) out.reassertDelayMs = g.reassertDelay;
+  if (g.arpOperation !== undefined) out.arpOperation = g.arpOperation;
+  if (g.naRouterFlag !== undefined) out.naRouterFlag = g.naRouterFlag;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Announcement burst settings in `@proxyha/garp`'s names (milliseconds); see its README. */
+export interface GarpBurstPolicy {
+  /** Frames per address at once on entering Master. */
+  readonly repeat?: number;
+  /** Delay of the second burst; 0 = none. */
+  readonly secondBurstDelayMs?: number;
+  /** Periodic refresh while Master; 0 = none. */
+  readonly refreshIntervalMs?: number;
+  /** Frames per address per refresh. */
+  readonly refreshRepeat?: number;
+  /** Frames per address when a lower-priority advert shows another Master; 0 = none. */
+  readonly reassertRepeat?: number;
+  /** Delay of the follow-up burst after a reassertion; 0 = none. */
+  readonly reassertDelayMs?: number;
+  /** `request` (default) or `reply`. */
+  readonly arpOperation?: 'request' | 'reply';
+  /** Set the router flag in neighbour adverts. */
+  readonly naRouterFlag?: boolean;
+}
+
+/**
+ * The per-interface ARP / NA rate limits of a config (`garp.interval`, `garp.naInterval`), as
+ * `@proxyha/garp`'s `AnnouncePolicyInput.interfaces`.
+ */
+export function garpInterfaceRatesOf(
+  config: Pick<VrrpDaemonConfig, 'instances'>,
+): Record<string, { arpIntervalMs: number; naIntervalMs: number }> {
+  const out: Record<string, { arpIntervalMs: number; naIntervalMs: number }> = {};
+  for (const inst of config.instances) {
+    const arp = inst.garp?.interval;
+    const na = inst.garp?.naInterval ?? arp;
+    if (arp === undefined && na === undefined) continue;
+    out[announceInterfaceOf(inst)] = { arpIntervalMs: arp ?? 0, naIntervalMs: na ?? 0 };
+  }
+  return out;
+}
 
 function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>(

@@ -2,23 +2,68 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { RawTransport } from '../driver/raw-transport';
-import { type AnnounceHook, type RouterTransition, type VrrpLogger, VrrpRouter } from '../driver/router';
+import { type AnnounceRequest, type RouterTransition, type VrrpLogger, VrrpRouter } from '../driver/router';
 import { type AdvertMeta, type AdvertTransport, LoopbackTransport } from '../driver/transport';
 import { IprouteVipManager, LoopbackOwnerVipManager, type VipManager } from '../driver/vips';
 import { VrrpMachine } from '../machine/machine';
 import { SyncGroup } from '../machine/sync-group';
 import type { MachineConfig, TrackerConfig } from '../machine/types';
-import { VrrpConfigError, type VrrpDaemonConfig, type VrrpInstanceConfig } from './config';
+import {
+  announceInterfaceOf,
+  type GarpBurstPolicy,
+  garpBurstPolicyOf,
+  type VmacConfig,
+  VrrpConfigError,
+  type VrrpDaemonConfig,
+  type VrrpInstanceConfig,
+  vmacOf,
+} from './config';
 
 /** Builds the transport of one instance; the daemon shares it between instances of one link. */
 export type TransportFactory = (instance: VrrpInstanceConfig, primaryAddress: string) => AdvertTransport;
+
+/**
+ * What the daemon's announcement hook receives: the router's request (the interface is the
+ * instance's VMAC interface when it has one), plus the virtual MAC to announce and the
+ * instance's `garp` burst settings.
+ */
+export interface DaemonAnnounceRequest extends AnnounceRequest {
+  /** The virtual MAC (00:00:5e:00:01:VRID / 00:00:5e:00:02:VRID) when the instance uses one. */
+  readonly vmac?: string;
+  /** The instance's `garp` burst settings, in `@proxyha/garp`'s names (milliseconds). */
+  readonly policy?: GarpBurstPolicy;
+}
+
+/** The daemon's announcement hook (`@proxyha/garp`'s Announcer behind it in proxyha-vrrpd). */
+export type DaemonAnnounceHook = (request: DaemonAnnounceRequest) => void;
+
+/**
+ * Creates and removes the macvlan interfaces of instances with `vmac` set. `@proxyha/garp`'s
+ * `LinuxVmacManager` and `MemoryVmacManager` fit (proxyha-vrrpd adds `setUp` on Linux).
+ */
+export interface DaemonVmacManager {
+  /** Creates the macvlan (or adopts a matching one left by a crashed run). */
+  create(spec: { parent: string; name: string; mac: string }): Promise<void>;
+  /** Removes it; removing an absent one is not an error. */
+  remove(name: string): Promise<void>;
+  /**
+   * Brings the macvlan up (before the VIPs are added on entering Master) or down (before
+   * they are removed). Optional: without it the macvlan stays up from creation.
+   */
+  setUp?(name: string, up: boolean): Promise<void>;
+}
 
 /** Options of {@link VrrpDaemon}. */
 export interface VrrpDaemonOptions {
   /** Operator log lines. */
   readonly logger?: VrrpLogger;
-  /** Gratuitous ARP / NA hook, called on entering Master (see `@proxyha/garp`). */
-  readonly announce?: AnnounceHook;
+  /**
+   * Gratuitous ARP / NA hook, called on entering Master once the VIPs are in place, and when
+   * a lower-priority advert shows another Master (see `@proxyha/garp`).
+   */
+  readonly announce?: DaemonAnnounceHook;
+  /** Creates the macvlans of instances with `vmac` set (required for them). */
+  readonly vmacs?: DaemonVmacManager;
   /** Transport for `transport: raw` configs; default a raw IP protocol 112 socket ({@link RawTransport}). */
   readonly rawTransport?: TransportFactory;
   /** VIP manager for `transport: raw` configs; default iproute2. */
@@ -78,6 +123,7 @@ export class VrrpDaemon {
   readonly #o: VrrpDaemonOptions;
   readonly #routers = new Map<string, VrrpRouter>();
   readonly #trackers: RunningTracker[] = [];
+  readonly #vmacsCreated: string[] = [];
   #started = false;
 
   constructor(config: VrrpDaemonConfig, options: VrrpDaemonOptions = {}) {
@@ -101,6 +147,11 @@ export class VrrpDaemon {
     const loopbackVips = new Map<string, VipManager>();
 
     for (const inst of cfg.instances) {
+      const vm = vmacOf(inst);
+      if (vm && !this.#o.vmacs)
+        throw new VrrpConfigError(`instance ${inst.name}: vmac needs a VMAC manager (install @proxyha/garp)`);
+    }
+    for (const inst of cfg.instances) {
       const primary = inst.sourceAddress ?? primaryAddressOf(inst);
       const machine = new VrrpMachine(toMachineConfig(inst, primary));
       machines.set(inst.name, machine);
@@ -118,16 +169,26 @@ export class VrrpDaemon {
           loopbackVips.set(primary, vips);
         }
       }
+      const vm = vmacOf(inst);
+      if (vm) {
+        const vmacs = this.#o.vmacs as DaemonVmacManager;
+        await vmacs.create({ parent: vm.parent, name: vm.name, mac: vm.mac });
+        this.#vmacsCreated.push(vm.name);
+        log?.info(`(${inst.name}) using VMAC ${vm.name} (${vm.mac}) on ${vm.parent}`);
+      }
+      const wiring = new InstanceWiring(inst, vm, vips ?? new IprouteVipManager(), this.#o, log);
       const router = new VrrpRouter({
         machine,
-        interface: inst.interface,
+        // the VIPs live (and are announced) on the VMAC when there is one; adverts use the parent
+        interface: announceInterfaceOf(inst),
         transport: transport.view(),
-        vips: vips ?? new IprouteVipManager(),
+        vips: wiring.vips,
         ...(log ? { logger: log } : {}),
-        ...(this.#o.announce ? { announce: this.#o.announce } : {}),
+        ...(this.#o.announce ? { announce: wiring.announce } : {}),
         ...(inst.checksum ? { checksumMode: inst.checksum } : {}),
         ...(inst.authPassword ? { authPassword: inst.authPassword } : {}),
       });
+      router.on('transition', (t) => wiring.transition(t, router));
       if (this.#o.onTransition) router.on('transition', this.#o.onTransition);
       this.#routers.set(inst.name, router);
     }
@@ -150,10 +211,16 @@ export class VrrpDaemon {
     for (const inst of cfg.instances) this.#startTrackers(inst, this.#routers.get(inst.name) as VrrpRouter);
   }
 
-  /** Stops every instance: priority 0 from Masters, VIPs removed, trackers stopped. */
+  /** Stops every instance: priority 0 from Masters, VIPs removed, trackers stopped, VMACs removed. */
   async stop(): Promise<void> {
     for (const t of this.#trackers.splice(0)) t.stop();
     await Promise.all([...this.#routers.values()].map((r) => r.stop()));
+    for (const name of this.#vmacsCreated.splice(0).reverse()) {
+      await this.#o.vmacs?.remove(name).catch((e) => {
+        this.#o.logger?.error(`cannot remove VMAC ${name}: ${(e as Error).message}`);
+      });
+      this.#o.logger?.info(`removed VMAC ${name}`);
+    }
   }
 
   #makeTransport(inst: VrrpInstanceConfig, primary: string): AdvertTransport {
@@ -222,6 +289,109 @@ export class VrrpDaemon {
       void poll();
       const timer = setInterval(() => void poll(), 1000);
       this.#trackers.push({ stop: () => clearInterval(timer) });
+    }
+  }
+}
+
+/** How long an announcement waits at most for the VIPs to be added before it goes anyway. */
+const VIP_WAIT_MS = 1000;
+
+/**
+ * Per-instance glue between the router and the daemon's options: brings a VMAC up and down
+ * around the VIPs, holds the announcement on entering Master until the VIPs are in place (as
+ * keepalived: addresses first, then gratuitous ARPs, so a client that follows the ARP at once
+ * finds the address), adds the VMAC and burst policy to announcement requests, and sends the
+ * advert of `higherPrioritySendAdvert`.
+ */
+class InstanceWiring {
+  readonly vips: VipManager;
+  readonly announce: (req: AnnounceRequest) => void;
+  #vipsAdded: { promise: Promise<void>; resolve: () => void } | undefined;
+  #addresses: readonly string[] | undefined;
+
+  constructor(
+    private readonly inst: VrrpInstanceConfig,
+    vm: VmacConfig | undefined,
+    inner: VipManager,
+    private readonly o: VrrpDaemonOptions,
+    private readonly log: VrrpLogger | undefined,
+  ) {
+    const links = vm ? o.vmacs : undefined;
+    this.vips = {
+      add: async (ifname, addrs) => {
+        try {
+          if (vm && links?.setUp) await links.setUp(vm.name, true);
+          await inner.add(ifname, addrs);
+        } finally {
+          this.#vipsAdded?.resolve();
+        }
+      },
+      remove: async (ifname, addrs) => {
+        // down first: an IPv6 VIP removed from a VMAC that is up would send an MLD report from
+        // the virtual MAC and pull the switch's entry for it back to this (former) Master
+        if (vm && links?.setUp) await links.setUp(vm.name, false);
+        await inner.remove(ifname, addrs);
+      },
+    };
+    const policy = garpBurstPolicyOf(inst);
+    this.announce = (req) => {
+      this.#addresses = req.addresses;
+      const hook = this.o.announce;
+      if (!hook) return;
+      const full: DaemonAnnounceRequest = {
+        ...req,
+        ...(vm ? { vmac: vm.mac } : {}),
+        ...(policy ? { policy } : {}),
+      };
+      const waiting = req.reason === 'becomeMaster' ? this.#vipsAdded : undefined;
+      if (!waiting) return hook(full);
+      let timer: NodeJS.Timeout | undefined;
+      void Promise.race([
+        waiting.promise,
+        new Promise<void>((r) => {
+          timer = setTimeout(r, VIP_WAIT_MS);
+        }),
+      ]).then(() => {
+        clearTimeout(timer);
+        // still the same mastership? (a quick step-down has stopped the announcer already)
+        if (this.#vipsAdded === waiting) hook(full);
+      });
+    };
+  }
+
+  transition(t: RouterTransition, router: VrrpRouter): void {
+    if (t.to === 'master') {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#vipsAdded = { promise, resolve };
+      return;
+    }
+    this.#vipsAdded?.resolve();
+    this.#vipsAdded = undefined;
+    if (
+      this.inst.higherPrioritySendAdvert &&
+      t.from === 'master' &&
+      (t.reason === 'higherPriority' || t.reason === 'higherAddress') &&
+      this.#addresses
+    ) {
+      // keepalived's higher_prio_send_advert: one advert at our (lower) priority before we go,
+      // so that the other Master re-announces (garp_lower_prio_repeat) and neighbour caches
+      // that followed our announcements during a split brain come back to it
+      this.log?.debug(
+        `(${this.inst.name}) sending an advert with priority ${t.priority} before leaving MASTER`,
+      );
+      router.execute([
+        {
+          type: 'send',
+          at: t.at,
+          priority: t.priority,
+          intervalMs: this.inst.advertInterval,
+          addresses: this.#addresses,
+          reason: 'adverTimer',
+        },
+      ]);
     }
   }
 }
