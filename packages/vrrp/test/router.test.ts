@@ -69,6 +69,66 @@ const until = async (cond: () => boolean, ms = 3000) => {
 };
 
 describe('VrrpRouter over the in-memory network', () => {
+  it('enforces Accept_Mode false through the filter: block before adding VIPs, unblock after removing', async () => {
+    const { host } = lan();
+    const calls: string[] = [];
+    const vips = new MemoryVipManager();
+    const recordingVips = {
+      add: async (i: string, v: readonly string[]) => {
+        calls.push(`add ${v.join(',')}`);
+        await vips.add(i, v);
+      },
+      remove: async (i: string, v: readonly string[]) => {
+        calls.push(`remove ${v.join(',')}`);
+        await vips.remove(i, v);
+      },
+    };
+    const filter = {
+      block: async (a: readonly string[]) => void calls.push(`block ${a.join(',')}`),
+      unblock: async (a: readonly string[]) => void calls.push(`unblock ${a.join(',')}`),
+      close: async () => {},
+    };
+    const make = (accept: boolean) =>
+      new VrrpRouter({
+        machine: new VrrpMachine({
+          name: 'VI_1',
+          vrid: 51,
+          priority: 150,
+          advertIntervalMs: 50,
+          primaryAddress: '192.168.77.11',
+          virtualIps: ['192.168.77.74/24'],
+          accept,
+        }),
+        interface: 'eth0',
+        transport: new RawTransport({
+          interface: 'eth0',
+          family: 4,
+          source: '192.168.77.11',
+          stack: host(`a${accept}`, 11),
+        }),
+        vips: recordingVips,
+        acceptFilter: filter,
+      });
+    const strict = make(false);
+    await strict.start();
+    await until(() => strict.snapshot().state === 'master' && calls.length >= 2);
+    await strict.stop();
+    // the initial remove clears stale VIPs at start-up
+    expect(calls).toEqual([
+      'remove 192.168.77.74/24',
+      'block 192.168.77.74',
+      'add 192.168.77.74/24',
+      'remove 192.168.77.74/24',
+      'unblock 192.168.77.74',
+    ]);
+    calls.length = 0;
+    const accepting = make(true);
+    await accepting.start();
+    await until(() => accepting.snapshot().state === 'master' && calls.length >= 2);
+    await accepting.stop();
+    expect(calls.filter((c) => c.startsWith('block') || c.startsWith('unblock'))).toEqual([]);
+  });
+
   it('elects the higher priority, holds the VIPs, announces, and hands over on stop', async () => {
     const { host } = lan();
     const announce: AnnounceRequest[] = [];

@@ -1,3 +1,4 @@
+export { type AcceptModeFilter, NftAcceptModeFilter } from './accept-filter';
 export { RawTransport, type RawTransportOptions } from './raw-transport';
 export {
   type AnnounceHook,

@@ -17,6 +17,7 @@ import type {
   TimerName,
   TransitionAction,
 } from '../machine/types';
+import type { AcceptModeFilter } from './accept-filter';
 import type { AdvertMeta, AdvertTransport } from './transport';
 import type { VipManager } from './vips';
 
@@ -79,6 +80,12 @@ export interface VrrpRouterOptions {
   readonly transport: AdvertTransport;
   /** Adds and removes the VIPs. */
   readonly vips: VipManager;
+  /**
+   * Enforces Accept_Mode false: while Master without Accept_Mode (and not the address
+   * owner), traffic to the VIPs is dropped. Default: not enforced, as keepalived without
+   * `vrrp_strict`.
+   */
+  readonly acceptFilter?: AcceptModeFilter;
   /** Operator log lines. Default: none. */
   readonly logger?: VrrpLogger;
   /** Gratuitous ARP / NA hook. */
@@ -111,6 +118,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   #pendingSends = new Set<Promise<void>>();
   #running = false;
   #route: ((event: MachineEvent) => void) | undefined;
+  #blocked: readonly string[] = [];
 
   constructor(options: VrrpRouterOptions) {
     super();
@@ -233,12 +241,18 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
           break;
         case 'addVips':
           this.#log.info(`(${this.name}) setting VIPs.`);
+          this.#blocked = !a.accept && this.#o.acceptFilter ? bare(a.addresses) : [];
+          if (this.#blocked.length) this.#queue('block', () => this.#o.acceptFilter!.block(this.#blocked));
           this.#queueVips('add', a.addresses);
           break;
-        case 'removeVips':
+        case 'removeVips': {
           this.#log.info(`(${this.name}) removing VIPs.`);
           this.#queueVips('remove', a.addresses);
+          const blocked = this.#blocked;
+          this.#blocked = [];
+          if (blocked.length) this.#queue('unblock', () => this.#o.acceptFilter!.unblock(blocked));
           break;
+        }
         case 'announce':
           this.#o.announce?.({
             instance: this.name,
@@ -288,11 +302,14 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
 
   #queueVips(op: 'add' | 'remove', addresses: readonly string[]) {
     const ifname = this.#o.interface;
+    this.#queue(op === 'add' ? 'setting VIPs' : 'removing VIPs', () => this.#o.vips[op](ifname, addresses));
+  }
+
+  /** VIP and filter operations run one after another, in the machine's order. */
+  #queue(what: string, op: () => Promise<void>) {
     this.#vipChain = this.#vipChain.then(() =>
-      this.#o.vips[op](ifname, addresses).catch((e) => {
-        this.#log.error(
-          `(${this.name}) ${op === 'add' ? 'setting' : 'removing'} VIPs failed: ${(e as Error).message}`,
-        );
+      op().catch((e) => {
+        this.#log.error(`(${this.name}) ${what} failed: ${(e as Error).message}`);
       }),
     );
   }
@@ -337,4 +354,9 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
       this.#pendingSends.add(p);
     }
   }
+}
+
+/** Addresses without their prefix length. */
+function bare(addresses: readonly string[]): string[] {
+  return addresses.map((a) => a.split('/')[0] as string);
 }

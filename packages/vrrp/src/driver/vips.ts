@@ -19,7 +19,8 @@ export interface VipManager {
 /** Runs a command and resolves with its stdout; rejects with stderr in the message. */
 export type CommandRunner = (cmd: string, args: readonly string[]) => Promise<string>;
 
-const execRunner: CommandRunner = (cmd, args) =>
+/** @internal Runs commands with execFile (10 s timeout). */
+export const execRunner: CommandRunner = (cmd, args) =>
   new Promise((resolve, reject) => {
     execFile(cmd, args as string[], { timeout: 10_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
