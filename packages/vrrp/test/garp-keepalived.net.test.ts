@@ -1,0 +1,47 @@
+import { describeNet, withLab } from '@proxyha/testlab';
+import { expect, it } from 'vitest';
+import { logTime, neighMac, startNameServices, startVrrpd } from './garp-net';
+import { holdsVip, keepalivedConf, until, VIP4, vipAnswer } from './lab';
+
+// keepalived 2.2.7 master on a (150), proxyha-vrrpd backup on b (100), client c. keepalived
+// is SIGKILLed: a keeps the VIP configured, as a crashed host does until it reboots, and
+// would still answer for it. proxyha's gratuitous ARPs must move c at once: the very first
+// connection c makes once proxyha has taken the VIP and announced it reaches b (no cache
+// timeout, no retry). proxyha logs "Entering MASTER STATE" some 10-20 ms before that: the
+// VIP is added by running `ip addr add`, and the ARPs wait for it (see the report printed).
+
+describeNet('proxyha-vrrpd takes over from a crashed keepalived', () => {
+  it(
+    'the first TCP connection through the VIP after the takeover reaches proxyha',
+    () =>
+      withLab({ nodes: ['a', 'b', 'c'], timeoutMs: 55_000 }, async (lab) => {
+        startNameServices(lab, ['a', 'b']);
+        const ka = await lab.keepalived(
+          'a',
+          keepalivedConf('a', { version: 3, priority: 150, intervalMs: 100 }),
+        );
+        await ka.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 5000);
+        const pb = await startVrrpd(lab, 'b', { priority: 100 });
+        await pb.waitForOutput(/\(VI_1\) Entering BACKUP STATE/, 5000);
+        await until('c reaches a through the VIP', async () => (await vipAnswer(lab, 'c')) === 'a', 5000);
+        expect(await neighMac(lab, 'c', VIP4)).toBe(lab.node('a').mac);
+
+        const mark = pb.output().length;
+        await ka.kill('SIGKILL');
+        const announced = /\(VI_1\) Sending\/queueing gratuitous ARPs on eth0 for 192\.168\.77\.74/;
+        await pb.waitForOutput(announced, 5000, mark);
+        const first = await vipAnswer(lab, 'c');
+        const masterAt = logTime(pb, /^\(VI_1\) Entering MASTER STATE/, mark);
+        const vipsAt = logTime(pb, /^\(VI_1\) setting VIPs\./, mark);
+        const arpAt = logTime(pb, announced, mark);
+        console.log(
+          `takeover from keepalived: MASTER -> setting VIPs ${vipsAt - masterAt} ms -> gratuitous ARPs ${arpAt - masterAt} ms (log times, 1 ms resolution)`,
+        );
+        expect(first, 'first connection after the takeover').toBe('b');
+        expect(await neighMac(lab, 'c', VIP4)).toBe(lab.node('b').mac);
+        expect(await holdsVip(lab, 'a'), 'the crashed keepalived node still has the VIP').toBe(true);
+        await pb.kill('SIGTERM');
+      }),
+    60_000,
+  );
+});
