@@ -367,6 +367,11 @@ export class Lab extends Scope {
 
   /** Installs an nftables rule on the bridge that drops the selected frames. */
   async drop(opts: DropOptions): Promise<DropRule> {
+    return this.#rule(await this.#addDrops(opts));
+  }
+
+  /** Installs the drop rules of `opts`; resolves with their nftables handles. */
+  async #addDrops(opts: DropOptions): Promise<string[]> {
     const from = this.node(opts.from).bridgePort;
     const to = opts.to === undefined ? undefined : this.node(opts.to).bridgePort;
     const match = protocolMatch(opts.protocol ?? 'all');
@@ -375,6 +380,7 @@ export class Lab extends Scope {
     const chance = pct < 100 ? ['numgen', 'random', 'mod', '100', '<', String(Math.round(pct))] : [];
     const handles: string[] = [];
     const add = async (iif: string, oif: string | undefined) => {
+      const rule = ['iifname', iif, ...(oif ? ['oifname', oif] : []), ...match, ...chance, 'drop'];
       const r = await this.exec('bridge', 'nft', [
         '-a',
         '-e',
@@ -383,12 +389,7 @@ export class Lab extends Scope {
         'bridge',
         'proxyha_lab',
         'drops',
-        'iifname',
-        iif,
-        ...(oif ? ['oifname', oif] : []),
-        ...match,
-        ...chance,
-        'drop',
+        ...rule,
       ]);
       const h = r.stdout.match(/# handle (\d+)/)?.[1];
       if (!h) throw new Error(`nft did not report a rule handle: ${r.stdout}`);
@@ -399,22 +400,30 @@ export class Lab extends Scope {
       if (to) await add(to, from);
       else for (const n of this.nodes) if (n.bridgePort !== from) await add(n.bridgePort, from);
     }
+    return handles;
+  }
+
+  /** A {@link DropRule} whose `remove` deletes all `handles` in one nftables transaction. */
+  #rule(handles: readonly string[]): DropRule {
     let removed = false;
     return {
       remove: async () => {
-        if (removed || this.destroyed) return;
+        if (removed || this.destroyed || handles.length === 0) return;
         removed = true;
-        for (const h of handles)
-          await this.exec('bridge', 'nft', ['delete', 'rule', 'bridge', 'proxyha_lab', 'drops', 'handle', h]);
+        // one transaction: every direction heals at the same instant
+        await this.exec('bridge', 'nft', [
+          handles.map((h) => `delete rule bridge proxyha_lab drops handle ${h}`).join('; '),
+        ]);
       },
     };
   }
 
-  /** Drops every frame between the nodes of `a` and those of `b`, both ways. */
+  /** Drops every frame between the nodes of `a` and those of `b`, both ways; `remove` heals it atomically. */
   async partition(a: readonly string[], b: readonly string[]): Promise<DropRule> {
-    const rules: DropRule[] = [];
-    for (const x of a) for (const y of b) rules.push(await this.drop({ from: x, to: y, both: true }));
-    return { remove: async () => void (await Promise.all(rules.map((r) => r.remove()))) };
+    const handles: string[] = [];
+    for (const x of a)
+      for (const y of b) handles.push(...(await this.#addDrops({ from: x, to: y, both: true })));
+    return this.#rule(handles);
   }
 
   /**

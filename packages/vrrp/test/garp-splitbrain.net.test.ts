@@ -30,7 +30,7 @@ describeNet('split brain healed: every neighbour cache follows the surviving mas
         // split: b takes the VIP too and its announcements win the caches
         const markA = pa.output().length;
         const markB = pb.output().length;
-        await lab.drop({ from: 'a', to: 'b', protocol: 'vrrp', both: true });
+        const split = await lab.drop({ from: 'a', to: 'b', protocol: 'vrrp', both: true });
         await pb.waitForOutput(/\(VI_1\) Sending\/queueing gratuitous ARPs on eth0/, 5000, markB);
         for (const n of ['c', 'd'])
           await until(
@@ -44,11 +44,10 @@ describeNet('split brain healed: every neighbour cache follows the surviving mas
         // heal
         const healA = pa.output().length;
         const healB = pb.output().length;
-        // both directions at once, in one nftables transaction (the lab's chain holds only these
-        // two rules). DropRule.remove() deletes them one after the other: if a's advert crosses in
-        // between, b yields and its one lower-priority advert is still dropped, so a never hears
-        // of the split and the caches stay with b until they expire (see the vrrp README).
-        await lab.exec('bridge', 'nft', ['flush', 'chain', 'bridge', 'proxyha_lab', 'drops']);
+        // both directions at once (remove() is one nftables transaction): were one direction to
+        // open first, a's advert could cross, b yield, and b's one lower-priority advert still be
+        // dropped, so a would never hear of the split (see the vrrp README)
+        await split.remove();
         await pb.waitForOutput(
           /\(VI_1\) Master received advert from 192\.168\.77\.11 with higher priority 150, ours 100/,
           5000,

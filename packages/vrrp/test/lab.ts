@@ -67,7 +67,9 @@ vrrp_instance VI_1 {
 /** Starts a TCP service on every node (port 7000) that answers with the node's name. */
 export function startNameServices(lab: Lab, nodes: readonly string[]): void {
   for (const n of nodes)
-    lab.spawn(n, 'socat', ['TCP6-LISTEN:7000,reuseaddr,fork,ipv6only=0', `SYSTEM:echo ${n}`], { name: `name:${n}` });
+    lab.spawn(n, 'socat', ['TCP6-LISTEN:7000,reuseaddr,fork,ipv6only=0', `SYSTEM:echo ${n}`], {
+      name: `name:${n}`,
+    });
 }
 
 /** Which node answers TCP on the VIP from `client` (undefined: nobody). */
