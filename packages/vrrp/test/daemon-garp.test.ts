@@ -375,3 +375,31 @@ describe('VrrpDaemon with vmac and garp settings (memory network, MemoryVmacMana
       expect(na.state()).toBe('master');
     });
 });
+
+describe('VrrpDaemon strict mode (keepalived vrrp_strict)', () => {
+  it('blocks traffic to the VIPs of a non-accepting master and removes the filter on stop', async () => {
+    const { a } = lan();
+    const calls: string[] = [];
+    const config = parseVrrpDaemonConfig({
+      strict: true,
+      instances: [
+        { ...base, priority: 150, version: 3, advertInterval: '50ms', sourceAddress: '192.168.77.11' },
+      ],
+    });
+    const d = new VrrpDaemon(config, {
+      vips: new MemoryVipManager(),
+      acceptFilter: {
+        block: async (v) => void calls.push(`block ${v.join(' ')}`),
+        unblock: async (v) => void calls.push(`unblock ${v.join(' ')}`),
+        close: async () => void calls.push('close'),
+      },
+      rawTransport: (inst, primary) =>
+        new RawTransport({ interface: inst.interface, family: 4, source: primary, stack: a }),
+    });
+    await d.start();
+    await until('master', () => d.routers.get('VI_1')?.snapshot().state === 'master' && calls.length > 0);
+    await d.stop();
+    expect(calls).toEqual(['block 192.168.77.74', 'unblock 192.168.77.74', 'close']);
+    expect(parseVrrpDaemonConfig({ instances: [base] }).strict).toBe(false);
+  });
+});

@@ -179,6 +179,8 @@ const instance = z
 export const vrrpDaemonConfigSchema = z
   .strictObject({
     transport: z.enum(['raw', 'loopback']).default('raw'),
+    // keepalived's vrrp_strict: enforce Accept_Mode false with nftables
+    strict: z.boolean().default(false),
     loopback: z
       .strictObject({
         port: z.number().int().min(1).max(65535).default(5112),

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import { type AcceptModeFilter, NftAcceptModeFilter } from '../driver/accept-filter';
 import { RawTransport } from '../driver/raw-transport';
 import { type AnnounceRequest, type RouterTransition, type VrrpLogger, VrrpRouter } from '../driver/router';
 import { type AdvertMeta, type AdvertTransport, LoopbackTransport } from '../driver/transport';
@@ -66,6 +67,11 @@ export interface VrrpDaemonOptions {
   readonly vmacs?: DaemonVmacManager;
   /** Transport for `transport: raw` configs; default a raw IP protocol 112 socket ({@link RawTransport}). */
   readonly rawTransport?: TransportFactory;
+  /**
+   * Accept_Mode filter used when the config says `strict: true` (raw transport); default
+   * nftables ({@link NftAcceptModeFilter}).
+   */
+  readonly acceptFilter?: AcceptModeFilter;
   /** VIP manager for `transport: raw` configs; default iproute2. */
   readonly vips?: VipManager;
   /** Called on every state change of every instance. */
@@ -126,9 +132,15 @@ export class VrrpDaemon {
   readonly #vmacsCreated: string[] = [];
   #started = false;
 
+  readonly #acceptFilter: AcceptModeFilter | undefined;
+
   constructor(config: VrrpDaemonConfig, options: VrrpDaemonOptions = {}) {
     this.#config = config;
     this.#o = options;
+    this.#acceptFilter =
+      config.strict && config.transport === 'raw'
+        ? (options.acceptFilter ?? new NftAcceptModeFilter())
+        : undefined;
   }
 
   /** The routers by instance name (after {@link start}). */
@@ -187,6 +199,7 @@ export class VrrpDaemon {
         ...(this.#o.announce ? { announce: wiring.announce } : {}),
         ...(inst.checksum ? { checksumMode: inst.checksum } : {}),
         ...(inst.authPassword ? { authPassword: inst.authPassword } : {}),
+        ...(this.#acceptFilter ? { acceptFilter: this.#acceptFilter } : {}),
       });
       router.on('transition', (t) => wiring.transition(t, router));
       if (this.#o.onTransition) router.on('transition', this.#o.onTransition);
@@ -215,6 +228,9 @@ export class VrrpDaemon {
   async stop(): Promise<void> {
     for (const t of this.#trackers.splice(0)) t.stop();
     await Promise.all([...this.#routers.values()].map((r) => r.stop()));
+    await this.#acceptFilter?.close().catch((e) => {
+      this.#o.logger?.error(`cannot remove the accept-mode filter: ${(e as Error).message}`);
+    });
     for (const name of this.#vmacsCreated.splice(0).reverse()) {
       await this.#o.vmacs?.remove(name).catch((e) => {
         this.#o.logger?.error(`cannot remove VMAC ${name}: ${(e as Error).message}`);
