@@ -21,8 +21,10 @@
 //   node bench/failover.mjs                      # default: 10 runs at 100 ms, 5 at 1 s, each event
 //   node bench/failover.mjs --quick              # smoke run (1 run of each)
 //   node bench/failover.mjs --runs 3 --intervals 100ms --impls proxyha
-//   node bench/failover.mjs --soak 20ms --minutes 10 [--load 2] [--soak-runs 5]
-//   add --json FILE to write every measurement as JSON
+//   node bench/failover.mjs --soak 20ms --minutes 10 [--load 2] [--soak-runs 5] [--soak-impl keepalived]
+//   (--soak-runs 0 skips the failover runs after the soak; --soak-impls chooses who runs them)
+//   add --json FILE to write every measurement as JSON, --trace for a per-run wire timeline,
+//   --daemon-prefix 'chrt -r 10' / --node-flags '--trace-gc' to run proxyha-vrrpd differently
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -52,10 +54,13 @@ const { values: opt } = parseArgs({
     load: { type: 'string', default: '2' },
     'soak-runs': { type: 'string', default: '5' },
     'soak-impls': { type: 'string', default: 'proxyha,keepalived' },
+    'soak-impl': { type: 'string', default: 'proxyha' },
     gap: { type: 'string', default: '1' },
     timeout: { type: 'string', default: '50' },
     json: { type: 'string' },
     trace: { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' },
+    'daemon-prefix': { type: 'string', default: '' },
   },
 });
 
@@ -71,6 +76,7 @@ const list = (s) =>
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
+const list2 = (s) => s.split(/\s+/).filter(Boolean);
 const log = (...a) => console.log(...a);
 
 // ---- routers -------------------------------------------------------------------------------------
@@ -113,7 +119,9 @@ async function startRouter(lab, impl, node, priority, intervalMs) {
   const dir = await lab.runDir(`vrrpd-${node}`);
   const file = join(dir, 'vrrpd.yaml');
   await writeFile(file, proxyhaYaml(priority, intervalMs));
-  const p = lab.spawn(node, process.execPath, [CLI, '--config', file], { name: `proxyha:${node}` });
+  // --daemon-prefix 'chrt -r 10' / 'nice -n -10' and --node-flags '--trace-gc' try out remedies
+  const argv = [...list2(opt['daemon-prefix']), process.execPath, ...list2(opt['node-flags']), CLI];
+  const p = lab.spawn(node, argv[0], [...argv.slice(1), '--config', file], { name: `proxyha:${node}` });
   await p.waitForOutput(/Entering (BACKUP|MASTER) STATE/, 20_000);
   return p;
 }
@@ -161,6 +169,7 @@ async function measure(lab, impl, intervalMs, event) {
     });
     procs.push(probe);
     await probe.waitForOutput(/^answer a /m, slack);
+    const wire = opt.trace ? undefined : await lab.capture('bridge', 'vrrp');
     // b has heard a few adverts; a random extra delay spreads the signal over the advert phase
     for (let attempt = 0; ; attempt++) {
       await sleep(intervalMs * (1 + Math.random()) + 50);
@@ -188,11 +197,45 @@ async function measure(lab, impl, intervalMs, event) {
     const tb = Number(m[1]);
     const tm = await bMaster;
     if (trace) await trace.report(t0, tb, tm);
-    return { ms: tb - t0, masterMs: tm - t0 };
+    const timer = wire ? await timerReference(lab, wire, t0, intervalMs, event) : {};
+    const past = (t) => (timer.expected === undefined || t === undefined ? Number.NaN : t - timer.expected);
+    // past the RFC timer: answer / b's first advert minus (a's last advert + Master_Down_Interval)
+    // after SIGKILL, minus (a's priority 0 advert + Skew_Time) after SIGTERM; free of the advert phase
+    return { ms: tb - t0, masterMs: tm - t0, overMs: past(tb), detectMs: past(timer.firstB) };
   } finally {
     for (const p of procs.reverse()) await p.kill('SIGTERM', 3_000);
     await clearVips(lab);
   }
+}
+
+/**
+ * When b's timer should expire by the RFC, from the adverts on the wire (tcpdump on the bridge): after
+ * SIGKILL a's last advert before the signal + b's Master_Down_Interval, after SIGTERM a's priority 0
+ * advert + b's Skew_Time. Also b's first advert after the signal.
+ */
+async function timerReference(lab, cap, t0, intervalMs, event) {
+  await cap.stop();
+  const r = await run('tcpdump', ['-r', cap.file, '-tt', '-n'], { allowFailure: true });
+  const ipA = lab.node('a').ipv4;
+  const ipB = lab.node('b').ipv4;
+  let lastA;
+  let prio0;
+  let firstB;
+  for (const line of r.stdout.split('\n')) {
+    const m = line.match(/^(\d+\.\d+) IP (\S+) > 224\.0\.0\.18: VRRPv3, Advertisement, vrid 51, prio (\d+)/);
+    if (!m) continue;
+    const t = Number(m[1]) * 1000;
+    const prio = Number(m[3]);
+    if (m[2] === ipA && prio > 0 && t < t0 + 1) lastA = t;
+    if (m[2] === ipA && prio === 0 && t >= t0) prio0 ??= t;
+    if (m[2] === ipB && t >= t0) firstB ??= t;
+  }
+  const skew = ((256 - PRIO_B) * intervalMs) / 256;
+  const base = event === 'SIGKILL' ? lastA : prio0;
+  return {
+    expected: base === undefined ? undefined : base + (event === 'SIGKILL' ? 3 * intervalMs + skew : skew),
+    firstB,
+  };
 }
 
 /**
@@ -259,37 +302,40 @@ function stats(xs) {
 }
 
 const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const intervalName = (iv) => (iv >= 1000 ? `${iv / 1000} s` : `${iv} ms`);
 
 function printTables(results, impls, intervals, events) {
+  const pick = (impl, iv, ev) =>
+    results.filter((x) => x.impl === impl && x.intervalMs === iv && x.event === ev);
+  const col = (r, k) => stats(r.map((x) => x[k]));
   log(
-    '\n| implementation | adverts | event | runs | median ms | p90 ms | min ms | max ms | b MASTER log, median ms |',
+    '\n| implementation | adverts | event | runs | median ms | p90 ms | min ms | max ms | b MASTER log (median) | b advert past RFC timer (median) | answer past RFC timer (median) |',
   );
-  log('|---|---|---|---|---|---|---|---|---|');
+  log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const iv of intervals)
     for (const ev of events)
       for (const impl of impls) {
-        const r = results.filter((x) => x.impl === impl && x.intervalMs === iv && x.event === ev);
+        const r = pick(impl, iv, ev);
         if (!r.length) continue;
-        const s = stats(r.map((x) => x.ms));
-        const m = stats(r.map((x) => x.masterMs));
+        const s = col(r, 'ms');
         log(
-          `| ${impl} | ${intervalName(iv)} | ${ev} | ${s.n} | ${f0(s.median)} | ${f0(s.p90)} | ${f0(s.min)} | ${f0(s.max)} | ${f0(m.median)} |`,
+          `| ${impl} | ${intervalName(iv)} | ${ev} | ${s.n} | ${f0(s.median)} | ${f0(s.p90)} | ${f0(s.min)} | ${f0(s.max)} | ${f0(col(r, 'masterMs').median)} | ${f1(col(r, 'detectMs').median)} | ${f1(col(r, 'overMs').median)} |`,
         );
       }
   if (!(impls.includes('proxyha') && impls.includes('keepalived'))) return;
-  log('\n| adverts | event | proxyha median ms | keepalived median ms | ratio proxyha/keepalived |');
-  log('|---|---|---|---|---|');
+  log(
+    '\n| adverts | event | proxyha median ms | keepalived median ms | ratio proxyha/keepalived | answer past RFC timer, proxyha − keepalived (ms) |',
+  );
+  log('|---|---|---|---|---|---|');
   for (const iv of intervals)
     for (const ev of events) {
-      const med = (impl) =>
-        stats(
-          results.filter((x) => x.impl === impl && x.intervalMs === iv && x.event === ev).map((x) => x.ms),
-        ).median;
-      const p = med('proxyha');
-      const k = med('keepalived');
+      const p = col(pick('proxyha', iv, ev), 'ms').median;
+      const k = col(pick('keepalived', iv, ev), 'ms').median;
       if (!Number.isFinite(p) || !Number.isFinite(k)) continue;
-      log(`| ${intervalName(iv)} | ${ev} | ${f0(p)} | ${f0(k)} | **${(p / k).toFixed(3)}** |`);
+      const d =
+        col(pick('proxyha', iv, ev), 'overMs').median - col(pick('keepalived', iv, ev), 'overMs').median;
+      log(`| ${intervalName(iv)} | ${ev} | ${f0(p)} | ${f0(k)} | **${(p / k).toFixed(3)}** | ${f1(d)} |`);
     }
 }
 
@@ -321,7 +367,7 @@ async function series(lab, impls, intervals, events, runsFor, results) {
           }
           results.push({ impl, intervalMs: iv, event: ev, run: i + 1, ...r, at: new Date().toISOString() });
           log(
-            `  ${impl.padEnd(10)} ${intervalName(iv).padEnd(6)} ${ev} run ${i + 1}/${n}: ${r.ms.toFixed(1)} ms (b MASTER log at ${r.masterMs.toFixed(1)} ms) load ${loadavg()}`,
+            `  ${impl.padEnd(10)} ${intervalName(iv).padEnd(6)} ${ev} run ${i + 1}/${n}: ${r.ms.toFixed(1)} ms (b MASTER log at ${r.masterMs.toFixed(1)} ms; past the RFC timer: b advert ${f1(r.detectMs)}, answer ${f1(r.overMs)} ms) load ${loadavg()}`,
           );
         }
       }
@@ -398,11 +444,12 @@ async function soak() {
   const loadCount = Number(opt.load);
   const soakRuns = Number(opt['soak-runs']);
   const impls = list(opt['soak-impls']);
+  const soakImpl = opt['soak-impl'];
   const mdi = 3 * intervalMs + ((256 - PRIO_B) * intervalMs) / 256;
   log(`# VRRP soak, ${new Date().toISOString()}`);
   log(`machine: ${machineLine()}; load average at start ${loadavg()}`);
   log(
-    `proxyha a (priority ${PRIO_A}) and b (priority ${PRIO_B}), VRRPv3 adverts every ${intervalMs} ms (b's Master_Down_Interval ${mdi.toFixed(1)} ms), ${minutes} min, ${loadCount} busy loop(s) at nice 0`,
+    `${soakImpl} a (priority ${PRIO_A}) and b (priority ${PRIO_B}), VRRPv3 adverts every ${intervalMs} ms (b's Master_Down_Interval ${mdi.toFixed(1)} ms), ${minutes} min, ${loadCount} busy loop(s) at nice 0`,
   );
   const results = [];
   const summary = {};
