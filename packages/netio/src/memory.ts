@@ -30,6 +30,7 @@ import {
   formatMac,
   isMulticast,
   MAX_IP_PAYLOAD,
+  parseCidr,
   type ResolvedIpOptions,
   type ResolvedPacketOptions,
   resolveIpOptions,
@@ -159,20 +160,6 @@ function checkLoss(loss: number): number {
     throw new NetioInvalidArgumentError('loss', loss, 'a probability 0..1');
   }
   return loss;
-}
-
-function parseCidr(path: string, cidr: string, family: IpFamily): { address: string; prefixLength: number } {
-  const [address, prefix] = String(cidr).split('/');
-  checkAddress(path, address, family);
-  const prefixLength = Number(prefix);
-  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > (family === 4 ? 32 : 128)) {
-    throw new NetioInvalidArgumentError(
-      path,
-      cidr,
-      `an IPv${family} address with a prefix length, like a/24`,
-    );
-  }
-  return { address: address as string, prefixLength };
 }
 
 function v4ToInt(address: string): number {
@@ -333,7 +320,7 @@ export class MemoryHost implements NetworkStack {
   }
 
   /** Adds an address in CIDR form (e.g. a VIP `192.168.77.100/24`); unicast to it then reaches this host. */
-  addAddress(name: string, cidr: string): void {
+  async addAddress(name: string, cidr: string): Promise<void> {
     const family: IpFamily = cidr.includes(':') ? 6 : 4;
     const addr = parseCidr('cidr', cidr, family);
     this.change(name, (info) => {
@@ -343,7 +330,7 @@ export class MemoryHost implements NetworkStack {
   }
 
   /** Removes an address added with {@link MemoryHost.addAddress} or configured at creation. */
-  removeAddress(name: string, cidr: string): void {
+  async removeAddress(name: string, cidr: string): Promise<void> {
     const family: IpFamily = cidr.includes(':') ? 6 : 4;
     const addr = parseCidr('cidr', cidr, family);
     this.change(name, (info) => {

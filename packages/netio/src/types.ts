@@ -203,4 +203,12 @@ export interface NetworkStack {
   interfaceInfo(name: string): Promise<InterfaceInfo>;
   /** Reports interface changes (links, addresses, MTU, state) to `listener`. */
   watchInterfaces(listener: (event: InterfaceEvent) => void, options?: WatchOptions): InterfaceWatcher;
+  /**
+   * Adds an address in CIDR form (`192.168.77.74/24`, `fd77::74/64`) to an interface (Linux:
+   * one rtnetlink request, no `ip` process; IPv6 without duplicate address detection). Adding
+   * one that is present is not an error. Needs CAP_NET_ADMIN.
+   */
+  addAddress(ifname: string, cidr: string): Promise<void>;
+  /** Removes an address in CIDR form; removing one that is absent is not an error. Needs CAP_NET_ADMIN. */
+  removeAddress(ifname: string, cidr: string): Promise<void>;
 }

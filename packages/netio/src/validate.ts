@@ -167,3 +167,50 @@ const PACKET_TYPES = ['host', 'broadcast', 'multicast', 'otherhost', 'outgoing']
 export function packetTypeName(value: number): (typeof PACKET_TYPES)[number] {
   return PACKET_TYPES[value] ?? 'otherhost';
 }
+
+/** Parses `address/prefix` of `family` (the prefix is required); throws NETIO_INVALID_ARGUMENT naming `path`. */
+export function parseCidr(
+  path: string,
+  cidr: string,
+  family: IpFamily,
+): { address: string; prefixLength: number } {
+  const [address, prefix] = String(cidr).split('/');
+  checkAddress(path, address, family);
+  const prefixLength = Number(prefix);
+  if (
+    prefix === undefined ||
+    !Number.isInteger(prefixLength) ||
+    prefixLength < 0 ||
+    prefixLength > (family === 4 ? 32 : 128)
+  ) {
+    throw new NetioInvalidArgumentError(
+      path,
+      cidr,
+      `an IPv${family} address with a prefix length, like a/24`,
+    );
+  }
+  return { address: address as string, prefixLength };
+}
+
+/** The 4 or 16 bytes of an address that {@link checkAddress} accepted. */
+export function addressBytes(address: string, family: IpFamily): Uint8Array {
+  if (family === 4) return Uint8Array.from(address.split('.').map(Number));
+  let text = address;
+  const out = new Uint8Array(16);
+  const dotted = text.match(/(\d+\.\d+\.\d+\.\d+)$/);
+  if (dotted) {
+    const [a, b, c, d] = (dotted[1] as string).split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, -(dotted[1] as string).length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const words = (part: string | undefined) =>
+    part ? part.split(':').map((w) => Number.parseInt(w, 16)) : [];
+  const h = words(head);
+  const t = words(tail);
+  const all = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
+  all.forEach((w, i) => {
+    out[2 * i] = w >> 8;
+    out[2 * i + 1] = w & 0xff;
+  });
+  return out;
+}

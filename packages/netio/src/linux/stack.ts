@@ -1,7 +1,8 @@
 import { NetioUnknownInterfaceError } from '../errors';
 import type { NetworkStack } from '../types';
-import { checkInterfaceName, resolveIpOptions, resolvePacketOptions } from '../validate';
+import { checkInterfaceName, parseCidr, resolveIpOptions, resolvePacketOptions } from '../validate';
 import { type AddonLoader, requireAddon } from './addon';
+import { changeAddress } from './addresses';
 import { listInterfaces, watchLinuxInterfaces } from './interfaces';
 import { openLinuxIpSocket, openLinuxPacketSocket } from './sockets';
 
@@ -31,5 +32,18 @@ export function createLinuxStack(loader: AddonLoader): NetworkStack {
     watchInterfaces(listener, options) {
       return watchLinuxInterfaces(loader, listener, options);
     },
+    async addAddress(ifname, cidr) {
+      await changeLinuxAddress(loader, 'add', ifname, cidr);
+    },
+    async removeAddress(ifname, cidr) {
+      await changeLinuxAddress(loader, 'remove', ifname, cidr);
+    },
   };
+}
+
+function changeLinuxAddress(loader: AddonLoader, op: 'add' | 'remove', ifname: string, cidr: string) {
+  checkInterfaceName('ifname', ifname);
+  const family = String(cidr).includes(':') ? 6 : 4;
+  const { address, prefixLength } = parseCidr('cidr', cidr, family);
+  return changeAddress(requireAddon(loader), op, ifname, address, prefixLength, family);
 }

@@ -5,7 +5,7 @@ import { type AcceptModeFilter, NftAcceptModeFilter } from '../driver/accept-fil
 import { RawTransport } from '../driver/raw-transport';
 import { type AnnounceRequest, type RouterTransition, type VrrpLogger, VrrpRouter } from '../driver/router';
 import { type AdvertMeta, type AdvertTransport, LoopbackTransport } from '../driver/transport';
-import { IprouteVipManager, LoopbackOwnerVipManager, type VipManager } from '../driver/vips';
+import { LoopbackOwnerVipManager, StackVipManager, type VipManager } from '../driver/vips';
 import { VrrpMachine } from '../machine/machine';
 import { SyncGroup } from '../machine/sync-group';
 import type { MachineConfig, TrackerConfig } from '../machine/types';
@@ -188,7 +188,7 @@ export class VrrpDaemon {
         this.#vmacsCreated.push(vm.name);
         log?.info(`(${inst.name}) using VMAC ${vm.name} (${vm.mac}) on ${vm.parent}`);
       }
-      const wiring = new InstanceWiring(inst, vm, vips ?? new IprouteVipManager(), this.#o, log);
+      const wiring = new InstanceWiring(inst, vm, vips ?? new StackVipManager(), this.#o, log);
       const router = new VrrpRouter({
         machine,
         // the VIPs live (and are announced) on the VMAC when there is one; adverts use the parent

@@ -1,4 +1,16 @@
-import { type CommandRunner, execRunner } from './vips';
+import { execFile } from 'node:child_process';
+
+/** Runs a command and resolves with its stdout; rejects with stderr in the message. */
+export type CommandRunner = (cmd: string, args: readonly string[]) => Promise<string>;
+
+/** Runs commands with execFile (10 s timeout). */
+const execRunner: CommandRunner = (cmd, args) =>
+  new Promise((resolve, reject) => {
+    execFile(cmd, args as string[], { timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
+      else resolve(String(stdout));
+    });
+  });
 
 /**
  * Enforces Accept_Mode false (RFC 5798 §6.4.3): while a non-owner Master holds VIPs it

@@ -1,4 +1,4 @@
-export { type AcceptModeFilter, NftAcceptModeFilter } from './accept-filter';
+export { type AcceptModeFilter, type CommandRunner, NftAcceptModeFilter } from './accept-filter';
 export { RawTransport, type RawTransportOptions } from './raw-transport';
 export {
   type AnnounceHook,
@@ -16,10 +16,9 @@ export {
   type LoopbackTransportOptions,
 } from './transport';
 export {
-  type CommandRunner,
-  IprouteVipManager,
   LoopbackOwnerVipManager,
   MemoryVipManager,
+  StackVipManager,
   type VipManager,
   type VipSpec,
 } from './vips';

@@ -1,0 +1,123 @@
+import { endianness } from 'node:os';
+import { fromNative, NetioPermissionError, NetioSystemError } from '../errors';
+import type { IpFamily } from '../types';
+import { addressBytes } from '../validate';
+import { type Addon, KIND } from './addon';
+import { NL, splitMessages } from './netlink';
+import { resolveInterface } from './sockets';
+
+const LE = endianness() === 'LE';
+const NLM_F_ACK = 0x4;
+const NLM_F_EXCL = 0x200;
+const NLM_F_CREATE = 0x400;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_FLAGS = 8;
+const IFA_F_NODAD = 0x02;
+const EEXIST = 17;
+const EADDRNOTAVAIL = 99;
+const ACK_TIMEOUT_MS = 5000;
+let seqCounter = 1;
+
+/** One RTM_NEWADDR / RTM_DELADDR request with its attributes. */
+function addressRequest(
+  type: number,
+  seq: number,
+  ifindex: number,
+  family: IpFamily,
+  bytes: Uint8Array,
+  prefix: number,
+) {
+  const attrs: [number, Uint8Array][] = [[IFA_ADDRESS, bytes]];
+  if (family === 4) attrs.push([IFA_LOCAL, bytes]);
+  if (family === 6 && type === NL.RTM_NEWADDR) {
+    const flags = new Uint8Array(4);
+    new DataView(flags.buffer).setUint32(0, IFA_F_NODAD, LE);
+    attrs.push([IFA_FLAGS, flags]);
+  }
+  const attrLength = attrs.reduce((n, [, v]) => n + ((4 + v.length + 3) & ~3), 0);
+  const msg = Buffer.alloc(16 + 8 + attrLength);
+  const w32 = (v: number, o: number) => (LE ? msg.writeUInt32LE(v, o) : msg.writeUInt32BE(v, o));
+  const w16 = (v: number, o: number) => (LE ? msg.writeUInt16LE(v, o) : msg.writeUInt16BE(v, o));
+  w32(msg.length, 0);
+  w16(type, 4);
+  w16(NL.NLM_F_REQUEST | NLM_F_ACK | (type === NL.RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0), 6);
+  w32(seq, 8);
+  // struct ifaddrmsg: family, prefixlen, flags, scope (universe), index
+  msg[16] = family === 4 ? 2 : 10;
+  msg[17] = prefix;
+  w32(ifindex, 20);
+  let o = 24;
+  for (const [kind, value] of attrs) {
+    w16(4 + value.length, o);
+    w16(kind, o + 2);
+    msg.set(value, o + 4);
+    o += (4 + value.length + 3) & ~3;
+  }
+  return msg;
+}
+
+/**
+ * Adds (`add`) or removes an address on an interface with one rtnetlink request, as
+ * `ip addr add|del` does but without starting a process (VRRP takeover time counts).
+ * Adding an address that is present, or removing one that is absent, is not an error.
+ * IPv6 addresses are added without duplicate address detection (usable at once).
+ */
+export function changeAddress(
+  addon: Addon,
+  op: 'add' | 'remove',
+  ifname: string,
+  address: string,
+  prefix: number,
+  family: IpFamily,
+): Promise<void> {
+  const ref = resolveInterface(addon, ifname);
+  const what = `${op === 'add' ? 'add' : 'remove'} address ${address}/${prefix} on ${ifname}`;
+  let socket: InstanceType<Addon['Socket']>;
+  try {
+    socket = new addon.Socket(KIND.netlink, 0);
+    socket.bindNetlink(0);
+  } catch (error) {
+    return Promise.reject(fromNative(error, what, 'CAP_NET_ADMIN'));
+  }
+  const seq = seqCounter++ & 0x7fffffff;
+  const type = op === 'add' ? NL.RTM_NEWADDR : NL.RTM_DELADDR;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => finish(new NetioSystemError(what, 'ETIMEDOUT', 'recvmsg')),
+      ACK_TIMEOUT_MS,
+    );
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      socket.stopReading();
+      socket.close();
+      if (error) reject(error);
+      else resolve();
+    };
+    socket.startReading(
+      (batch) => {
+        for (const [data] of batch) {
+          for (const msg of splitMessages(data)) {
+            if (msg.seq !== seq || msg.type !== NL.NLMSG_ERROR) continue;
+            const errno =
+              msg.body.length >= 4 ? -(LE ? msg.body.readInt32LE(0) : msg.body.readInt32BE(0)) : 0;
+            if (
+              errno === 0 ||
+              (op === 'add' && errno === EEXIST) ||
+              (op === 'remove' && errno === EADDRNOTAVAIL)
+            )
+              return finish();
+            if (errno === 1 || errno === 13) return finish(new NetioPermissionError(what, 'CAP_NET_ADMIN'));
+            return finish(new NetioSystemError(what, `errno ${errno}`, 'sendmsg'));
+          }
+        }
+      },
+      (error) => finish(fromNative(error, what, 'CAP_NET_ADMIN')),
+    );
+    try {
+      socket.send(addressRequest(type, seq, ref.index, family, addressBytes(address, family), prefix));
+    } catch (error) {
+      finish(fromNative(error, what, 'CAP_NET_ADMIN'));
+    }
+  });
+}
