@@ -1,19 +1,17 @@
 import { MemoryVmacManager } from '@proxyha/garp';
 import { type MemoryHost, MemoryNetwork } from '@proxyha/netio';
 import { afterEach, describe, expect, it } from 'vitest';
+import { garpBurstPolicyOf, garpInterfaceRatesOf, vmacOf } from '../src/daemon/config';
 import {
   type DaemonAnnounceRequest,
   type DaemonVmacManager,
   decodeVrrp,
-  garpBurstPolicyOf,
-  garpInterfaceRatesOf,
   MemoryVipManager,
   parseVrrpDaemonConfig,
   RawTransport,
   type RouterTransition,
   VrrpConfigError,
   VrrpDaemon,
-  vmacOf,
 } from '../src/index';
 
 // The daemon's gratuitous ARP and VMAC options without root: config validation, and two
