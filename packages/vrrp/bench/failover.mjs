@@ -24,7 +24,8 @@
 //   node bench/failover.mjs --soak 20ms --minutes 10 [--load 2] [--soak-runs 5] [--soak-impl keepalived]
 //   (--soak-runs 0 skips the failover runs after the soak; --soak-impls chooses who runs them)
 //   add --json FILE to write every measurement as JSON, --trace for a per-run wire timeline,
-//   --daemon-prefix 'chrt -r 10' / --node-flags '--trace-gc' to run proxyha-vrrpd differently
+//   --daemon-prefix 'chrt -r 10' / --node-flags=--trace-gc to run proxyha-vrrpd differently,
+//   --save-logs DIR to keep both routers' full soak output
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -61,6 +62,7 @@ const { values: opt } = parseArgs({
     trace: { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
     'daemon-prefix': { type: 'string', default: '' },
+    'save-logs': { type: 'string' },
   },
 });
 
@@ -502,6 +504,10 @@ async function soak() {
           .map((l) => `${i ? 'b' : 'a'}: ${l}`),
       );
       for (const p of [b, a]) await p.kill('SIGTERM', 3_000);
+      if (opt['save-logs']) {
+        await writeFile(join(opt['save-logs'], 'soak-a.log'), a.output());
+        await writeFile(join(opt['save-logs'], 'soak-b.log'), b.output());
+      }
       canary.signal('SIGTERM');
       await canary.exited;
       await cap.stop();
