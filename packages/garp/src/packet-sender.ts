@@ -1,6 +1,7 @@
 // A FrameSender over AF_PACKET sockets. Typed structurally after @proxyha/netio's NetworkStack /
 // PacketSocket, so that `new PacketSocketSender(linuxStack())` works without this package importing netio.
 import type { FrameSender } from './announcer';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './codec';
 import { GarpError } from './errors';
 
 /** The part of `@proxyha/netio`'s `PacketSocket` this sender uses. */
@@ -45,6 +46,23 @@ export class PacketSocketSender implements FrameSender {
     if (frame.length < 14)
       throw new GarpError('GARP_TRUNCATED', `frame: ${frame.length} bytes, an Ethernet header needs 14`);
     const etherType = ((frame[12] as number) << 8) | (frame[13] as number);
+    await (await this.#socket(ifname, etherType)).send(frame);
+  }
+
+  /**
+   * Opens the sockets for `ifname` and these EtherTypes now (default ARP and IPv6), so that
+   * the first announcement after a failover does not wait for them. Failures are left for
+   * `sendFrame` to report.
+   */
+  async prepare(
+    ifname: string,
+    etherTypes: readonly number[] = [ETHERTYPE_ARP, ETHERTYPE_IPV6],
+  ): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all(etherTypes.map((t) => this.#socket(ifname, t).catch(() => undefined)));
+  }
+
+  async #socket(ifname: string, etherType: number): Promise<PacketSocketLike> {
     const key = `${ifname}\u0000${etherType}`;
     let p = this.#sockets.get(key);
     if (p) {
@@ -56,7 +74,7 @@ export class PacketSocketSender implements FrameSender {
       this.#sockets.set(key, p);
       p.catch(() => this.#sockets.get(key) === p && this.#sockets.delete(key));
     }
-    await (await p).send(frame);
+    return p;
   }
 
   /** Closes every socket opened so far. Idempotent. */

@@ -32,7 +32,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ms from 'ms';
-import { run, tsharkField, withLab } from '../../testlab/dist/index.js';
+import { run, tsharkField, withLab } from '@proxyha/testlab';
 
 const HERE = import.meta.dirname;
 const CLI = join(HERE, '..', 'dist', 'cli.js');

@@ -13,6 +13,8 @@ type Garp = typeof import('@proxyha/garp');
 export interface DaemonAnnouncer {
   readonly hook: DaemonAnnounceHook;
   onTransition(t: RouterTransition): void;
+  /** Looks up the MACs and opens the packet sockets of these interfaces ahead of the first failover. */
+  warm(interfaces: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,14 @@ export async function loadAnnouncer(
     onTransition: (t) => {
       generation.set(t.instance, (generation.get(t.instance) ?? 0) + 1);
       if (t.from === 'master') announcer.stop(t.instance);
+    },
+    warm: async (interfaces) => {
+      await Promise.all(
+        interfaces.map(async (ifname) => {
+          await macOf(ifname).catch(() => undefined);
+          await sender.prepare(ifname);
+        }),
+      );
     },
     close: async () => {
       await announcer.close();

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { loadAnnouncer, loadVmacManager } from './announce';
-import { loadVrrpDaemonConfig, VrrpConfigError, vmacOf } from './daemon/config';
+import { announceInterfaceOf, loadVrrpDaemonConfig, VrrpConfigError, vmacOf } from './daemon/config';
 import { VrrpDaemon } from './daemon/daemon';
 import type { VrrpLogger } from './driver/router';
 
@@ -90,6 +90,8 @@ async function main() {
   log.info(`Starting proxyha-vrrpd v${version}`);
   try {
     await daemon.start();
+    // MAC look-ups and packet sockets ready before the first election ends
+    await announcer?.warm([...new Set(config.instances.map(announceInterfaceOf))]);
   } catch (e) {
     log.error((e as Error).message);
     await daemon.stop().catch(() => {});

@@ -21,6 +21,8 @@ import type { AcceptModeFilter } from './accept-filter';
 import type { AdvertMeta, AdvertTransport } from './transport';
 import type { VipManager } from './vips';
 
+type VrrpLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 /** Where the router writes operator log lines; pino's logger fits. */
 export interface VrrpLogger {
   /** Detail lines (keepalived's `-D`). */
@@ -113,7 +115,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   readonly #o: VrrpRouterOptions;
   readonly #log: VrrpLogger;
   readonly #now: () => number;
-  readonly #timers = new Map<TimerName, NodeJS.Timeout>();
+  readonly #timers = new Map<TimerName, NodeJS.Timeout | NodeJS.Immediate>();
   #vipChain: Promise<void> = Promise.resolve();
   #pendingSends = new Set<Promise<void>>();
   #running = false;
@@ -161,8 +163,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     if (!this.#running) return;
     this.#dispatch({ type: 'shutdown', at: this.#now() });
     this.#running = false;
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+    for (const timer of [...this.#timers.keys()]) this.#disarm(timer);
     await Promise.all([...this.#pendingSends]);
     await this.#vipChain;
     await this.#o.transport.close();
@@ -234,19 +235,22 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
 
   /** Carries out machine actions in order (used directly by sync groups). */
   execute(actions: readonly MachineAction[]): void {
+    // Adverts, VIPs, announcements and timers first; log lines after them, in their order,
+    // so that writing logs never delays a takeover (keepalived's order on the wire).
+    const lines: [VrrpLogLevel, string][] = [];
     for (const a of actions) {
       switch (a.type) {
         case 'send':
           this.#send(a.priority, a.intervalMs, a.addresses);
           break;
         case 'addVips':
-          this.#log.info(`(${this.name}) setting VIPs.`);
+          lines.push(['info', `(${this.name}) setting VIPs.`]);
           this.#blocked = !a.accept && this.#o.acceptFilter ? bare(a.addresses) : [];
           if (this.#blocked.length) this.#queue('block', () => this.#o.acceptFilter!.block(this.#blocked));
           this.#queueVips('add', a.addresses);
           break;
         case 'removeVips': {
-          this.#log.info(`(${this.name}) removing VIPs.`);
+          lines.push(['info', `(${this.name}) removing VIPs.`]);
           this.#queueVips('remove', a.addresses);
           const blocked = this.#blocked;
           this.#blocked = [];
@@ -267,35 +271,60 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
           this.#arm(a.timer, a.at);
           break;
         case 'cancelTimer':
-          clearTimeout(this.#timers.get(a.timer));
-          this.#timers.delete(a.timer);
+          this.#disarm(a.timer);
           break;
         case 'transition':
           this.emit('transition', { ...a, instance: this.name });
           break;
         case 'log':
-          this.#log[a.level](a.message);
+          lines.push([a.level, a.message]);
           break;
         case 'discard':
         case 'priorityChanged':
           break;
       }
     }
+    for (const [level, line] of lines) this.#log[level](line);
   }
 
   #vrid(): number {
     return this.#o.machine.vrid;
   }
 
+  #disarm(timer: TimerName) {
+    const t = this.#timers.get(timer);
+    if (t && 'refresh' in t) clearTimeout(t);
+    else if (t) clearImmediate(t);
+    this.#timers.delete(timer);
+  }
+
   #arm(timer: TimerName, due: number) {
-    clearTimeout(this.#timers.get(timer));
+    this.#disarm(timer);
     if (!this.#running) return;
-    const delay = Math.max(0, Math.ceil(due - this.#now()));
+    // Node timers have 1 ms granularity and fire late rather than early: arm for the whole
+    // milliseconds and wait out the rest of the due time when the timer fires.
+    const delay = Math.max(0, Math.floor(due - this.#now()));
     this.#timers.set(
       timer,
       setTimeout(() => {
         this.#timers.delete(timer);
-        if (this.#running) this.#dispatch({ type: 'timer', timer, at: Math.max(this.#now(), due) });
+        if (!this.#running) return;
+        while (this.#now() < due) {
+          // at most one millisecond
+        }
+        if (timer !== 'masterDown') {
+          this.#dispatch({ type: 'timer', timer, at: this.#now() });
+          return;
+        }
+        // Node runs due timers before it reads sockets: after a stall of this process the
+        // Master's adverts may be waiting unread. setImmediate runs after the poll phase, so
+        // they are handled (and re-arm the timer) before the Master is declared down.
+        const armed = setImmediate(() => {
+          if (this.#timers.get(timer) !== armed) return;
+          this.#timers.delete(timer);
+          if (this.#running) this.#dispatch({ type: 'timer', timer, at: this.#now() });
+        });
+        this.#timers.set(timer, armed);
       }, delay),
     );
   }
