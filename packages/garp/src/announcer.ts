@@ -169,8 +169,14 @@ export class Announcer {
     this.#clearTimer();
     const now = this.#now();
     const r = this.schedule.poll(now);
-    for (const n of r.notices) this.#log.info(formatBurstNotice(n));
+    // frames first: writing a log line must not delay the first announcement of a takeover
     for (const f of r.frames) this.#send(f);
+    if (r.notices.length) {
+      const lines = r.notices.map(formatBurstNotice);
+      this.#chain = this.#chain.then(() => {
+        for (const line of lines) this.#log.info(line);
+      });
+    }
     if (r.nextAt !== undefined) {
       this.#timer = setTimeout(this.#pump, Math.max(0, Math.ceil(r.nextAt - now)));
     }

@@ -97,8 +97,16 @@ export async function loadAnnouncer(
     warm: async (interfaces) => {
       await Promise.all(
         interfaces.map(async (ifname) => {
-          await macOf(ifname).catch(() => undefined);
+          const mac = await macOf(ifname).catch(() => undefined);
           await sender.prepare(ifname);
+          // Validating a request and encoding its frames is slow the first time (JIT, schema
+          // set-up): do it once now, on a throwaway schedule with documentation addresses that
+          // is never polled, so the first real burst after a failover is not the first one.
+          if (mac)
+            new garp.AnnouncementSchedule().start(
+              { instance: 'warm-up', ifname, mac, ipv4: ['192.0.2.1'], ipv6: ['2001:db8::1'] },
+              0,
+            );
         }),
       );
     },

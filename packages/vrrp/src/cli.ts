@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { linuxStack } from '@proxyha/netio';
 import { Command } from 'commander';
 import pino from 'pino';
@@ -88,6 +90,7 @@ async function main() {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   log.info(`Starting proxyha-vrrpd v${version}`);
+  await applyScheduling(config, log);
   try {
     await daemon.start();
     // MAC look-ups and packet sockets ready before the first election ends
@@ -97,6 +100,36 @@ async function main() {
     await daemon.stop().catch(() => {});
     process.exit(e instanceof VrrpConfigError ? 2 : 1);
   }
+}
+
+/** keepalived's vrrp_rt_priority / vrrp_priority for this process; failures are logged, not fatal. */
+async function applyScheduling(
+  config: { realtimePriority?: number | undefined; nice?: number | undefined },
+  log: VrrpLogger,
+) {
+  if (config.nice !== undefined) {
+    try {
+      setPriority(config.nice);
+    } catch (e) {
+      log.warn(`cannot set nice ${config.nice}: ${(e as Error).message} (needs CAP_SYS_NICE)`);
+    }
+  }
+  const rt = config.realtimePriority;
+  if (rt === undefined) return;
+  await new Promise<void>((resolve) =>
+    execFile(
+      'chrt',
+      ['--rr', '--all-tasks', '--pid', String(rt), String(process.pid)],
+      (err, _out, stderr) => {
+        if (err)
+          log.warn(
+            `cannot set realtime priority ${rt}: ${String(stderr).trim() || err.message} (needs CAP_SYS_NICE)`,
+          );
+        else log.info(`Using realtime scheduling SCHED_RR priority ${rt}`);
+        resolve();
+      },
+    ),
+  );
 }
 
 void main();

@@ -181,6 +181,10 @@ export const vrrpDaemonConfigSchema = z
     transport: z.enum(['raw', 'loopback']).default('raw'),
     // keepalived's vrrp_strict: enforce Accept_Mode false with nftables
     strict: z.boolean().default(false),
+    // keepalived's vrrp_rt_priority (SCHED_RR 1..99) and vrrp_priority (nice): keep adverts on
+    // time when the host is loaded (needs CAP_SYS_NICE)
+    realtimePriority: z.number().int().min(1).max(99).optional(),
+    nice: z.number().int().min(-20).max(19).optional(),
     loopback: z
       .strictObject({
         port: z.number().int().min(1).max(65535).default(5112),

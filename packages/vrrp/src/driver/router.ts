@@ -167,6 +167,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     await Promise.all([...this.#pendingSends]);
     await this.#vipChain;
     await this.#o.transport.close();
+    await new Promise((r) => setImmediate(r)); // the last log lines are written
   }
 
   /** Feeds one received VRRP message (the bytes after the IP header). */
@@ -284,6 +285,11 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
           break;
       }
     }
+    // written after the poll phase: the advert, the VIPs' netlink replies and the ARPs first
+    if (lines.length) setImmediate(() => this.#writeLog(lines));
+  }
+
+  #writeLog(lines: readonly [VrrpLogLevel, string][]) {
     for (const [level, line] of lines) this.#log[level](line);
   }
 
@@ -301,16 +307,17 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   #arm(timer: TimerName, due: number) {
     this.#disarm(timer);
     if (!this.#running) return;
-    // Node timers have 1 ms granularity and fire late rather than early: arm for the whole
-    // milliseconds and wait out the rest of the due time when the timer fires.
-    const delay = Math.max(0, Math.floor(due - this.#now()));
+    // Node timers have 1 ms granularity and fire up to ~1 ms late: arm for the whole
+    // milliseconds (Master_Down, which decides the takeover time: one earlier) and wait out
+    // the rest of the due time when the timer fires.
+    const delay = Math.max(0, Math.floor(due - this.#now()) - (timer === 'masterDown' ? 1 : 0));
     this.#timers.set(
       timer,
       setTimeout(() => {
         this.#timers.delete(timer);
         if (!this.#running) return;
         while (this.#now() < due) {
-          // at most one millisecond
+          // at most one millisecond (two for Master_Down)
         }
         if (timer !== 'masterDown') {
           this.#dispatch({ type: 'timer', timer, at: this.#now() });
