@@ -9,8 +9,9 @@
 //
 // Receive batches: when the fd is readable, up to kBatch datagrams are read with
 // recvmsg() and handed to JS in one call as an array of tuples:
-//   raw IPv4:  [data incl. IPv4 header, ifindex (IP_PKTINFO)]
-//   raw IPv6:  [payload, source, destination (IPV6_PKTINFO), ifindex, hop limit (IPV6_HOPLIMIT)]
+//   raw IPv4:  [data incl. IPv4 header, ifindex (IP_PKTINFO), receive time ms (SCM_TIMESTAMPNS)]
+//   raw IPv6:  [payload, source, destination (IPV6_PKTINFO), ifindex, hop limit (IPV6_HOPLIMIT),
+//               receive time ms (SCM_TIMESTAMPNS)]
 //   packet:    [frame incl. Ethernet header, ifindex, pkttype]
 //   netlink:   [message bytes]
 
@@ -108,6 +109,9 @@ class Socket : public Napi::ObjectWrap<Socket> {
       rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
       if (rc == 0) rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on);
     }
+    // kernel receive time of each datagram (CLOCK_REALTIME, ns), for protocol timers
+    if (rc == 0 && (kind_ == kKindIp4 || kind_ == kKindIp6))
+      rc = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     if (rc != 0) {
       int err = errno;
       ::close(fd);
@@ -242,6 +246,14 @@ class Socket : public Napi::ObjectWrap<Socket> {
       }
       Napi::Array item = Napi::Array::New(env);
       item.Set(0u, Napi::Buffer<unsigned char>::Copy(env, recvBuffer, static_cast<size_t>(n)));
+      double receivedAt = 0;  // ms since the epoch, from SCM_TIMESTAMPNS
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+          timespec ts;
+          memcpy(&ts, CMSG_DATA(c), sizeof ts);
+          receivedAt = static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+        }
+      }
       if (kind_ == kKindIp4) {
         int ifindex = 0;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -252,6 +264,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
           }
         }
         item.Set(1u, Napi::Number::New(env, ifindex));
+        item.Set(2u, Napi::Number::New(env, receivedAt));
       } else if (kind_ == kKindIp6) {
         char src[INET6_ADDRSTRLEN] = "";
         char dst[INET6_ADDRSTRLEN] = "";
@@ -273,6 +286,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
         item.Set(2u, Napi::String::New(env, dst));
         item.Set(3u, Napi::Number::New(env, ifindex));
         item.Set(4u, Napi::Number::New(env, hops));
+        item.Set(5u, Napi::Number::New(env, receivedAt));
       } else if (kind_ == kKindPacket) {
         item.Set(1u, Napi::Number::New(env, from.ll.sll_ifindex));
         item.Set(2u, Napi::Number::New(env, from.ll.sll_pkttype));

@@ -492,8 +492,22 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
           wanted(s),
       );
       if (receivers.length === 0 || !this.host.network.survives()) continue;
-      const packet: IpPacket = { source, destination, ifindex: target.info.index, ttl, payload: bytes };
-      for (const s of receivers) queueMicrotask(() => s.receive({ ...packet, payload: Buffer.from(bytes) }));
+      const packet: IpPacket = {
+        source,
+        destination,
+        ifindex: target.info.index,
+        ttl,
+        payload: bytes,
+        receivedAt: 0,
+      };
+      for (const s of receivers)
+        queueMicrotask(() =>
+          s.receive({
+            ...packet,
+            payload: Buffer.from(bytes),
+            receivedAt: performance.timeOrigin + performance.now(),
+          }),
+        );
     }
   }
 

@@ -42,6 +42,12 @@ export interface IpPacket {
   ttl: number;
   /** The IP payload (for IPv4 the header is parsed and stripped). */
   payload: Buffer;
+  /**
+   * When the kernel received the packet, in ms since the epoch (SO_TIMESTAMPNS; delivery
+   * time on the in-memory twin). Protocol timers use it to measure from the real arrival,
+   * not from when the event loop got to the packet.
+   */
+  receivedAt: number;
 }
 
 /** A name and index pair identifying an interface. */

@@ -61,6 +61,10 @@ describeNet('raw IP between two namespaces', () => {
         [1, b.ipv4, '192.168.77.50', REPORT],
       ]);
       for (const g of got) expect(g.value).toMatchObject({ ttl: 255, ifindex: b.ifindex });
+      // kernel receive timestamps (SO_TIMESTAMPNS): real, recent, in arrival order
+      const stamps = got.map((g) => g.value.receivedAt as number);
+      for (const t of stamps) expect(Math.abs(Date.now() - t)).toBeLessThan(30_000);
+      expect([...stamps].sort((x, y) => x - y)).toEqual(stamps);
 
       const frames = (await cap.dissect(['-x'])).map((layers) => {
         const ip = layers.ip as Record<string, string>;
@@ -118,7 +122,9 @@ describeNet('raw IP between two namespaces', () => {
         ifindex: b.ifindex,
         ttl: 255,
         payload,
+        receivedAt: expect.any(Number),
       });
+      expect(Math.abs(Date.now() - (got?.value.receivedAt as number))).toBeLessThan(30_000);
       const [frame] = await cap.dissect();
       const ipv6 = frame?.ipv6 as Record<string, string>;
       expect([ipv6['ipv6.hlim'], ipv6['ipv6.src'], ipv6['ipv6.dst']]).toEqual([

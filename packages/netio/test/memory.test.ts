@@ -27,6 +27,7 @@ describe('MemoryNetwork IP delivery', () => {
     sa.joinGroup('224.0.0.18');
     sb.joinGroup('224.0.0.18');
     const [ga, gb, gc] = [collect<IpPacket>(sa), collect<IpPacket>(sb), collect<IpPacket>(sc)];
+    const before = performance.timeOrigin + performance.now();
     await sa.send(Buffer.from([1, 2, 3]), '224.0.0.18');
     expect(ga).toEqual([]);
     expect(gc).toEqual([]);
@@ -37,8 +38,12 @@ describe('MemoryNetwork IP delivery', () => {
         ifindex: 2,
         ttl: 255,
         payload: Buffer.from([1, 2, 3]),
+        receivedAt: expect.any(Number),
       },
     ]);
+    const receivedAt = gb[0]?.receivedAt as number;
+    expect(receivedAt).toBeGreaterThanOrEqual(before);
+    expect(receivedAt).toBeLessThanOrEqual(performance.timeOrigin + performance.now());
     sb.leaveGroup('224.0.0.18');
     await sa.send(Buffer.from([4]), '224.0.0.18');
     expect(gb).toHaveLength(1);

@@ -81,8 +81,10 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // priority 0 goes out synchronously inside stop(): before the log line, not after it
+    const stopped = daemon.stop();
     log.info(`Stopping (${signal})`);
-    await daemon.stop();
+    await stopped;
     await announcer?.close();
     log.info('Stopped');
     process.exit(0);

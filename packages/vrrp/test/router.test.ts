@@ -144,8 +144,9 @@ describe('VrrpRouter over the in-memory network', () => {
       interface: 'eth0',
       reason: 'becomeMaster',
     });
+    // log lines are written after the takeover's I/O, one turn of the event loop later
+    await until(() => a.log.includes('(VI_1) setting VIPs.'));
     expect(a.log).toContain('(VI_1) Entering MASTER STATE');
-    expect(a.log).toContain('(VI_1) setting VIPs.');
 
     // stop: priority 0, VIPs removed, the backup takes over after Skew_Time (not Master_Down_Interval)
     const t0 = performance.now();

@@ -177,6 +177,7 @@ function decodeIpv4(item: NativeItem): IpPacket | undefined {
     ifindex: item[1] as number,
     ttl: header.ttl,
     payload: item[0].subarray(header.headerLength, header.totalLength),
+    receivedAt: (item[2] as number) || Date.now(),
   };
 }
 
@@ -187,6 +188,7 @@ function decodeIpv6(item: NativeItem): IpPacket {
     ifindex: item[3] as number,
     ttl: item[4] as number,
     payload: item[0],
+    receivedAt: (item[5] as number) || Date.now(),
   };
 }
 

@@ -52,7 +52,13 @@ export class RawTransport implements AdvertTransport {
     if (this.#o.multicast ?? true)
       socket.joinGroup(this.#o.family === 4 ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6);
     socket.onPacket((p) =>
-      onMessage(p.payload, { source: p.source, destination: p.destination, ttl: p.ttl, ifindex: p.ifindex }),
+      onMessage(p.payload, {
+        source: p.source,
+        destination: p.destination,
+        ttl: p.ttl,
+        ifindex: p.ifindex,
+        receivedAt: p.receivedAt,
+      }),
     );
     this.#socket = socket;
   }

@@ -100,6 +100,9 @@ export interface VrrpRouterOptions {
   readonly now?: () => number;
 }
 
+/** A receive timestamp older than this is not trusted (wall clock stepped, or a long stall). */
+const MAX_TRUSTED_RECEIVE_WAIT_MS = 100;
+
 const noLog: VrrpLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
@@ -121,6 +124,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   #running = false;
   #route: ((event: MachineEvent) => void) | undefined;
   #blocked: readonly string[] = [];
+  #lastAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: VrrpRouterOptions) {
     super();
@@ -192,7 +196,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     this.rxStats.accept();
     this.#dispatch({
       type: 'advert',
-      at: this.#now(),
+      at: this.#arrival(meta.receivedAt),
       from: decoded.value.source,
       version: a.version,
       vrid: a.vrid,
@@ -202,6 +206,22 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
       ...(decoded.value.ttl === undefined ? {} : { ttl: decoded.value.ttl }),
       ...(a.version === 2 ? { authType: a.auth?.type === 'simple' ? 1 : 0 } : {}),
     });
+  }
+
+  /**
+   * The router-clock time a message arrived: now, less how long it waited in the socket
+   * (from the kernel's receive timestamp), so that Master_Down_Interval counts from the real
+   * arrival. Only a small, plausible wait is trusted (a stepped wall clock is ignored), and
+   * time never runs back behind the previous event.
+   */
+  #arrival(receivedAt: number | undefined): number {
+    const now = this.#now();
+    let at = now;
+    if (receivedAt !== undefined) {
+      const waited = performance.timeOrigin + performance.now() - receivedAt;
+      if (waited > 0 && waited < MAX_TRUSTED_RECEIVE_WAIT_MS) at = now - waited;
+    }
+    return Math.max(at, this.#lastAt);
   }
 
   /** A tracked object changed (a health check, a script, a file): see `TrackerConfig`. */
@@ -230,6 +250,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   }
 
   #dispatch(event: MachineEvent): void {
+    if (event.at > this.#lastAt) this.#lastAt = event.at;
     if (this.#route) this.#route(event);
     else this.execute(this.#o.machine.handle(event));
   }

@@ -11,6 +11,8 @@ export interface AdvertMeta {
   readonly ttl?: number;
   /** Index of the interface the packet arrived on, if known. */
   readonly ifindex?: number;
+  /** When the kernel received it, in ms since the epoch, if known (dates the advert event). */
+  readonly receivedAt?: number;
 }
 
 /**
