@@ -24,6 +24,7 @@
 //   node bench/failover.mjs --soak 20ms --minutes 10 [--load 2] [--soak-runs 5] [--soak-impl keepalived]
 //   (--soak-runs 0 skips the failover runs after the soak; --soak-impls chooses who runs them)
 //   add --json FILE to write every measurement as JSON, --trace for a per-run wire timeline,
+//   --rt-priority N: SCHED_RR for both daemons (proxyha `realtimePriority`, keepalived `vrrp_rt_priority`)
 //   --daemon-prefix 'chrt -r 10' / --node-flags=--trace-gc to run proxyha-vrrpd differently,
 //   --save-logs DIR to keep both routers' full soak output
 import { readFileSync } from 'node:fs';
@@ -62,6 +63,7 @@ const { values: opt } = parseArgs({
     trace: { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
     'daemon-prefix': { type: 'string', default: '' },
+    'rt-priority': { type: 'string' },
     'save-logs': { type: 'string' },
   },
 });
@@ -84,7 +86,8 @@ const log = (...a) => console.log(...a);
 // ---- routers -------------------------------------------------------------------------------------
 
 function proxyhaYaml(priority, intervalMs) {
-  return `instances:
+  const rt = opt['rt-priority'] ? `realtimePriority: ${Number(opt['rt-priority'])}\n` : '';
+  return `${rt}instances:
   - name: VI_1
     interface: eth0
     vrid: 51
@@ -99,7 +102,7 @@ function proxyhaYaml(priority, intervalMs) {
 function keepalivedConf(node, priority, intervalMs) {
   return `global_defs {
   router_id ka_${node}
-  vrrp_garp_master_delay 5
+  vrrp_garp_master_delay 5${opt['rt-priority'] ? `\n  vrrp_rt_priority ${Number(opt['rt-priority'])}` : ''}
 }
 vrrp_instance VI_1 {
   state BACKUP
