@@ -220,6 +220,7 @@ function node(host: MemoryHost, address: string, instance: object): Node {
       events.push(`announce ${r.reason} ${r.interface}`);
     },
     onTransition: (t) => transitions.push(t),
+    links: host,
     rawTransport: (inst, primary) => {
       const t = new RawTransport({ interface: inst.interface, family: 4, source: primary, stack: host });
       return {
@@ -391,6 +392,7 @@ describe('VrrpDaemon strict mode (keepalived vrrp_strict)', () => {
         unblock: async (v) => void calls.push(`unblock ${v.join(' ')}`),
         close: async () => void calls.push('close'),
       },
+      links: a,
       rawTransport: (inst, primary) =>
         new RawTransport({ interface: inst.interface, family: 4, source: primary, stack: a }),
     });

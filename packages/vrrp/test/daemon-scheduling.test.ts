@@ -31,7 +31,8 @@ instances:
     });
     try {
       const end = Date.now() + 10_000;
-      while (!/Entering BACKUP STATE/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      while (!/Entering BACKUP STATE/.test(out) && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 20));
       const root = process.getuid?.() === 0;
       if (root) {
         expect(out).toMatch(/Using realtime scheduling SCHED_RR priority 5/);

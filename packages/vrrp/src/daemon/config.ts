@@ -113,6 +113,15 @@ const instance = z
     authPassword: z.string().max(8).optional(),
     trackScripts: z.array(trackScript).default([]),
     trackFiles: z.array(trackFile).default([]),
+    // keepalived's track_interface: another interface's link state, with an optional weight
+    trackInterfaces: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1).max(15),
+          weight: z.number().int().min(-253).max(253).default(0),
+        }),
+      )
+      .default([]),
     garp: garp.optional(),
     vmac: vmac.default(false),
     higherPrioritySendAdvert: z.boolean().default(false),

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import { linuxStack, type NetworkStack } from '@proxyha/netio';
 import { type AcceptModeFilter, NftAcceptModeFilter } from '../driver/accept-filter';
 import { RawTransport } from '../driver/raw-transport';
 import { type AnnounceRequest, type RouterTransition, type VrrpLogger, VrrpRouter } from '../driver/router';
@@ -67,6 +68,12 @@ export interface VrrpDaemonOptions {
   readonly vmacs?: DaemonVmacManager;
   /** Transport for `transport: raw` configs; default a raw IP protocol 112 socket ({@link RawTransport}). */
   readonly rawTransport?: TransportFactory;
+  /**
+   * Where link states come from (`transport: raw`): the instance's own interface going down
+   * means Fault, `trackInterfaces` move the priority. Default `@proxyha/netio`'s Linux stack
+   * (rtnetlink events); a `MemoryNetwork` host in tests.
+   */
+  readonly links?: Pick<NetworkStack, 'watchInterfaces' | 'interfaces'>;
   /**
    * Accept_Mode filter used when the config says `strict: true` (raw transport); default
    * nftables ({@link NftAcceptModeFilter}).
@@ -222,6 +229,50 @@ export class VrrpDaemon {
 
     for (const inst of cfg.instances) await (this.#routers.get(inst.name) as VrrpRouter).start();
     for (const inst of cfg.instances) this.#startTrackers(inst, this.#routers.get(inst.name) as VrrpRouter);
+    if (cfg.transport === 'raw') await this.#watchLinks();
+  }
+
+  /**
+   * Follows link state (rtnetlink): an instance whose interface loses its link (down, or no
+   * carrier) enters Fault and leaves it when the link returns (keepalived does the same);
+   * `trackInterfaces` report up/down to the machine with their weights.
+   */
+  async #watchLinks() {
+    const cfg = this.#config;
+    const state = new Map<string, boolean>();
+    const apply = (name: string, up: boolean) => {
+      if (state.get(name) === up) return;
+      const first = !state.has(name);
+      state.set(name, up);
+      for (const inst of cfg.instances) {
+        const router = this.#routers.get(inst.name) as VrrpRouter;
+        if (inst.interface === name && !(first && up)) {
+          this.#o.logger?.info(`(${inst.name}) Interface ${name} ${up ? 'up' : 'down'}`);
+          router.interfaceChanged(up);
+        }
+        if (inst.trackInterfaces.some((t) => t.name === name) && !(first && up))
+          router.trackerChanged(`interface:${name}`, up ? 'up' : 'down');
+      }
+    };
+    const watched = new Set(
+      cfg.instances.flatMap((i) => [i.interface, ...i.trackInterfaces.map((t) => t.name)]),
+    );
+    const stack = this.#o.links ?? linuxStack;
+    const watcher = stack.watchInterfaces(
+      (e) => {
+        if (!watched.has(e.interface.name)) return;
+        apply(e.interface.name, e.type !== 'removed' && e.interface.up && e.interface.running);
+      },
+      { onError: (err) => this.#o.logger?.warn(`interface watch: ${err.message}`) },
+    );
+    this.#trackers.push({ stop: () => watcher.close() });
+    await watcher.ready;
+    const now = await stack.interfaces().catch(() => undefined);
+    if (!now) return;
+    for (const name of watched) {
+      const info = now.find((i) => i.name === name);
+      apply(name, info?.up === true && info.running);
+    }
   }
 
   /** Stops every instance: priority 0 from Masters, VIPs removed, trackers stopped, VMACs removed. */
@@ -424,6 +475,11 @@ export function toMachineConfig(inst: VrrpInstanceConfig, primaryAddress: string
       name: `file:${f.name ?? f.path}`,
       kind: 'file' as const,
       weight: f.weight,
+    })),
+    ...inst.trackInterfaces.map((t) => ({
+      name: `interface:${t.name}`,
+      kind: 'interface' as const,
+      weight: t.weight,
     })),
   ];
   return {
