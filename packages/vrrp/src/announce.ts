@@ -2,6 +2,7 @@
 // behind the daemon's announcement hook, and its LinuxVmacManager behind the daemon's VMAC
 // manager. The vrrp library never imports garp; only proxyha-vrrpd loads it, as an optional
 // peer dependency, and runs without announcements (with a warning) where it is not installed.
+import { readFile } from 'node:fs/promises';
 import type { NetworkStack } from '@proxyha/netio';
 import { garpInterfaceRatesOf, type VrrpDaemonConfig } from './daemon/config';
 import type { DaemonAnnounceHook, DaemonVmacManager } from './daemon/daemon';
@@ -163,6 +164,24 @@ export async function loadVmacManager(log: VrrpLogger): Promise<DaemonVmacManage
       }
     },
     remove: (name) => inner.remove(name),
-    setUp: (name, up) => must('ip', ['link', 'set', 'dev', name, up ? 'up' : 'down']),
+    setUp: async (name, up) => {
+      await must('ip', ['link', 'set', 'dev', name, up ? 'up' : 'down']);
+      // The kernel gives a device that comes up a working queue only when linkwatch runs
+      // (asynchronously); frames sent before that are dropped without a word. Wait for it.
+      if (up) await operstateUp(name, VMAC_UP_WAIT_MS);
+    },
   };
+}
+
+/** How long a VMAC coming up may take before the daemon carries on anyway. */
+const VMAC_UP_WAIT_MS = 500;
+
+/** Resolves once /sys/class/net/NAME/operstate says up (or after `ms`). */
+async function operstateUp(name: string, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const state = await readFile(`/sys/class/net/${name}/operstate`, 'utf8').catch(() => '');
+    if (state.trim() === 'up') return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { loadAnnouncer, loadVmacManager } from './announce';
-import { announceInterfaceOf, loadVrrpDaemonConfig, VrrpConfigError, vmacOf } from './daemon/config';
+import { loadVrrpDaemonConfig, VrrpConfigError, vmacOf } from './daemon/config';
 import { VrrpDaemon } from './daemon/daemon';
 import type { VrrpLogger } from './driver/router';
 
@@ -95,8 +95,9 @@ async function main() {
   await applyScheduling(config, log);
   try {
     await daemon.start();
-    // MAC look-ups and packet sockets ready before the first election ends
-    await announcer?.warm([...new Set(config.instances.map(announceInterfaceOf))]);
+    // MAC look-ups and packet sockets ready before the first election ends (not on a VMAC:
+    // it is down until Master, and a packet socket opened on it then loses its first frames)
+    await announcer?.warm([...new Set(config.instances.filter((i) => !vmacOf(i)).map((i) => i.interface))]);
   } catch (e) {
     log.error((e as Error).message);
     await daemon.stop().catch(() => {});

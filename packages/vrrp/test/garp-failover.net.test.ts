@@ -1,14 +1,7 @@
 import { describeNet, type Lab, tsharkField, withLab } from '@proxyha/testlab';
 import { expect, it } from 'vitest';
-import {
-  checkAnnouncements,
-  logTime,
-  neighMac,
-  startNameServices,
-  startVrrpd,
-  watchNeighbours,
-} from './garp-net';
-import { until, VIP4, VIP6, vipAnswer } from './lab';
+import { checkAnnouncements, logTime, neighMac, startVrrpd, watchNeighbours } from './garp-net';
+import { startNameServices, until, VIP4, VIP6, vipAnswer } from './lab';
 
 // Failover between two proxyha-vrrpd nodes (a: 150, b: 100, adverts every 100 ms) with a
 // client c whose neighbour cache holds the VIP with a's MAC: after a SIGKILL of a, the

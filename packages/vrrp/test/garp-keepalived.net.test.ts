@@ -1,7 +1,7 @@
 import { describeNet, withLab } from '@proxyha/testlab';
 import { expect, it } from 'vitest';
-import { logTime, neighMac, startNameServices, startVrrpd } from './garp-net';
-import { holdsVip, keepalivedConf, until, VIP4, vipAnswer } from './lab';
+import { logTime, neighMac, startVrrpd } from './garp-net';
+import { holdsVip, keepalivedConf, startNameServices, until, VIP4, vipAnswer } from './lab';
 
 // keepalived 2.2.7 master on a (150), proxyha-vrrpd backup on b (100), client c. keepalived
 // is SIGKILLed: a keeps the VIP configured, as a crashed host does until it reboots, and

@@ -1,8 +1,6 @@
 // Helpers of the gratuitous ARP namespace tests (garp-*.net.test.ts): proxyha-vrrpd with
 // JSON logs (so that its log times can be compared with the client's), a client's
 // neighbour cache watched with `ip -ts monitor neigh`, and the frames our nodes sent.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   type Lab,
   type ManagedProcess,
@@ -11,48 +9,11 @@ import {
   tsharkProblems,
 } from '@proxyha/testlab';
 import { expect } from 'vitest';
-import { CLI } from './lab';
+import { type InstanceOpts, startProxyha } from './lab';
 
-export interface VrrpdOpts {
-  priority: number;
-  /** VIP with prefix (default 192.168.77.74/24). */
-  vip?: string;
-  /** Advert interval in ms (default 100). */
-  intervalMs?: number;
-  /** Extra YAML lines of the instance (indented by 4). */
-  extra?: string;
-}
-
-/** Starts proxyha-vrrpd (JSON logs, -D) in `node` with VI_1, vrid 51 on eth0. */
-export async function startVrrpd(lab: Lab, node: string, o: VrrpdOpts): Promise<ManagedProcess> {
-  const dir = await lab.runDir(`vrrpd-${node}`);
-  const file = join(dir, 'vrrpd.yaml');
-  await writeFile(
-    file,
-    `instances:
-  - name: VI_1
-    interface: eth0
-    vrid: 51
-    priority: ${o.priority}
-    version: 3
-    advertInterval: "${o.intervalMs ?? 100}ms"
-    virtualIps: ["${o.vip ?? '192.168.77.74/24'}"]
-${o.extra ?? ''}
-`,
-  );
-  const p = lab.spawn(node, process.execPath, [CLI, '--config', file, '--json', '--log-detail'], {
-    name: `proxyha:${node}`,
-  });
-  await p.waitForOutput(/Entering (BACKUP|MASTER) STATE/, 10_000);
-  return p;
-}
-
-/** A TCP service on port 7000 of each node (IPv4 and IPv6) that answers with the node's name. */
-export function startNameServices(lab: Lab, nodes: readonly string[]): void {
-  for (const n of nodes)
-    lab.spawn(n, 'socat', ['TCP6-LISTEN:7000,ipv6only=0,reuseaddr,fork', `SYSTEM:echo ${n}`], {
-      name: `name:${n}`,
-    });
+/** Starts proxyha-vrrpd with JSON log lines (their times are compared with the client's). */
+export function startVrrpd(lab: Lab, node: string, o: InstanceOpts): Promise<ManagedProcess> {
+  return startProxyha(lab, node, { ...o, json: true });
 }
 
 /** Wall-clock time (ms since the epoch) of the first JSON log line after `from` whose msg matches. */

@@ -1,7 +1,7 @@
 import { describeNet, withLab } from '@proxyha/testlab';
 import { expect, it } from 'vitest';
-import { logTime, neighMac, startNameServices, startVrrpd } from './garp-net';
-import { until, VIP4, vipAnswer } from './lab';
+import { logTime, neighMac, startVrrpd } from './garp-net';
+import { startNameServices, until, VIP4, vipAnswer } from './lab';
 
 // A split brain between a (150) and b (100): nftables on the bridge drops VRRP between them,
 // so b becomes Master too and its gratuitous ARPs pull the neighbour caches of the client c

@@ -1,7 +1,7 @@
 import { describeNet, type Lab, withLab } from '@proxyha/testlab';
 import { expect, it } from 'vitest';
-import { checkAnnouncements, neighMac, startNameServices, startVrrpd, watchNeighbours } from './garp-net';
-import { until, VIP4, VIP6, vipAnswer } from './lab';
+import { checkAnnouncements, neighMac, startVrrpd, watchNeighbours } from './garp-net';
+import { startNameServices, until, VIP4, VIP6, vipAnswer } from './lab';
 
 // vmac: true on a (150) and b (100): the VIP lives on the macvlan vrrp.51 (vrrp6.51) with the
 // virtual MAC 00:00:5e:00:01:33 (00:00:5e:00:02:33), up only on the Master. The client c learns that MAC once and never

@@ -9,14 +9,21 @@ export const VIP6 = 'fd77::74';
 export const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
 
 export interface InstanceOpts {
-  version: 2 | 3;
+  /** VRRP version (default 3). */
+  version?: 2 | 3;
   priority: number;
-  intervalMs: number;
+  /** Advert interval in ms (default 100). */
+  intervalMs?: number;
+  /** VIP with prefix (default 192.168.77.74/24). */
   vip?: string;
   preempt?: boolean;
+  /** Extra YAML lines of the instance (indented by 4). */
+  extra?: string;
+  /** JSON log lines (so that log times can be compared with other clocks). */
+  json?: boolean;
 }
 
-/** Starts proxyha-vrrpd in `node` with one instance VI_1 (vrid 51) on eth0. */
+/** Starts proxyha-vrrpd (-D) in `node` with one instance VI_1 (vrid 51) on eth0. */
 export async function startProxyha(lab: Lab, node: string, o: InstanceOpts): Promise<ManagedProcess> {
   const dir = await lab.runDir(`vrrpd-${node}`);
   const file = join(dir, 'vrrpd.yaml');
@@ -28,15 +35,15 @@ export async function startProxyha(lab: Lab, node: string, o: InstanceOpts): Pro
     interface: eth0
     vrid: 51
     priority: ${o.priority}
-    version: ${o.version}
-    advertInterval: "${o.intervalMs}ms"
+    version: ${o.version ?? 3}
+    advertInterval: "${o.intervalMs ?? 100}ms"
     virtualIps: ["${vip}"]
     preempt: ${o.preempt ?? true}
+${o.extra ?? ''}
 `,
   );
-  const p = lab.spawn(node, process.execPath, [CLI, '--config', file, '--log-detail'], {
-    name: `proxyha:${node}`,
-  });
+  const flags = [...(o.json ? ['--json'] : []), '--log-detail'];
+  const p = lab.spawn(node, process.execPath, [CLI, '--config', file, ...flags], { name: `proxyha:${node}` });
   await p.waitForOutput(/Entering (BACKUP|MASTER) STATE/, 10_000);
   return p;
 }
@@ -44,7 +51,8 @@ export async function startProxyha(lab: Lab, node: string, o: InstanceOpts): Pro
 /** keepalived.conf for the same instance. */
 export function keepalivedConf(node: string, o: InstanceOpts): string {
   const vip = o.vip ?? `${VIP4}/24`;
-  const interval = o.version === 2 ? String(o.intervalMs / 1000) : (o.intervalMs / 1000).toFixed(2);
+  const ms = o.intervalMs ?? 100;
+  const interval = o.version === 2 ? String(ms / 1000) : (ms / 1000).toFixed(2);
   return `global_defs {
   router_id ka_${node}
   vrrp_garp_master_delay 5
@@ -53,7 +61,7 @@ vrrp_instance VI_1 {
   state BACKUP
   interface eth0
   virtual_router_id 51
-  version ${o.version}
+  version ${o.version ?? 3}
   priority ${o.priority}
   advert_int ${interval}
   ${o.preempt === false ? 'nopreempt' : ''}

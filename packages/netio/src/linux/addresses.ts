@@ -3,7 +3,8 @@ import { fromNative, NetioPermissionError, NetioSystemError } from '../errors';
 import type { IpFamily } from '../types';
 import { addressBytes } from '../validate';
 import { type Addon, KIND } from './addon';
-import { NL, splitMessages } from './netlink';
+import { NL } from './netlink';
+import { netlinkErrno, rtnetlinkExchange } from './rtnetlink';
 import { resolveInterface } from './sockets';
 
 const LE = endianness() === 'LE';
@@ -16,8 +17,6 @@ const IFA_FLAGS = 8;
 const IFA_F_NODAD = 0x02;
 const EEXIST = 17;
 const EADDRNOTAVAIL = 99;
-const ACK_TIMEOUT_MS = 5000;
-let seqCounter = 1;
 
 /** One RTM_NEWADDR / RTM_DELADDR request with its attributes. */
 function addressRequest(
@@ -80,44 +79,19 @@ export function changeAddress(
   } catch (error) {
     return Promise.reject(fromNative(error, what, 'CAP_NET_ADMIN'));
   }
-  const seq = seqCounter++ & 0x7fffffff;
   const type = op === 'add' ? NL.RTM_NEWADDR : NL.RTM_DELADDR;
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => finish(new NetioSystemError(what, 'ETIMEDOUT', 'recvmsg')),
-      ACK_TIMEOUT_MS,
-    );
-    const finish = (error?: Error) => {
-      clearTimeout(timer);
-      socket.stopReading();
-      socket.close();
-      if (error) reject(error);
-      else resolve();
-    };
-    socket.startReading(
-      (batch) => {
-        for (const [data] of batch) {
-          for (const msg of splitMessages(data)) {
-            if (msg.seq !== seq || msg.type !== NL.NLMSG_ERROR) continue;
-            const errno =
-              msg.body.length >= 4 ? -(LE ? msg.body.readInt32LE(0) : msg.body.readInt32BE(0)) : 0;
-            if (
-              errno === 0 ||
-              (op === 'add' && errno === EEXIST) ||
-              (op === 'remove' && errno === EADDRNOTAVAIL)
-            )
-              return finish();
-            if (errno === 1 || errno === 13) return finish(new NetioPermissionError(what, 'CAP_NET_ADMIN'));
-            return finish(new NetioSystemError(what, `errno ${errno}`, 'sendmsg'));
-          }
-        }
-      },
-      (error) => finish(fromNative(error, what, 'CAP_NET_ADMIN')),
-    );
-    try {
-      socket.send(addressRequest(type, seq, ref.index, family, addressBytes(address, family), prefix));
-    } catch (error) {
-      finish(fromNative(error, what, 'CAP_NET_ADMIN'));
-    }
-  });
+  const bytes = addressBytes(address, family);
+  return rtnetlinkExchange(
+    socket,
+    (seq) => addressRequest(type, seq, ref.index, family, bytes, prefix),
+    what,
+    (msg) => {
+      if (msg.type !== NL.NLMSG_ERROR) return undefined;
+      const errno = netlinkErrno(msg, LE);
+      if (errno === 0 || (op === 'add' && errno === EEXIST) || (op === 'remove' && errno === EADDRNOTAVAIL))
+        return 'done';
+      if (errno === 1 || errno === 13) return new NetioPermissionError(what, 'CAP_NET_ADMIN');
+      return new NetioSystemError(what, `errno ${errno}`, 'sendmsg');
+    },
+  ).finally(() => socket.close());
 }

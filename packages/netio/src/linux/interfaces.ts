@@ -11,11 +11,8 @@ import {
   NL,
   parseAddress,
   parseLink,
-  splitMessages,
 } from './netlink';
-
-const DUMP_TIMEOUT_MS = 5000;
-let seqCounter = 1;
+import { netlinkErrno, rtnetlinkExchange } from './rtnetlink';
 
 /** Lists interfaces with two rtnetlink dumps (RTM_GETLINK, RTM_GETADDR); no privilege needed. */
 export async function netlinkInterfaces(addon: Addon): Promise<InterfaceInfo[]> {
@@ -44,42 +41,20 @@ export async function netlinkInterfaces(addon: Addon): Promise<InterfaceInfo[]> 
 }
 
 function dump(socket: NativeSocket, type: number, onMessage: (body: Buffer) => void): Promise<void> {
-  const seq = seqCounter++ & 0x7fffffff;
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => finish(new NetioSystemError('rtnetlink dump', 'ETIMEDOUT', 'recvmsg')),
-      DUMP_TIMEOUT_MS,
-    );
-    const finish = (error?: NetioError) => {
-      clearTimeout(timer);
-      socket.stopReading();
-      if (error) reject(error);
-      else resolve();
-    };
-    socket.startReading(
-      (batch) => {
-        for (const [data] of batch) {
-          for (const msg of splitMessages(data)) {
-            if (msg.seq !== seq) continue;
-            if (msg.type === NL.NLMSG_DONE) return finish();
-            if (msg.type === NL.NLMSG_ERROR) {
-              const code = msg.body.length >= 4 ? -msg.body.readInt32LE(0) : 0;
-              if (code !== 0)
-                return finish(new NetioSystemError('rtnetlink dump', `errno ${code}`, 'recvmsg'));
-              continue;
-            }
-            onMessage(msg.body);
-          }
-        }
-      },
-      (error) => finish(fromNative(error, 'rtnetlink dump', 'CAP_NET_ADMIN')),
-    );
-    try {
-      socket.send(dumpRequest(type, seq));
-    } catch (error) {
-      finish(fromNative(error, 'rtnetlink dump request', 'CAP_NET_ADMIN'));
-    }
-  });
+  return rtnetlinkExchange(
+    socket,
+    (seq) => dumpRequest(type, seq),
+    'rtnetlink dump',
+    (msg) => {
+      if (msg.type === NL.NLMSG_DONE) return 'done';
+      if (msg.type === NL.NLMSG_ERROR) {
+        const code = netlinkErrno(msg, true);
+        return code === 0 ? undefined : new NetioSystemError('rtnetlink dump', `errno ${code}`, 'recvmsg');
+      }
+      onMessage(msg.body);
+      return undefined;
+    },
+  );
 }
 
 /**
