@@ -32,8 +32,8 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import ms from 'ms';
 import { run, tsharkField, withLab } from '@proxyha/testlab';
+import ms from 'ms';
 
 const HERE = import.meta.dirname;
 const CLI = join(HERE, '..', 'dist', 'cli.js');
