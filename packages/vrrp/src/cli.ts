@@ -91,6 +91,21 @@ async function main() {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // keepalived writes its statistics on SIGUSR2: one line per instance here
+  process.on('SIGUSR2', () => {
+    for (const [name, router] of daemon.routers) {
+      const snap = router.snapshot();
+      log.info(
+        `(${name}) statistics ${JSON.stringify({
+          state: snap.state,
+          priority: snap.effectivePriority,
+          master: snap.master,
+          machine: snap.stats,
+          received: router.rxStats.snapshot(),
+        })}`,
+      );
+    }
+  });
   log.info(`Starting proxyha-vrrpd v${version}`);
   await applyScheduling(config, log);
   try {
