@@ -725,3 +725,24 @@ describe('address text', () => {
     expect(() => encodeVrrp({ ...v2, addresses: [text] })).toThrow(VrrpEncodeError);
   });
 });
+
+describe('IPv4 header flags (found by the bit-flip property)', () => {
+  it('RFC 791: a packet with the reserved flag bit set is dropped, not silently re-encoded without it', () => {
+    const pkt = encodeVrrpIpPacket(
+      { version: 3, family: 'ipv4', vrid: 1, priority: 1, maxAdvertIntervalCs: 100, addresses: ['0.0.0.1'] },
+      { source: '0.0.128.0' },
+    );
+    pkt[6] = (pkt[6] as number) | 0x80;
+    // fix the header checksum so that only the flag is wrong
+    pkt[10] = 0;
+    pkt[11] = 0;
+    let sum = 0;
+    for (let i = 0; i < 20; i += 2) sum += ((pkt[i] as number) << 8) | (pkt[i + 1] as number);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    pkt[10] = (~sum >> 8) & 0xff;
+    pkt[11] = ~sum & 0xff;
+    const r = decodeVrrpIpPacket(pkt);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('VRRP_BAD_IP_HEADER');
+  });
+});

@@ -220,6 +220,10 @@ function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
       actual: flagsFrag,
     });
   }
+  if ((flagsFrag & 0x8000) !== 0) {
+    // RFC 791: the first flag bit is reserved and must be zero
+    return fail('VRRP_BAD_IP_HEADER', 'IPv4 reserved flag bit set', { field: 'flags', actual: flagsFrag });
+  }
   const checksum = (buf[10]! << 8) | buf[11]!;
   if (!verifies(sumWords(buf, 0, ihl, 0))) {
     return fail(
