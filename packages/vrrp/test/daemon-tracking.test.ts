@@ -108,7 +108,8 @@ describe('VrrpDaemon tracking and sync groups (loopback, no root)', () => {
       () => b.state('VI_2') === 'master' && a.state('VI_2') === 'backup',
     );
     expect(a.d.routers.get('VI_2')?.snapshot().effectivePriority).toBe(50);
-    expect(a.lines).toContain('(VI_2) Script `chk` now returning failure');
+    expect(a.lines).toContain('Script `chk` now returning 1');
+    expect(a.lines).toContain('(VI_2) VRRP_Script(chk) failed (exited with status 1)');
   });
 
   it('members of a sync group change state together', async () => {

@@ -192,7 +192,11 @@ describe('VrrpRouter over the in-memory network', () => {
     const badChecksum = Uint8Array.from(good);
     badChecksum[6] = (badChecksum[6] as number) ^ 0xff;
     await rogue.send(badChecksum, '224.0.0.18');
-    await rogue.send(new Uint8Array([0x31, 0x01]), '224.0.0.18');
+    // a malformed packet of another VRID on the same link is that instance's drop, not ours
+    const otherVrid = Uint8Array.from(badChecksum);
+    otherVrid[1] = 52;
+    await rogue.send(otherVrid, '224.0.0.18');
+    await rogue.send(new Uint8Array([0x31, 51]), '224.0.0.18');
     await until(() => dropped.length === 2);
     expect(dropped).toEqual(['VRRP_BAD_CHECKSUM', 'VRRP_BAD_LENGTH']);
     expect(b.r.rxStats.count('VRRP_BAD_CHECKSUM')).toBe(1);

@@ -9,7 +9,7 @@ import { type AdvertMeta, type AdvertTransport, LoopbackTransport } from '../dri
 import { LoopbackOwnerVipManager, StackVipManager, type VipManager } from '../driver/vips';
 import { VrrpMachine } from '../machine/machine';
 import { SyncGroup } from '../machine/sync-group';
-import type { MachineConfig, TrackerConfig } from '../machine/types';
+import type { MachineAction, MachineConfig, TrackerConfig } from '../machine/types';
 import {
   announceInterfaceOf,
   type GarpBurstPolicy,
@@ -79,7 +79,7 @@ export interface VrrpDaemonOptions {
    * nftables ({@link NftAcceptModeFilter}).
    */
   readonly acceptFilter?: AcceptModeFilter;
-  /** VIP manager for `transport: raw` configs; default iproute2. */
+  /** VIP manager for `transport: raw` configs; default rtnetlink ({@link StackVipManager}). */
   readonly vips?: VipManager;
   /** Called on every state change of every instance. */
   readonly onTransition?: (t: RouterTransition) => void;
@@ -137,9 +137,8 @@ export class VrrpDaemon {
   readonly #routers = new Map<string, VrrpRouter>();
   readonly #trackers: RunningTracker[] = [];
   readonly #vmacsCreated: string[] = [];
-  #started = false;
-
   readonly #acceptFilter: AcceptModeFilter | undefined;
+  #started = false;
 
   constructor(config: VrrpDaemonConfig, options: VrrpDaemonOptions = {}) {
     this.#config = config;
@@ -221,8 +220,14 @@ export class VrrpDaemon {
       for (const member of g.instances) {
         // the member's events go through the group, which answers with every member's actions
         (this.#routers.get(member) as VrrpRouter).setRoute((event) => {
-          for (const { instance, action } of group.handle(member, event))
-            this.#routers.get(instance)?.execute([action]);
+          // each member's actions as one batch, in the group's order of members
+          const batches = new Map<string, MachineAction[]>();
+          for (const { instance, action } of group.handle(member, event)) {
+            const batch = batches.get(instance) ?? [];
+            batch.push(action);
+            batches.set(instance, batch);
+          }
+          for (const [instance, actions] of batches) this.#routers.get(instance)?.execute(actions);
         });
       }
     }
@@ -307,12 +312,23 @@ export class VrrpDaemon {
       let good = 0;
       let bad = 0;
       let state: 'up' | 'down' = 'up';
+      let lastStatus: number | undefined = 0;
       let stopped = false;
       let timer: NodeJS.Timeout | undefined;
       const runOnce = () => {
         const [cmd, ...args] = s.command as [string, ...string[]];
         execFile(cmd, args, { timeout: s.timeout }, (err) => {
           if (stopped) return;
+          // keepalived's lines: the exit status when it changes, and the tracker's state changes
+          const status = !err ? 0 : typeof err.code === 'number' ? err.code : undefined;
+          if (status !== lastStatus) {
+            lastStatus = status;
+            this.#o.logger?.info(
+              status === undefined
+                ? `Script \`${s.name}\` timed out`
+                : `Script \`${s.name}\` now returning ${status}`,
+            );
+          }
           if (err) {
             bad++;
             good = 0;
@@ -325,7 +341,9 @@ export class VrrpDaemon {
           if (next !== state) {
             state = next;
             this.#o.logger?.info(
-              `(${inst.name}) Script \`${s.name}\` now returning ${err ? 'failure' : 'success'}`,
+              next === 'up'
+                ? `(${inst.name}) VRRP_Script(${s.name}) succeeded`
+                : `(${inst.name}) VRRP_Script(${s.name}) failed (${status === undefined ? 'timed out' : `exited with status ${status}`})`,
             );
             router.trackerChanged(`script:${s.name}`, state);
           }

@@ -185,6 +185,9 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
       ...(meta.ttl === undefined ? {} : { ttl: meta.ttl }),
     });
     if (!decoded.ok) {
+      // Instances sharing a link all see the packet: as keepalived does, a drop counts for
+      // the instance whose VRID it carries (or for each when it is too short to carry one).
+      if (payload.length >= 2 && payload[1] !== m.vrid) return;
       this.rxStats.drop(decoded.error);
       this.#log.debug(`(${this.name}) dropped advert from ${meta.source}: ${decoded.error.message}`);
       this.emit('dropped', { code: decoded.error.code, source: meta.source, message: decoded.error.message });
