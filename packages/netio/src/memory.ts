@@ -498,16 +498,10 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
         ifindex: target.info.index,
         ttl,
         payload: bytes,
-        receivedAt: 0,
+        // the twin's wire has no delay: received when sent
+        receivedAt: performance.timeOrigin + performance.now(),
       };
-      for (const s of receivers)
-        queueMicrotask(() =>
-          s.receive({
-            ...packet,
-            payload: Buffer.from(bytes),
-            receivedAt: performance.timeOrigin + performance.now(),
-          }),
-        );
+      for (const s of receivers) queueMicrotask(() => s.receive({ ...packet, payload: Buffer.from(bytes) }));
     }
   }
 
