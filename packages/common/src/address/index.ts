@@ -1,0 +1,20 @@
+export {
+  canonicalIp,
+  compareIp,
+  formatIp,
+  formatIpv4,
+  formatIpv6,
+  IP_LENGTH,
+  type IpFamily,
+  ipFamily,
+  ipInPrefix,
+  isLinkLocalIp,
+  isMulticastIp,
+  type ParsedCidr,
+  type ParsedIp,
+  parseCidr,
+  parseIp,
+  writeIpv4,
+  writeIpv6,
+} from './ip';
+export { canonicalMac, formatMac, parseMac } from './mac';

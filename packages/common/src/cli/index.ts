@@ -1,0 +1,173 @@
+/**
+ * The harness of every proxyha command-line tool and daemon: exit codes, error reporting, JSON output,
+ * the operator log (pino: familiar text lines or JSON lines) and configuration files (YAML or JSON).
+ *
+ * `pino`, `pino-pretty` and `yaml` are optional peer dependencies: a package that uses this entry point
+ * depends on them itself, so that importing `@proxyha/common` alone never loads them.
+ *
+ * @packageDocumentation
+ */
+import { readFile } from 'node:fs/promises';
+import { pino } from 'pino';
+import pretty from 'pino-pretty';
+import { parse as parseYaml } from 'yaml';
+// the package's own main entry (not a relative path): the bundles share one CommonError class
+import { CommonError, type LogFields, type Logger, type LogLevel } from '@proxyha/common';
+
+/** Exit status: success (for a check: the verdict is ok). */
+export const EXIT_OK = 0;
+/** Exit status: the check failed, or the program failed at run time. */
+export const EXIT_FAILURE = 1;
+/** Exit status: bad usage or an invalid configuration (nothing was started). */
+export const EXIT_USAGE = 2;
+
+/** Where a command writes: the process's stdout/stderr, or buffers in tests. */
+export interface CliIo {
+  /** Normal output (tables, JSON documents). */
+  readonly stdout: { write(text: string): unknown };
+  /** Diagnostics (`proxyha-vrrpd: ...`). */
+  readonly stderr: { write(text: string): unknown };
+}
+
+/** The process's own stdout and stderr. */
+export const processIo: CliIo = { stdout: process.stdout, stderr: process.stderr };
+
+/** A command's body: parses `argv` (the arguments after the program name), runs, returns an exit status. */
+export type CliMain = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+/**
+ * Throws `COMMON_USAGE`: the command line is wrong. {@link runCli} reports it as
+ * `PROGRAM: MESSAGE` and exits {@link EXIT_USAGE}.
+ *
+ * @param message - what is wrong, naming the option or argument
+ */
+export function usageError(message: string): never {
+  throw new CommonError('COMMON_USAGE', message);
+}
+
+/**
+ * The exit status and the line to print for an error that escaped a command: {@link EXIT_USAGE} for a
+ * usage error or an invalid or unreadable configuration (codes ending in `_USAGE`, `_CONFIG_INVALID`,
+ * `_CONFIG_READ`), commander's own status for its parse errors (it has printed them already),
+ * {@link EXIT_FAILURE} for anything else.
+ *
+ * @param program - the program name, prefixed to the line
+ * @param error - what was thrown
+ */
+export function describeCliError(program: string, error: unknown): { exitCode: number; line?: string } {
+  const e = error as { code?: unknown; exitCode?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.') && typeof e.exitCode === 'number') {
+    return { exitCode: e.exitCode === 0 ? EXIT_OK : EXIT_USAGE };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const usage = typeof e?.code === 'string' && /^[A-Z0-9]+_(USAGE|CONFIG_INVALID|CONFIG_READ)$/.test(e.code);
+  return { exitCode: usage ? EXIT_USAGE : EXIT_FAILURE, line: `${program}: ${message}` };
+}
+
+/**
+ * Runs a command's body as the process: sets `process.exitCode` from its result, or from
+ * {@link describeCliError} when it throws (printing the line to stderr). The body is testable in-process
+ * with its own {@link CliIo}; the bin file is just `runCli('proxyha-x', main)`.
+ *
+ * @param program - the program name
+ * @param main - the body
+ * @param argv - the arguments (default: the process's)
+ */
+export async function runCli(
+  program: string,
+  main: CliMain,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<void> {
+  try {
+    process.exitCode = await main(argv, processIo);
+  } catch (error) {
+    const { exitCode, line } = describeCliError(program, error);
+    if (line) process.stderr.write(`${line}\n`);
+    process.exitCode = exitCode;
+  }
+}
+
+/**
+ * Writes one JSON document (2-space indent, trailing newline): the `--json` output of every command.
+ *
+ * @param io - where to write
+ * @param value - the document
+ */
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Options of {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** JSON lines (pino's format, ISO time, pid) instead of text lines. */
+  readonly json?: boolean;
+  /** Lowest level written; default `info`. */
+  readonly level?: LogLevel;
+  /** Where lines go: a file descriptor (default 1, stdout). */
+  readonly fd?: number;
+}
+
+/**
+ * The operator log of a daemon, through pino, written synchronously so that no line is lost on exit.
+ * Text lines read `[2026-11-30 19:46:50.123] INFO: (VI_1) Entering MASTER STATE`; JSON lines are pino's
+ * (`{"level":30,"time":"...","pid":1,"msg":"..."}`) with the {@link LogFields} as properties.
+ *
+ * @param options - format, level, destination
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const fd = options.fd ?? 1;
+  const base = options.json
+    ? pino(
+        { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+        pino.destination({ dest: fd, sync: true }),
+      )
+    : pino(
+        { level },
+        pretty({
+          destination: fd,
+          sync: true,
+          colorize: false,
+          translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          singleLine: true,
+        }),
+      );
+  const at =
+    (method: LogLevel) =>
+    (message: string, fields?: LogFields): void => {
+      if (fields === undefined) base[method](message);
+      else base[method](fields, message);
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/**
+ * Reads a YAML (or JSON, which is YAML) configuration file and returns the parsed document, to be
+ * validated by the package's own parse function.
+ *
+ * @param file - the path
+ * @throws CommonError `COMMON_CONFIG_READ` when the file cannot be read or is not valid YAML, naming the
+ *   file and the problem (with line and column)
+ */
+export async function readConfigFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new CommonError('COMMON_CONFIG_READ', `${file}: cannot read: ${e.code ?? e.message}`, {
+      details: { file },
+      cause: error,
+    });
+  }
+  try {
+    return parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw new CommonError(
+      'COMMON_CONFIG_READ',
+      `${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+      { details: { file }, cause: error },
+    );
+  }
+}
