@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { type CommandResult, checkCommand, runCommand } from '@proxyha/common';
 
-/** What a finished command printed and how it ended. */
-export interface ExecResult {
-  /** Everything the command wrote to stdout. */
-  stdout: string;
-  /** Everything the command wrote to stderr. */
-  stderr: string;
-  /** The exit code (null when a signal ended it). */
-  code: number | null;
-}
+/** What a finished command printed and how it ended (`@proxyha/common`'s `CommandResult`). */
+export type ExecResult = CommandResult;
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -24,50 +18,45 @@ export interface RunOptions {
   cwd?: string;
 }
 
-/** A command that exited non-zero (or could not start), with its output. */
-export class CommandError extends Error {
-  /** Stable error code. */
-  readonly code = 'TESTLAB_COMMAND_FAILED';
-  constructor(
-    /** The command line that failed. */
-    readonly command: string,
-    /** Its output and exit status. */
-    readonly result: ExecResult,
-  ) {
-    super(
-      `command failed (exit ${result.code}): ${command}\n${result.stderr.trim() || result.stdout.trim()}`.trim(),
-    );
-    this.name = 'CommandError';
-  }
-}
-
-/** Runs a command to completion and returns its output; throws {@link CommandError} on failure. */
-export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      cmd,
-      args as string[],
-      {
-        timeout: opts.timeoutMs ?? 30_000,
-        maxBuffer: 64 * 1024 * 1024,
-        env: opts.env ? { ...process.env, ...opts.env } : process.env,
-        cwd: opts.cwd,
-        killSignal: 'SIGKILL',
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-        const result = { stdout: String(stdout), stderr: String(stderr), code };
-        if (err && !opts.allowFailure) {
-          if (typeof err.code === 'string') result.stderr += `\n${err.message}`;
-          reject(new CommandError([cmd, ...args].join(' '), result));
-        } else resolve(result);
-      },
-    );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
+/**
+ * Runs a command to completion (no shell) and returns its output; throws `COMMON_COMMAND_FAILED`
+ * (`@proxyha/common`'s `checkCommand`) when it fails, unless `allowFailure`.
+ */
+export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
+  const options = {
+    timeoutMs: opts.timeoutMs ?? 30_000,
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  };
+  if (opts.allowFailure) return runCommand(cmd, args, options);
+  let result: CommandResult | undefined;
+  await checkCommand(
+    async (file, a, o) => {
+      result = await runCommand(file, a, o);
+      return result;
+    },
+    cmd,
+    args,
+    options,
+  );
+  return result as CommandResult;
 }
 
 /** True when this process runs as root (the namespace tests need it). */
 export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+const tsxLoader = createRequire(import.meta.url).resolve('tsx');
+
+/**
+ * Node arguments that run a TypeScript entry point of the workspace from its sources (no build needed):
+ * `[...sourceNodeArgs('packages/vrrpd/src/bin.ts'), '--config', file]` after `process.execPath`. Uses the
+ * tsx loader and the `@proxyha/source` export condition, so workspace packages resolve to `src/`.
+ *
+ * @param entry - path of the `.ts` file to run
+ */
+export function sourceNodeArgs(entry: string): string[] {
+  return ['--import', tsxLoader, '--conditions=@proxyha/source', entry];
 }

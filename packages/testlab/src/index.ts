@@ -21,7 +21,7 @@
  */
 
 export { describeNet, netUnavailableReason } from './describe-net';
-export { CommandError, type ExecResult, isRoot, type RunOptions, run } from './exec';
+export { type ExecResult, isRoot, type RunOptions, run, sourceNodeArgs } from './exec';
 export {
   type Capture,
   type DropOptions,
