@@ -27,8 +27,6 @@
  * - `GARP_BAD_FIELD`: a numeric field to encode is out of its range.
  * - `GARP_BAD_POLICY`: an announcement policy failed validation.
  * - `GARP_BAD_REQUEST`: an announcement request failed validation.
- * - `GARP_BAD_VRID`: a VRRP virtual router id is not an integer 1..255.
- * - `GARP_COMMAND_FAILED`: an `ip` command run by the Linux VMAC manager failed.
  */
 export type GarpErrorCode =
   | 'GARP_TRUNCATED'
@@ -51,9 +49,7 @@ export type GarpErrorCode =
   | 'GARP_BAD_IPV6'
   | 'GARP_BAD_FIELD'
   | 'GARP_BAD_POLICY'
-  | 'GARP_BAD_REQUEST'
-  | 'GARP_BAD_VRID'
-  | 'GARP_COMMAND_FAILED';
+  | 'GARP_BAD_REQUEST';
 
 /**
  * The one error class of `@proxyha/garp`. Branch on {@link GarpError.code}, which is stable across

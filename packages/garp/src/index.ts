@@ -11,8 +11,6 @@
  * - {@link Announcer}: the driver that runs the schedule on timers, hands frames to a {@link FrameSender}
  *   and logs keepalived's lines; {@link PacketSocketSender} sends over `@proxyha/netio` AF_PACKET sockets,
  *   {@link MemoryFrameSink} records frames for tests.
- * - Virtual MACs: {@link virtualMac} and a {@link VmacManager} creating macvlan interfaces
- *   ({@link LinuxVmacManager}, {@link MemoryVmacManager}).
  *
  * It knows nothing of VRRP states: the caller says when to start, reassert and stop.
  *
@@ -80,16 +78,3 @@ export {
   type DueFrame,
   type PollResult,
 } from './schedule';
-export {
-  type CommandResult,
-  type CommandRunner,
-  defaultVmacName,
-  execCommand,
-  LinuxVmacManager,
-  MemoryVmacManager,
-  parseVirtualMac,
-  type VirtualMacInfo,
-  type VmacManager,
-  type VmacSpec,
-  virtualMac,
-} from './vmac';

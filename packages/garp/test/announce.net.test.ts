@@ -6,13 +6,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNet, type Lab, withLab } from '@proxyha/testlab';
 import { beforeAll, expect, it } from 'vitest';
-import {
-  type AnnouncePolicyInput,
-  type AnnounceRequest,
-  type CommandRunner,
-  LinuxVmacManager,
-  virtualMac,
-} from '../src/index';
+import type { AnnouncePolicyInput, AnnounceRequest } from '../src/index';
+import { VMAC4_51 } from './helpers';
 
 const VIP4 = '192.168.77.74';
 const VIP6 = 'fd77::74';
@@ -197,71 +192,59 @@ describeNet('gratuitous ARP and unsolicited NA move a real neighbour cache', () 
       }
     }));
 
-  it('VMAC: a macvlan made by LinuxVmacManager carries FRR-form announcements with the virtual MAC', () =>
+  it('VMAC: announcements for a virtual MAC on a macvlan carry it as Ethernet source and ARP sender', () =>
     withLab({ nodes: ['a', 'b', 'client'] }, async (lab) => {
       const a = lab.node('a');
-      const runner: CommandRunner = async (file, args) => {
-        const r = await lab.exec('b', file, args, { allowFailure: true });
-        return { stdout: r.stdout, stderr: r.stderr, code: r.code ?? 1 };
+      const mac = VMAC4_51;
+      // the macvlan keepalived's use_vmac creates, with its ARP isolation of the parent
+      await lab.exec('b', 'ip', [
+        'link',
+        'add',
+        'link',
+        'eth0',
+        'name',
+        'vrrp.51',
+        'address',
+        mac,
+        'type',
+        'macvlan',
+        'mode',
+        'private',
+      ]);
+      for (const [k, v] of [
+        ['arp_ignore', '1'],
+        ['arp_filter', '1'],
+        ['arp_announce', '2'],
+      ])
+        await lab.exec('b', 'sysctl', ['-qw', `net.ipv4.conf.eth0.${k}=${v}`]);
+      await lab.exec('b', 'ip', ['link', 'set', 'dev', 'vrrp.51', 'up']);
+
+      await lab.exec('a', 'ip', ['addr', 'add', `${VIP4}/24`, 'dev', 'eth0']);
+      await lab.exec('client', 'ping', ['-c1', '-W1', VIP4]);
+      expect((await neighbour(lab, 'client', VIP4))?.lladdr).toBe(a.mac);
+      await lab.exec('a', 'ip', ['addr', 'del', `${VIP4}/24`, 'dev', 'eth0']);
+      await lab.exec('b', 'ip', ['addr', 'add', `${VIP4}/24`, 'dev', 'vrrp.51']);
+
+      const cap = await lab.capture('bridge', 'arp');
+      const request = {
+        instance: 'VI_1',
+        ifname: 'vrrp.51',
+        mac: lab.node('b').mac,
+        vmac: mac,
+        ipv4: [VIP4],
       };
-      const vmacs = new LinuxVmacManager(runner);
-      const mac = virtualMac(51);
-      await vmacs.create({ parent: 'eth0', name: 'vrrp.51', mac });
-      try {
-        const link = JSON.parse(
-          (await lab.exec('b', 'ip', ['-j', '-d', 'link', 'show', 'vrrp.51'])).stdout,
-        )[0];
-        expect(link).toMatchObject({
-          address: mac,
-          linkinfo: { info_kind: 'macvlan', info_data: { mode: 'private' } },
-        });
-        expect((await lab.exec('b', 'sysctl', ['-n', 'net.ipv4.conf.eth0.arp_ignore'])).stdout.trim()).toBe(
-          '1',
-        );
-        expect((await lab.exec('b', 'sysctl', ['-n', 'net.ipv4.conf.eth0.arp_announce'])).stdout.trim()).toBe(
-          '2',
-        );
+      const run = await announceIn(lab, 'b', request, { secondBurstDelayMs: 0 });
+      expect(run.stats).toEqual({ sent: 5, failed: 0, queued: 0 });
+      expect(run.lines).toContain(`info (VI_1) Sending/queueing gratuitous ARPs on vrrp.51 for ${VIP4}`);
+      await waitForNeighbour(lab, 'client', VIP4, mac);
+      const ours = (await cap.dissect()).filter((p) => p.arp?.['arp.src.hw_mac'] === mac);
+      expect(ours).toHaveLength(5);
+      for (const p of ours) expect(JSON.stringify(p.eth)).toContain(`"eth.src":"${mac}"`);
 
-        await lab.exec('a', 'ip', ['addr', 'add', `${VIP4}/24`, 'dev', 'eth0']);
-        await lab.exec('client', 'ping', ['-c1', '-W1', VIP4]);
-        expect((await neighbour(lab, 'client', VIP4))?.lladdr).toBe(a.mac);
-        await lab.exec('a', 'ip', ['addr', 'del', `${VIP4}/24`, 'dev', 'eth0']);
-        await lab.exec('b', 'ip', ['addr', 'add', `${VIP4}/24`, 'dev', 'vrrp.51']);
-
-        const cap = await lab.capture('bridge', 'arp');
-        const request = {
-          instance: 'VI_1',
-          ifname: 'vrrp.51',
-          mac: lab.node('b').mac,
-          vmac: mac,
-          ipv4: [VIP4],
-        };
-        const [run] = await Promise.all([
-          announceIn(lab, 'b', request, { secondBurstDelayMs: 0 }),
-          waitForNeighbour(lab, 'client', VIP4, mac),
-        ]);
-        // the burst's line comes once its frames are handed to the socket (they go first)
-        expect(run.lines).toContain(`info (VI_1) Sending/queueing gratuitous ARPs on vrrp.51 for ${VIP4}`);
-        const ours = (await cap.dissect()).filter((p) => p.arp?.['arp.src.hw_mac'] === mac);
-        expect(ours).toHaveLength(5);
-        for (const p of ours) expect(JSON.stringify(p.eth)).toContain(`"eth.src":"${mac}"`);
-
-        // the client reaches the VIP at the virtual MAC: only the macvlan answers ARP for it, and b's own ARP
-        // requests (the echo reply routes out of eth0) do not claim the VIP with eth0's MAC
-        await lab.exec('client', 'ip', ['neigh', 'flush', 'dev', 'eth0']);
-        await lab.exec('client', 'ping', ['-c1', '-W1', VIP4]);
-        expect((await neighbour(lab, 'client', VIP4))?.lladdr).toBe(mac);
-      } finally {
-        await vmacs.remove('vrrp.51');
-      }
-      expect((await lab.exec('b', 'ip', ['link', 'show', 'vrrp.51'], { allowFailure: true })).code).not.toBe(
-        0,
-      );
-      expect((await lab.exec('b', 'sysctl', ['-n', 'net.ipv4.conf.eth0.arp_ignore'])).stdout.trim()).toBe(
-        '0',
-      );
-      expect((await lab.exec('b', 'sysctl', ['-n', 'net.ipv4.conf.eth0.arp_announce'])).stdout.trim()).toBe(
-        '0',
-      );
+      // the client reaches the VIP at the virtual MAC: only the macvlan answers ARP for it, and b's own ARP
+      // requests (the echo reply routes out of eth0) do not claim the VIP with eth0's MAC
+      await lab.exec('client', 'ip', ['neigh', 'flush', 'dev', 'eth0']);
+      await lab.exec('client', 'ping', ['-c1', '-W1', VIP4]);
+      expect((await neighbour(lab, 'client', VIP4))?.lladdr).toBe(mac);
     }));
 });

@@ -49,3 +49,8 @@ export function pcapFile(frames: readonly Uint8Array[]): Buffer {
   });
   return Buffer.concat(parts);
 }
+
+/** VRRP's virtual router MAC of VRID 51 for IPv4 (RFC 5798 §7.3: 00:00:5e:00:01:VRID), as FRR sends it. */
+export const VMAC4_51 = '00:00:5e:00:01:33';
+/** VRRP's virtual router MAC of VRID 51 for IPv6 (00:00:5e:00:02:VRID). */
+export const VMAC6_51 = '00:00:5e:00:02:33';

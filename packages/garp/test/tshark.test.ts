@@ -12,9 +12,8 @@ import {
   encodeFrame,
   gratuitousArp,
   unsolicitedNeighborAdvertisement,
-  virtualMac,
 } from '../src/index';
-import { pcapFile } from './helpers';
+import { pcapFile, VMAC4_51, VMAC6_51 } from './helpers';
 import { tsharkView } from './tshark-view';
 
 const run = promisify(execFile);
@@ -51,12 +50,10 @@ describe('tshark dissects our frames without complaint', () => {
     // one MAC per address: a capture holding two MACs for one IP would rightly be flagged as a duplicate
     const frames = [
       encodeFrame(gratuitousArp({ mac: '46:cb:2c:84:db:0f', ip: '192.168.77.74' })),
-      encodeFrame(gratuitousArp({ mac: virtualMac(51), ip: '192.168.77.75' })),
+      encodeFrame(gratuitousArp({ mac: VMAC4_51, ip: '192.168.77.75' })),
       encodeFrame(gratuitousArp({ mac: '02:11:22:33:44:55', ip: '10.1.2.3', operation: 'reply' })),
       encodeFrame(unsolicitedNeighborAdvertisement({ mac: '46:cb:2c:84:db:0f', ip: 'fd77::74' })),
-      encodeFrame(
-        unsolicitedNeighborAdvertisement({ mac: virtualMac(51, 'ipv6'), ip: 'fd77::75', router: true }),
-      ),
+      encodeFrame(unsolicitedNeighborAdvertisement({ mac: VMAC6_51, ip: 'fd77::75', router: true })),
       encodeFrame(unsolicitedNeighborAdvertisement({ mac: '02:11:22:33:44:55', ip: '2001:db8:0:1::1' })),
     ];
     // and what the schedule emits for a dual-stack request

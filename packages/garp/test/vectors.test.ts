@@ -5,9 +5,8 @@ import {
   type GarpFrameInit,
   gratuitousArp,
   unsolicitedNeighborAdvertisement,
-  virtualMac,
 } from '../src/index';
-import { fromHex, toHex, vector, vectors } from './helpers';
+import { fromHex, toHex, VMAC4_51, VMAC6_51, vector, vectors } from './helpers';
 import { tsharkView } from './tshark-view';
 
 const NAMES = ['ka-garp-request', 'frr-garp', 'ka-ipv6-unsolicited-na', 'frr-unsolicited-na'];
@@ -88,7 +87,7 @@ describe('captured keepalived and FRR announcement vectors', () => {
 
   it('gratuitousArp() with the VMAC builds exactly what FRR sends', () => {
     const v = vector('frr-garp');
-    const f = gratuitousArp({ mac: virtualMac(51, 'ipv4'), ip: '192.168.77.74' });
+    const f = gratuitousArp({ mac: VMAC4_51, ip: '192.168.77.74' });
     expect(toHex(encodeFrame(f))).toBe(v.hex);
   });
 
@@ -100,7 +99,7 @@ describe('captured keepalived and FRR announcement vectors', () => {
 
   it('unsolicitedNeighborAdvertisement() with the IPv6 VMAC and router flag builds exactly what FRR sends', () => {
     const v = vector('frr-unsolicited-na');
-    const f = unsolicitedNeighborAdvertisement({ mac: virtualMac(51, 'ipv6'), ip: 'fd77::74', router: true });
+    const f = unsolicitedNeighborAdvertisement({ mac: VMAC6_51, ip: 'fd77::74', router: true });
     expect(toHex(encodeFrame(f))).toBe(v.hex);
   });
 });
