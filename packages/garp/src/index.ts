@@ -17,6 +17,31 @@
  * @packageDocumentation
  */
 
+export { type ArpOperation, type ArpPacket, decodeArp, encodeArp, isGratuitousArp } from './codec/arp';
+export {
+  type GratuitousArpOptions,
+  gratuitousArp,
+  type UnsolicitedNaOptions,
+  unsolicitedNeighborAdvertisement,
+} from './codec/builders';
+export {
+  ALL_NODES_IPV6,
+  ALL_NODES_MAC,
+  BROADCAST_MAC,
+  decodeEthernet,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV6,
+  type EthernetFrame,
+  type EthernetHeader,
+  encodeEthernet,
+} from './codec/ethernet';
+export { decodeFrame, encodeFrame, type GarpFrame, type GarpFrameInit } from './codec/frame';
+export {
+  decodeNeighborAdvertisement,
+  encodeNeighborAdvertisement,
+  type NeighborAdvertisement,
+  type NeighborAdvertisementInit,
+} from './codec/neighbor';
 export {
   Announcer,
   type AnnouncerOptions,
@@ -24,41 +49,10 @@ export {
   type FrameSender,
   formatBurstNotice,
   type GarpLogger,
-  MemoryFrameSink,
-  type SentFrame,
-} from './announcer';
-export {
-  type GratuitousArpOptions,
-  gratuitousArp,
-  type UnsolicitedNaOptions,
-  unsolicitedNeighborAdvertisement,
-} from './builders';
-export {
-  ALL_NODES_IPV6,
-  ALL_NODES_MAC,
-  type ArpOperation,
-  type ArpPacket,
-  BROADCAST_MAC,
-  decodeArp,
-  decodeEthernet,
-  decodeFrame,
-  decodeNeighborAdvertisement,
-  ETHERTYPE_ARP,
-  ETHERTYPE_IPV6,
-  type EthernetFrame,
-  type EthernetHeader,
-  encodeArp,
-  encodeEthernet,
-  encodeFrame,
-  encodeNeighborAdvertisement,
-  type GarpFrame,
-  type GarpFrameInit,
-  isGratuitousArp,
-  type NeighborAdvertisement,
-  type NeighborAdvertisementInit,
-} from './codec';
+} from './driver/announcer';
+export { MemoryFrameSink, type SentFrame } from './driver/memory-sink';
+export { type PacketSocketLike, type PacketSocketOpener, PacketSocketSender } from './driver/packet-sender';
 export { type DecodeResult, GarpError, type GarpErrorCode } from './errors';
-export { type PacketSocketLike, type PacketSocketOpener, PacketSocketSender } from './packet-sender';
 export {
   type AnnouncePolicy,
   type AnnouncePolicyInput,
@@ -69,7 +63,7 @@ export {
   DEFAULT_POLICY,
   type InterfaceRate,
   parseAnnouncePolicy,
-} from './policy';
+} from './machine/policy';
 export {
   AnnouncementSchedule,
   type AnnounceRequest,
@@ -77,4 +71,4 @@ export {
   type BurstReason,
   type DueFrame,
   type PollResult,
-} from './schedule';
+} from './machine/schedule';

@@ -2,10 +2,10 @@
 // monotonic clock); output is frames that are due and the next time anything becomes due. No timers,
 // no I/O, no Date.now().
 import { z } from 'zod';
-import { canonicalIpv4, canonicalIpv6, canonicalMac } from './addr';
-import { gratuitousArp, unsolicitedNeighborAdvertisement } from './builders';
-import { encodeFrame } from './codec';
-import { GarpError } from './errors';
+import { canonicalIpv4, canonicalIpv6, canonicalMac } from '../codec/address';
+import { gratuitousArp, unsolicitedNeighborAdvertisement } from '../codec/builders';
+import { encodeFrame } from '../codec/frame';
+import { GarpError } from '../errors';
 import {
   type AnnouncePolicy,
   type AnnouncePolicyInput,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GarpError } from './errors';
+import { GarpError } from '../errors';
 
 const count = z.number().int().min(0).max(1000);
 const duration = z.number().finite().min(0).max(86_400_000);

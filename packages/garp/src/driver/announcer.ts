@@ -1,7 +1,11 @@
 // The driver: binds an AnnouncementSchedule to timers and to a frame sender, and logs what it does.
-import { decodeFrame, type GarpFrame } from './codec';
-import type { AnnouncePolicyInput } from './policy';
-import { AnnouncementSchedule, type AnnounceRequest, type BurstNotice, type DueFrame } from './schedule';
+import type { AnnouncePolicyInput } from '../machine/policy';
+import {
+  AnnouncementSchedule,
+  type AnnounceRequest,
+  type BurstNotice,
+  type DueFrame,
+} from '../machine/schedule';
 
 /**
  * Sends whole Ethernet frames on a named interface. `@proxyha/netio`'s AF_PACKET socket provides the real
@@ -195,56 +199,5 @@ export class Announcer {
         );
       }
     });
-  }
-}
-
-/** One frame recorded by a {@link MemoryFrameSink}. */
-export interface SentFrame {
-  /** Interface the frame was sent on. */
-  readonly ifname: string;
-  /** A copy of the frame. */
-  readonly frame: Uint8Array;
-  /** Clock reading when it was sent (the sink's `now`). */
-  readonly at: number;
-}
-
-/**
- * In-memory {@link FrameSender} for tests: records every frame with the time it was sent, and can be told
- * to fail.
- */
-export class MemoryFrameSink implements FrameSender {
-  /** Frames sent so far, oldest first. */
-  readonly sent: SentFrame[] = [];
-  /** While set, every send rejects with this error (and records nothing). */
-  failWith: Error | undefined;
-  readonly #now: () => number;
-
-  /** @param now - clock for {@link SentFrame.at}; default `performance.now()` */
-  constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
-  }
-
-  /** Records a copy of the frame, or rejects with {@link MemoryFrameSink.failWith}. */
-  async sendFrame(ifname: string, frame: Uint8Array): Promise<void> {
-    if (this.failWith) throw this.failWith;
-    this.sent.push({ ifname, frame: Uint8Array.from(frame), at: this.#now() });
-  }
-
-  /**
-   * The recorded frames, decoded.
-   *
-   * @throws GarpError if a recorded frame does not decode (it never should)
-   */
-  decoded(): (GarpFrame & Omit<SentFrame, 'frame'>)[] {
-    return this.sent.map((s) => {
-      const r = decodeFrame(s.frame);
-      if (!r.ok) throw r.error;
-      return { ...r.value, ifname: s.ifname, at: s.at };
-    });
-  }
-
-  /** Forgets every recorded frame. */
-  clear(): void {
-    this.sent.length = 0;
   }
 }

@@ -1,5 +1,7 @@
-import { canonicalIpv4, canonicalIpv6, canonicalMac } from './addr';
-import { ALL_NODES_IPV6, ALL_NODES_MAC, type ArpOperation, BROADCAST_MAC, type GarpFrameInit } from './codec';
+import { canonicalIpv4, canonicalIpv6, canonicalMac } from './address';
+import type { ArpOperation } from './arp';
+import { ALL_NODES_IPV6, ALL_NODES_MAC, BROADCAST_MAC } from './ethernet';
+import type { GarpFrameInit } from './frame';
 
 /** Options of {@link gratuitousArp}. */
 export interface GratuitousArpOptions {

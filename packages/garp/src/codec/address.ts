@@ -1,6 +1,6 @@
 // Address text <-> bytes. Hand-written: tiny, allocation-light, and strict (no zone ids, no
 // octal-looking IPv4 octets), which node:net's isIP* helpers are not.
-import { GarpError } from './errors';
+import { GarpError } from '../errors';
 
 const HEX = '0123456789abcdef';
 

@@ -1,8 +1,9 @@
 // A FrameSender over AF_PACKET sockets. Typed structurally after @proxyha/netio's NetworkStack /
 // PacketSocket, so that `new PacketSocketSender(linuxStack())` works without this package importing netio.
+
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from '../codec/ethernet';
+import { GarpError } from '../errors';
 import type { FrameSender } from './announcer';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './codec';
-import { GarpError } from './errors';
 
 /** The part of `@proxyha/netio`'s `PacketSocket` this sender uses. */
 export interface PacketSocketLike {
