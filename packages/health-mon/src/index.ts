@@ -25,7 +25,25 @@ export {
   type ResolvedPortCheck,
   resolveSettings,
   type SettingsInput,
-} from './config';
+} from './config/config';
+export {
+  type CheckReport,
+  checkPorts,
+  type HealthChange,
+  type HealthListener,
+  HealthMonitor,
+  type HealthMonitorEvents,
+  type HealthMonitorOptions,
+  type PortCheckResult,
+  type ProbeEvent,
+} from './driver/monitor';
+export {
+  type HttpProbeOptions,
+  type ProbeKind,
+  type Prober,
+  type ProbeTarget,
+  probePort,
+} from './driver/probe';
 export { HealthMonError, type HealthMonErrorCode } from './errors';
 export {
   type AggregateStatus,
@@ -46,16 +64,4 @@ export {
   type ProbeResultEvent,
   type ProbeSuccess,
   reasonText,
-} from './machine';
-export {
-  type CheckReport,
-  checkPorts,
-  type HealthChange,
-  type HealthListener,
-  HealthMonitor,
-  type HealthMonitorEvents,
-  type HealthMonitorOptions,
-  type PortCheckResult,
-  type ProbeEvent,
-} from './monitor';
-export { type HttpProbeOptions, type ProbeKind, type Prober, type ProbeTarget, probePort } from './probe';
+} from './machine/health';

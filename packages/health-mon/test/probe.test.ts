@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildHttpRequest } from '../src/driver/probe';
 import { type ProbeKind, probePort } from '../src/index';
-import { buildHttpRequest } from '../src/probe';
 import { type Behaviour, closedPort, startServer, type TestServer } from './helpers';
 
 const servers: TestServer[] = [];

@@ -1,8 +1,13 @@
 // The driver: schedules probe cycles (interval, jitter, bounded concurrency) on a Clock, feeds the
 // results into the pure core and emits events. It knows nothing about who consumes them.
 import { EventEmitter, setMaxListeners } from 'node:events';
-import { type Clock, systemClock, type TimerHandle } from './clock';
-import { type MonitorSettings, type ResolvedPortCheck, resolveSettings, type SettingsInput } from './config';
+import { type Clock, systemClock, type TimerHandle } from '../clock';
+import {
+  type MonitorSettings,
+  type ResolvedPortCheck,
+  resolveSettings,
+  type SettingsInput,
+} from '../config/config';
 import {
   applyProbeResult,
   formatStateLine,
@@ -11,7 +16,7 @@ import {
   type PortChange,
   type PortFailureSummary,
   type ProbeResult,
-} from './machine';
+} from '../machine/health';
 import { type ProbeKind, type Prober, probePort } from './probe';
 
 /** Options of {@link HealthMonitor} and {@link checkPorts}: settings plus injectable I/O. */

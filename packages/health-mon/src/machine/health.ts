@@ -1,6 +1,6 @@
 // The pure core: per-port hysteresis and the aggregate ok | failure state.
 // Time is an input (`at` on every event); no timers, sockets or Date.now() in here.
-import { HealthMonError } from './errors';
+import { HealthMonError } from '../errors';
 
 /**
  * Why a probe failed. Stable strings; {@link reasonText} gives the phrase used in log lines.

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import ms from 'ms';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { HealthMonError } from './errors';
-import type { InitialMode } from './machine';
-import type { HttpProbeOptions, ProbeKind } from './probe';
+import type { HttpProbeOptions, ProbeKind } from '../driver/probe';
+import { HealthMonError } from '../errors';
+import type { InitialMode } from '../machine/health';
 
 /** One port to monitor, with its probe. */
 export interface PortCheck {

@@ -1,0 +1,285 @@
+// proxyha-mon: check the redirect ports once (-c, like `mwg-mon -v -c`) or monitor them continuously and
+// log one line per change. Exit codes: 0 ok (or a clean stop), 1 failure (-c), 2 bad arguments or config.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { version } from '../../package.json';
+import {
+  loadMonitorConfig,
+  type MonitorSettings,
+  type PortCheck,
+  parseDuration,
+  resolveSettings,
+} from '../config/config';
+import { checkPorts, HealthMonitor } from '../driver/monitor';
+import type { ProbeKind } from '../driver/probe';
+import { HealthMonError } from '../errors';
+import {
+  formatStateLine,
+  type HealthState,
+  type PortChange,
+  type ProbeResult,
+  reasonText,
+} from '../machine/health';
+
+interface CliOptions {
+  check?: boolean;
+  verbose?: boolean;
+  json?: boolean;
+  host?: string;
+  port?: number[];
+  httpPort?: number[];
+  httpUrl?: string;
+  httpMethod?: string;
+  config?: string;
+  interval?: number;
+  timeout?: number;
+  rise?: number;
+  fall?: number;
+  concurrency?: number;
+  jitter?: number;
+  initial?: 'first-result' | 'counted';
+}
+
+class UsageError extends Error {}
+
+function portArg(value: string, previous: number[] | undefined): number[] {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535)
+    throw new InvalidArgumentError('not a port number (1-65535).');
+  return [...(previous ?? []), n];
+}
+
+function countArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000)
+    throw new InvalidArgumentError('not an integer from 1 to 1000.');
+  return n;
+}
+
+function durationArg(value: string): number {
+  const n = parseDuration(value);
+  if (n === undefined) throw new InvalidArgumentError('not a duration (for example 500ms, 2s, 1m).');
+  return n;
+}
+
+function jitterArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 0.5) {
+    throw new InvalidArgumentError('not a fraction from 0 to 0.5.');
+  }
+  return n;
+}
+
+function initialArg(value: string): 'first-result' | 'counted' {
+  if (value !== 'first-result' && value !== 'counted') {
+    throw new InvalidArgumentError("must be 'first-result' or 'counted'.");
+  }
+  return value;
+}
+
+function program(): Command {
+  return new Command()
+    .name('proxyha-mon')
+    .description(
+      'Port health monitor: all redirect ports as a whole. The node is ok when every port answers and in ' +
+        'failure when any one does not. Without -c it runs until SIGINT/SIGTERM and prints one line per change.',
+    )
+    .usage('-c [-v] [--json] [--host H] --port P [--port P ...] | --config FILE [options]')
+    .option('-c, --check', 'check every port once and exit: 0 when all are ok, 1 on failure')
+    .option('-v, --verbose', 'list every port with its result and latency (-c); also log port changes')
+    .option('--json', 'print one JSON document (-c), or one JSON object per line (continuous)')
+    .option('--host <address>', 'address of the node to probe (default 127.0.0.1)')
+    .option('-p, --port <port>', 'TCP port to probe; repeat for several', portArg)
+    .option('--http-port <port>', 'port to probe with an HTTP request through the proxy; repeatable', portArg)
+    .option('--http-url <url>', 'absolute URL the HTTP probe requests through the proxy (default: GET /)')
+    .option('--http-method <method>', 'method of the HTTP probe (default GET)')
+    .option('--config <file>', 'YAML or JSON configuration file (flags override its settings)')
+    .option('--interval <duration>', 'time between probe cycles (default 2s)', durationArg)
+    .option('--timeout <duration>', 'timeout of one probe (default 1s)', durationArg)
+    .option('--rise <n>', 'consecutive successes from failure to ok (default 2)', countArg)
+    .option('--fall <n>', 'consecutive failures from ok to failure (default 3)', countArg)
+    .option('--concurrency <n>', 'maximum probes in flight (default 16)', countArg)
+    .option('--jitter <fraction>', 'random spread of the interval, 0 to 0.5 (default 0.1)', jitterArg)
+    .option('--initial <mode>', "how ports leave 'unknown': first-result or counted", initialArg)
+    .version(version, '-V, --version')
+    .helpOption('-h, --help', 'show this help')
+    .configureOutput({ outputError: (text, write) => write(`proxyha-mon: ${text}`) })
+    .showHelpAfterError('(run proxyha-mon --help for usage)')
+    .exitOverride();
+}
+
+async function settingsFrom(opts: CliOptions): Promise<MonitorSettings> {
+  const http = {
+    ...(opts.httpUrl === undefined ? {} : { url: opts.httpUrl }),
+    ...(opts.httpMethod === undefined ? {} : { method: opts.httpMethod }),
+  };
+  const cliPorts: PortCheck[] = [
+    ...(opts.port ?? []).map((port) => ({ port, probe: 'tcp' as const })),
+    ...(opts.httpPort ?? []).map((port) => ({ port, probe: 'http' as const, http })),
+  ];
+  if ((opts.httpUrl !== undefined || opts.httpMethod !== undefined) && (opts.httpPort ?? []).length === 0) {
+    throw new UsageError('--http-url and --http-method apply to --http-port ports; none given');
+  }
+  const scalars = {
+    host: opts.host,
+    rise: opts.rise,
+    fall: opts.fall,
+    concurrency: opts.concurrency,
+    jitter: opts.jitter,
+    initial: opts.initial,
+  };
+  if (opts.config !== undefined) {
+    if (cliPorts.length > 0) {
+      throw new UsageError(
+        '--port/--http-port and --config are mutually exclusive: list the ports in the file',
+      );
+    }
+    return loadMonitorConfig(opts.config, { ...scalars, interval: opts.interval, timeout: opts.timeout });
+  }
+  if (cliPorts.length === 0) throw new UsageError('no ports: give --port P (repeatable) or --config FILE');
+  return resolveSettings(
+    { ...scalars, ports: cliPorts, intervalMs: opts.interval, timeoutMs: opts.timeout },
+    'command line',
+  );
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+function resultText(result: ProbeResult): string {
+  if (result.ok) return result.httpStatus === undefined ? 'ok' : `ok (HTTP ${result.httpStatus})`;
+  return `${reasonText(result.reason)} (${result.detail})`;
+}
+
+function resultJson(port: number, probe: ProbeKind, result: ProbeResult): Record<string, unknown> {
+  return result.ok
+    ? { port, probe, ok: true, latencyMs: round(result.latencyMs), httpStatus: result.httpStatus }
+    : {
+        port,
+        probe,
+        ok: false,
+        reason: result.reason,
+        reasonText: reasonText(result.reason),
+        detail: result.detail,
+        latencyMs: round(result.latencyMs),
+      };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function stateJson(state: HealthState, at: number): Record<string, unknown> {
+  return {
+    event: 'state',
+    at: iso(at),
+    status: state.status,
+    since: iso(state.since),
+    line: formatStateLine(state),
+    failing: state.failing.map((f) => ({
+      port: f.port,
+      reason: f.reason,
+      reasonText: reasonText(f.reason),
+      detail: f.detail,
+      since: iso(f.since),
+    })),
+  };
+}
+
+function portJson(change: PortChange): Record<string, unknown> {
+  return {
+    event: 'port',
+    at: iso(change.at),
+    port: change.port,
+    from: change.from,
+    to: change.to,
+    reason: change.reason,
+    detail: change.detail,
+  };
+}
+
+function portLine(change: PortChange): string {
+  const why = change.reason === null ? '' : ` (${reasonText(change.reason)}: ${change.detail})`;
+  return `port ${change.port}: ${change.from} -> ${change.to}${why}`;
+}
+
+async function checkOnce(settings: MonitorSettings, opts: CliOptions): Promise<number> {
+  const report = await checkPorts(settings);
+  if (opts.json) {
+    const doc = {
+      status: report.status,
+      line: report.line,
+      host: report.host,
+      checkedAt: iso(report.at),
+      ports: report.ports.map((p) => resultJson(p.port, p.probe, p.result)),
+    };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    if (opts.verbose) {
+      for (const { port, probe, result } of report.ports) {
+        process.stdout.write(
+          `port ${port} (${probe}): ${resultText(result)}, ${round(result.latencyMs)} ms\n`,
+        );
+      }
+    }
+    process.stdout.write(`${report.line}\n`);
+  }
+  return report.status === 'ok' ? 0 : 1;
+}
+
+function runContinuously(settings: MonitorSettings, opts: CliOptions): void {
+  const mon = new HealthMonitor(settings);
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  mon.on('change', (c) => out(opts.json ? JSON.stringify(stateJson(c.current, c.at)) : c.line));
+  if (opts.verbose) {
+    mon.on('port', (c) => out(opts.json ? JSON.stringify(portJson(c)) : portLine(c)));
+    const ports = settings.ports.map((p) => `${p.port}/${p.probe}`).join(', ');
+    process.stderr.write(
+      `proxyha-mon: monitoring ${settings.host} ports ${ports} every ${settings.intervalMs} ms ` +
+        `(timeout ${settings.timeoutMs} ms, rise ${settings.rise}, fall ${settings.fall})\n`,
+    );
+  }
+  const shutdown = (signal: NodeJS.Signals) => {
+    process.off('SIGINT', shutdown);
+    process.off('SIGTERM', shutdown);
+    void mon.stop().then(() => {
+      if (opts.verbose) process.stderr.write(`proxyha-mon: stopped (${signal})\n`);
+    });
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  mon.start();
+}
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = program();
+  try {
+    cmd.parse(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  const opts = cmd.opts<CliOptions>();
+  let settings: MonitorSettings;
+  try {
+    settings = await settingsFrom(opts);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof HealthMonError) {
+      process.stderr.write(`proxyha-mon: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (opts.check) return checkOnce(settings, opts);
+  runContinuously(settings, opts);
+  return 0;
+}
+
+/** Runs the command as the process. */
+export function runMain(): void {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`proxyha-mon: internal error: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
