@@ -12,7 +12,7 @@ if (role === 'recv') {
   let count = 0;
   let close;
   if (mode === 'raw') {
-    const sock = await openIpSocket({ family: 4, protocol: 253, interface: ifname });
+    const sock = await openIpSocket({ family: 'ipv4', protocol: 253, interface: ifname });
     sock.onPacket(() => count++);
     close = () => sock.close();
   } else {
@@ -31,7 +31,7 @@ if (role === 'recv') {
   let send;
   let close;
   if (mode === 'raw') {
-    const sock = await openIpSocket({ family: 4, protocol: 253, interface: ifname, ttl: 64 });
+    const sock = await openIpSocket({ family: 'ipv4', protocol: 253, interface: ifname, ttl: 64 });
     send = () => sock.send(payload, peer);
     close = () => sock.close();
   } else {

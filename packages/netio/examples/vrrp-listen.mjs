@@ -8,7 +8,7 @@ const [ifname = 'eth0', seconds = '10'] = process.argv.slice(2);
 try {
   const info = await interfaceInfo(ifname);
   console.log(`${info.name}: index ${info.index}, mac ${info.mac}, mtu ${info.mtu}, up ${info.up}`);
-  const sock = await openIpSocket({ family: 4, protocol: 112, interface: ifname, ttl: 255 });
+  const sock = await openIpSocket({ family: 'ipv4', protocol: 112, interface: ifname, ttl: 255 });
   sock.joinGroup('224.0.0.18');
   setTimeout(() => sock.close(), Number(seconds) * 1000);
   for await (const p of sock) {

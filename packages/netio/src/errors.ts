@@ -1,116 +1,165 @@
-/** Stable codes of every error this package raises. */
-export type NetioErrorCode =
-  | 'NETIO_PERMISSION'
-  | 'NETIO_ADDON_UNAVAILABLE'
-  | 'NETIO_UNKNOWN_INTERFACE'
-  | 'NETIO_INVALID_ARGUMENT'
-  | 'NETIO_BROADCAST_NOT_ENABLED'
-  | 'NETIO_CLOSED'
-  | 'NETIO_SYSTEM';
+// The error catalogue and error classes of @proxyha/netio.
+import { defineErrors, ProxyhaError } from '@proxyha/common';
 
-/** Base class of all errors raised by `@proxyha/netio`; switch on {@link NetioError.code}. */
-export class NetioError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: NetioErrorCode;
+/**
+ * Every error code `@proxyha/netio` raises, with what it means. Branch on `error.code`; the context is in
+ * `error.details`.
+ */
+export const NETIO_ERRORS = defineErrors('NETIO', {
+  NETIO_PERMISSION: 'the process lacks the capability (CAP_NET_RAW or CAP_NET_ADMIN) the operation needs',
+  NETIO_ADDON_UNAVAILABLE:
+    'the native addon does not load here, so raw IP and packet sockets cannot be opened',
+  NETIO_UNKNOWN_INTERFACE: 'no network interface of that name exists in this network namespace',
+  NETIO_INVALID_ARGUMENT: 'an argument or option object of a netio function failed validation',
+  NETIO_BROADCAST_NOT_ENABLED:
+    'a datagram to a broadcast address was sent on a socket without broadcast: true',
+  NETIO_CLOSED: 'the socket is closed',
+  NETIO_SYSTEM: 'a system call failed for a reason other than permissions',
+  NETIO_MACVLAN_CONFLICT: 'the macvlan name is taken by a different interface',
+  NETIO_COMMAND_FAILED: 'an ip or sysctl command managing a link failed',
+});
 
-  /** @param code - stable code; @param message - what happened and what to do; @param options - `cause` */
-  constructor(code: NetioErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'NetioError';
-    this.code = code;
-  }
-}
+/** A code of {@link NETIO_ERRORS}. */
+export type NetioErrorCode = keyof typeof NETIO_ERRORS;
+
+/**
+ * The error class of `@proxyha/netio`: every error it raises or rejects with is one. Switch on
+ * {@link NetioError.code}; the subclasses below exist for `instanceof` and type the `details`.
+ *
+ * @typeParam D - the shape of `details`
+ */
+export class NetioError<D extends object = Readonly<Record<string, unknown>>> extends ProxyhaError<
+  NetioErrorCode,
+  D
+> {}
 
 /** The Linux capability an operation needs. */
 export type Capability = 'CAP_NET_RAW' | 'CAP_NET_ADMIN';
 
-/**
- * The kernel refused an operation with EPERM/EACCES: the process lacks a capability.
- * The message names the capability and how to grant it.
- */
-export class NetioPermissionError extends NetioError {
+/** Details of a {@link NetioPermissionError}. */
+export type NetioPermissionDetails = {
   /** The missing capability. */
   readonly capability: Capability;
   /** What was attempted, e.g. `open raw IPv4 socket for protocol 112`. */
   readonly operation: string;
+};
 
-  /** @param operation - what was attempted; @param capability - what it needs; @param options - `cause` */
-  constructor(operation: string, capability: Capability, options?: { cause?: unknown }) {
+/**
+ * `NETIO_PERMISSION`: the kernel refused an operation with EPERM/EACCES, the process lacks a capability.
+ * The message names the capability and how to grant it.
+ */
+export class NetioPermissionError extends NetioError<NetioPermissionDetails> {
+  /**
+   * @param operation - what was attempted
+   * @param capability - what it needs
+   * @param options - the underlying error
+   */
+  constructor(operation: string, capability: Capability, options: { cause?: unknown } = {}) {
     const cap = capability.toLowerCase();
     super(
       'NETIO_PERMISSION',
       `${operation}: permission denied, ${capability} is required. Run as root, or grant the capability ` +
         `to Node: \`sudo setcap ${cap}+ep $(readlink -f $(which node))\` (or AmbientCapabilities=${capability} ` +
         'in a systemd unit).',
-      options,
+      { details: { capability, operation }, cause: options.cause },
     );
-    this.name = 'NetioPermissionError';
-    this.capability = capability;
-    this.operation = operation;
   }
 }
 
-/** The native addon is not built or cannot load here; raised only when a raw or packet socket is opened. */
-export class NetioAddonUnavailableError extends NetioError {
-  /** Why the addon is unavailable (missing file, load error, platform). */
+/** Details of a {@link NetioAddonUnavailableError}. */
+export type NetioAddonUnavailableDetails = {
+  /** Why the addon is unavailable: no binary for the platform, a load error, not Linux. */
   readonly reason: string;
+};
 
-  /** @param reason - why the addon is unavailable; @param options - `cause` */
-  constructor(reason: string, options?: { cause?: unknown }) {
+/**
+ * `NETIO_ADDON_UNAVAILABLE`: the native addon cannot load here; raised only when a raw or packet socket (or
+ * an rtnetlink address change) is asked for.
+ */
+export class NetioAddonUnavailableError extends NetioError<NetioAddonUnavailableDetails> {
+  /**
+   * @param reason - why the addon is unavailable
+   * @param options - the underlying error
+   */
+  constructor(reason: string, options: { cause?: unknown } = {}) {
     super(
       'NETIO_ADDON_UNAVAILABLE',
       `the @proxyha/netio native addon is unavailable (${reason}); raw IP and packet sockets need it. ` +
-        'Install python3, make and g++ and run `pnpm --filter @proxyha/netio build` (or `npm rebuild @proxyha/netio`); ' +
-        'without it use a non-raw transport or MemoryNetwork.',
-      options,
+        'Prebuilt binaries ship for linux-x64 and linux-arm64 (glibc); elsewhere install python3, make and g++ ' +
+        'and run `npm rebuild @proxyha/netio` (or `pnpm rebuild @proxyha/netio`); without it use a non-raw ' +
+        'transport or MemoryNetwork.',
+      { details: { reason }, cause: options.cause },
     );
-    this.name = 'NetioAddonUnavailableError';
-    this.reason = reason;
   }
 }
 
-/** No interface of that name exists (in this network namespace). */
-export class NetioUnknownInterfaceError extends NetioError {
+/** Details of a {@link NetioUnknownInterfaceError}. */
+export type NetioUnknownInterfaceDetails = {
   /** The name that was looked up. */
-  readonly interfaceName: string;
+  readonly interface: string;
+};
 
-  /** @param interfaceName - the name that was looked up */
-  constructor(interfaceName: string) {
-    super('NETIO_UNKNOWN_INTERFACE', `unknown network interface "${interfaceName}" (see \`ip link\`)`);
-    this.name = 'NetioUnknownInterfaceError';
-    this.interfaceName = interfaceName;
+/** `NETIO_UNKNOWN_INTERFACE`: no interface of that name exists (in this network namespace). */
+export class NetioUnknownInterfaceError extends NetioError<NetioUnknownInterfaceDetails> {
+  /**
+   * @param name - the interface name that was looked up
+   * @param options - the underlying error
+   */
+  constructor(name: string, options: { cause?: unknown } = {}) {
+    super('NETIO_UNKNOWN_INTERFACE', `unknown network interface "${name}" (see \`ip link\`)`, {
+      details: { interface: name },
+      cause: options.cause,
+    });
   }
 }
 
-/** An argument is malformed or out of range; raised before any system call. */
-export class NetioInvalidArgumentError extends NetioError {
+/** Details of a {@link NetioInvalidArgumentError}. */
+export type NetioInvalidArgumentDetails = {
   /** The argument's name, e.g. `options.ttl`. */
   readonly argument: string;
   /** The offending value. */
   readonly value: unknown;
+  /** What would be valid, e.g. `an integer 1..255`. */
+  readonly expected: string;
+};
 
-  /** @param argument - argument path; @param value - offending value; @param expected - what would be valid */
+/** `NETIO_INVALID_ARGUMENT`: an argument is malformed or out of range; raised before any system call. */
+export class NetioInvalidArgumentError extends NetioError<NetioInvalidArgumentDetails> {
+  /**
+   * @param argument - argument path, such as `options.ttl`
+   * @param value - the offending value
+   * @param expected - what would be valid
+   */
   constructor(argument: string, value: unknown, expected: string) {
-    super('NETIO_INVALID_ARGUMENT', `invalid ${argument}: ${describe(value)} (expected ${expected})`);
-    this.name = 'NetioInvalidArgumentError';
-    this.argument = argument;
-    this.value = value;
+    super('NETIO_INVALID_ARGUMENT', `invalid ${argument}: ${describe(value)} (expected ${expected})`, {
+      details: { argument, value, expected },
+    });
   }
 }
 
-/** A system call failed for a reason other than permissions; `errno` is the symbolic name, e.g. `EMSGSIZE`. */
-export class NetioSystemError extends NetioError {
+/** Details of a {@link NetioSystemError}. */
+export type NetioSystemDetails = {
+  /** What was attempted, e.g. `send on raw IPv4 socket for protocol 112 on eth0`. */
+  readonly operation: string;
   /** Symbolic errno, e.g. `ENETDOWN`. */
   readonly errno: string;
   /** The failing system call, e.g. `sendmsg`. */
   readonly syscall: string;
+};
 
-  /** @param operation - what was attempted; @param errno - symbolic errno; @param syscall - failing call */
-  constructor(operation: string, errno: string, syscall: string, options?: { cause?: unknown }) {
-    super('NETIO_SYSTEM', `${operation}: ${syscall} failed with ${errno}`, options);
-    this.name = 'NetioSystemError';
-    this.errno = errno;
-    this.syscall = syscall;
+/** `NETIO_SYSTEM`: a system call failed for a reason other than permissions. */
+export class NetioSystemError extends NetioError<NetioSystemDetails> {
+  /**
+   * @param operation - what was attempted
+   * @param errno - symbolic errno, e.g. `EMSGSIZE`
+   * @param syscall - the failing call
+   * @param options - the underlying error
+   */
+  constructor(operation: string, errno: string, syscall: string, options: { cause?: unknown } = {}) {
+    super('NETIO_SYSTEM', `${operation}: ${syscall} failed with ${errno}`, {
+      details: { operation, errno, syscall },
+      cause: options.cause,
+    });
   }
 }
 
@@ -122,6 +171,23 @@ function describe(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+/** The `NETIO_CLOSED` error for use after close. */
+export function closedError(operation: string): NetioError<{ readonly operation: string }> {
+  return new NetioError('NETIO_CLOSED', `${operation}: the socket is closed`, { details: { operation } });
+}
+
+/** The `NETIO_BROADCAST_NOT_ENABLED` error. */
+export function broadcastError(
+  operation: string,
+  destination: string,
+): NetioError<{ readonly operation: string; readonly destination: string }> {
+  return new NetioError(
+    'NETIO_BROADCAST_NOT_ENABLED',
+    `${operation}: sending to broadcast address ${destination} needs the socket option broadcast: true (SO_BROADCAST)`,
+    { details: { operation, destination } },
+  );
 }
 
 /** Error shape thrown by the native addon. */

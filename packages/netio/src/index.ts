@@ -15,7 +15,7 @@
  * ```ts
  * import { linuxStack } from '@proxyha/netio';
  *
- * const sock = await linuxStack.openIpSocket({ family: 4, protocol: 112, interface: 'eth0', ttl: 255 });
+ * const sock = await linuxStack.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'eth0', ttl: 255 });
  * sock.joinGroup('224.0.0.18');
  * sock.onPacket((p) => console.log(p.source, p.ttl, p.payload));
  * await sock.send(advert, '224.0.0.18');
@@ -30,12 +30,18 @@ import type { NetworkStack } from './types';
 
 export {
   type Capability,
+  NETIO_ERRORS,
+  type NetioAddonUnavailableDetails,
   NetioAddonUnavailableError,
   NetioError,
   type NetioErrorCode,
+  type NetioInvalidArgumentDetails,
   NetioInvalidArgumentError,
+  type NetioPermissionDetails,
   NetioPermissionError,
+  type NetioSystemDetails,
   NetioSystemError,
+  type NetioUnknownInterfaceDetails,
   NetioUnknownInterfaceError,
 } from './errors';
 export {
@@ -53,7 +59,6 @@ export type {
   InterfaceInfo,
   InterfaceRef,
   InterfaceWatcher,
-  IpFamily,
   IpPacket,
   IpSocket,
   IpSocketOptions,

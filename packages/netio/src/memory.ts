@@ -1,6 +1,18 @@
-import { isIPv4 } from 'node:net';
 import {
-  NetioError,
+  canonicalIp,
+  formatIpv6,
+  formatMac,
+  type IpFamily,
+  isLinkLocalIp,
+  isMulticastIp,
+  type ParsedIp,
+  parseIp,
+  parseMac,
+} from '@proxyha/common';
+import {
+  broadcastError,
+  closedError,
+  type NetioError,
   NetioInvalidArgumentError,
   NetioPermissionError,
   NetioSystemError,
@@ -13,7 +25,6 @@ import type {
   InterfaceInfo,
   InterfaceRef,
   InterfaceWatcher,
-  IpFamily,
   IpPacket,
   IpSocket,
   IpSocketOptions,
@@ -23,14 +34,13 @@ import type {
   WatchOptions,
 } from './types';
 import {
-  checkAddress,
   checkBytes,
+  checkCidr,
   checkGroup,
   checkInterfaceName,
-  formatMac,
-  isMulticast,
+  checkIp,
+  familyLabel,
   MAX_IP_PAYLOAD,
-  parseCidr,
   type ResolvedIpOptions,
   type ResolvedPacketOptions,
   resolveIpOptions,
@@ -59,6 +69,13 @@ export interface MemoryHostOptions {
   interfaces: MemoryInterfaceOptions[];
   /** When false, opening raw/packet sockets fails with NETIO_PERMISSION, like a process without CAP_NET_RAW. */
   privileged?: boolean;
+}
+
+/** The canonical form of a MAC option; throws NETIO_INVALID_ARGUMENT. */
+function checkMac(mac: unknown): string {
+  const bytes = parseMac(mac);
+  if (!bytes) throw new NetioInvalidArgumentError('interfaces[].mac', mac, 'a MAC address aa:bb:cc:dd:ee:ff');
+  return formatMac(bytes);
 }
 
 /** Options of {@link MemoryNetwork}. */
@@ -162,41 +179,52 @@ function checkLoss(loss: number): number {
   return loss;
 }
 
-function v4ToInt(address: string): number {
-  return address.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
-}
-
-function isBroadcastFor(info: InterfaceInfo, destination: string): boolean {
-  if (destination === '255.255.255.255') return true;
-  const d = v4ToInt(destination);
+/** True when `destination` is 255.255.255.255 or the directed broadcast address of one of `info`'s subnets. */
+function isBroadcastFor(info: InterfaceInfo, destination: ParsedIp): boolean {
+  const d = destination.bytes;
+  if (d.every((b) => b === 255)) return true;
   return info.ipv4.some(({ address, prefixLength }) => {
     if (prefixLength >= 31) return false;
-    const mask = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0;
-    return ((v4ToInt(address) & mask) | ~mask) >>> 0 === d;
+    const own = parseIp(address, 'ipv4')?.bytes;
+    if (!own) return false;
+    for (let i = 0, bits = prefixLength; i < 4; i++, bits -= 8) {
+      const net = bits >= 8 ? 0xff : bits <= 0 ? 0 : (0xff << (8 - bits)) & 0xff;
+      if ((d[i] as number) !== (((own[i] as number) & net) | (~net & 0xff))) return false;
+    }
+    return true;
   });
 }
 
+/** The EUI-64 link-local address (RFC 4291 appendix A) of a MAC address. */
 function eui64LinkLocal(mac: string): string {
-  const b = mac.split(':').map((x) => Number.parseInt(x, 16));
-  const w = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
-  return `fe80::${w((b[0] as number) ^ 2, b[1] as number)}:${w(b[2] as number, 0xff)}:${w(0xfe, b[3] as number)}:${w(b[4] as number, b[5] as number)}`;
+  const m = parseMac(mac) ?? new Uint8Array(6);
+  const ip = new Uint8Array(16);
+  ip.set([0xfe, 0x80]);
+  ip.set(
+    [
+      (m[0] as number) ^ 2,
+      m[1] as number,
+      m[2] as number,
+      0xff,
+      0xfe,
+      m[3] as number,
+      m[4] as number,
+      m[5] as number,
+    ],
+    8,
+  );
+  return formatIpv6(ip);
 }
 
-function sameAddress(a: string, b: string): boolean {
-  if (isIPv4(a) || isIPv4(b)) return a === b;
-  return expand6(a) === expand6(b);
+/** True for link-local unicast (fe80::/10) and link-scoped multicast (ffx2::/16). */
+function linkScoped(ip: ParsedIp): boolean {
+  return isLinkLocalIp(ip) || (ip.bytes[0] === 0xff && ((ip.bytes[1] as number) & 0x0f) === 2);
 }
 
-function expand6(address: string): string {
-  const [head, tail] = address.toLowerCase().split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : Array(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((x) => x.padStart(4, '0')).join(':');
-}
-
-function linkScoped(address: string): boolean {
-  return /^fe[89ab]/i.test(address) || /^ff[0-9a-f]2/i.test(address);
+/** True for an IPv6 link-local address given as text. */
+function isLinkLocalText(address: string): boolean {
+  const ip = parseIp(address, 'ipv6');
+  return ip !== undefined && isLinkLocalIp(ip);
 }
 
 /** A host of a {@link MemoryNetwork}; implements {@link NetworkStack}. */
@@ -237,10 +265,17 @@ export class MemoryHost implements NetworkStack {
       const name = checkInterfaceName('interfaces[].name', o.name);
       if (this.ifaces.has(name))
         throw new NetioInvalidArgumentError('interfaces[].name', name, 'a unique name');
-      const hex = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
-      const mac = o.mac ?? `02:00:00:00:${hex(hostNumber)}:${hex(i + 2)}`;
-      const ipv6 = (o.ipv6 ?? []).map((c) => parseCidr('interfaces[].ipv6', c, 6));
-      if (!ipv6.some((a) => /^fe80:/i.test(a.address)))
+      const mac =
+        o.mac === undefined
+          ? formatMac(Uint8Array.of(2, 0, 0, 0, hostNumber & 0xff, (i + 2) & 0xff))
+          : checkMac(o.mac);
+      const cidrs = (list: string[] | undefined, family: IpFamily) =>
+        (list ?? []).map((c) => {
+          const { address, prefixLength } = checkCidr(`interfaces[].${family}`, c, family);
+          return { address, prefixLength };
+        });
+      const ipv6 = cidrs(o.ipv6, 'ipv6');
+      if (!ipv6.some((a) => isLinkLocalText(a.address)))
         ipv6.push({ address: eui64LinkLocal(mac), prefixLength: 64 });
       this.ifaces.set(name, {
         host: this,
@@ -252,7 +287,7 @@ export class MemoryHost implements NetworkStack {
           mtu: o.mtu ?? 1500,
           up: true,
           running: true,
-          ipv4: (o.ipv4 ?? []).map((c) => parseCidr('interfaces[].ipv4', c, 4)),
+          ipv4: cidrs(o.ipv4, 'ipv4'),
           ipv6,
         },
       });
@@ -272,7 +307,7 @@ export class MemoryHost implements NetworkStack {
     const iface = this.iface(resolved.interface);
     if (!this.privileged) {
       throw new NetioPermissionError(
-        `open raw IPv${resolved.family} socket for protocol ${resolved.protocol} on ${iface.info.name}`,
+        `open raw ${familyLabel(resolved.family)} socket for protocol ${resolved.protocol} on ${iface.info.name}`,
         'CAP_NET_RAW',
       );
     }
@@ -321,21 +356,19 @@ export class MemoryHost implements NetworkStack {
 
   /** Adds an address in CIDR form (e.g. a VIP `192.168.77.100/24`); unicast to it then reaches this host. */
   async addAddress(name: string, cidr: string): Promise<void> {
-    const family: IpFamily = cidr.includes(':') ? 6 : 4;
-    const addr = parseCidr('cidr', cidr, family);
+    const { family, address, prefixLength } = checkCidr('cidr', cidr);
     this.change(name, (info) => {
-      const list = family === 4 ? info.ipv4 : info.ipv6;
-      if (!list.some((a) => sameAddress(a.address, addr.address))) list.push(addr);
+      const list = family === 'ipv4' ? info.ipv4 : info.ipv6;
+      if (!list.some((a) => a.address === address)) list.push({ address, prefixLength });
     });
   }
 
   /** Removes an address added with {@link MemoryHost.addAddress} or configured at creation. */
   async removeAddress(name: string, cidr: string): Promise<void> {
-    const family: IpFamily = cidr.includes(':') ? 6 : 4;
-    const addr = parseCidr('cidr', cidr, family);
+    const { family, address } = checkCidr('cidr', cidr);
     this.change(name, (info) => {
-      const list = family === 4 ? info.ipv4 : info.ipv6;
-      const i = list.findIndex((a) => sameAddress(a.address, addr.address));
+      const list = family === 'ipv4' ? info.ipv4 : info.ipv6;
+      const i = list.findIndex((a) => a.address === address);
       if (i >= 0) list.splice(i, 1);
     });
   }
@@ -396,7 +429,7 @@ abstract class MemorySocket<T> {
   }
 
   protected checkSendable(operation: string, length: number): void {
-    if (this.closed) throw new NetioError('NETIO_CLOSED', `${operation}: the socket is closed`);
+    if (this.closed) throw closedError(operation);
     if (!this.iface.info.up) throw new NetioSystemError(operation, 'ENETDOWN', 'sendmsg');
     if (length > this.iface.info.mtu) throw new NetioSystemError(operation, 'EMSGSIZE', 'sendmsg');
   }
@@ -428,45 +461,43 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
 
   joinGroup(group: string): void {
     checkGroup('group', group, this.family);
-    if (this.closed) throw new NetioError('NETIO_CLOSED', 'join: the socket is closed');
-    const key = expand6OrSame(group);
+    if (this.closed) throw closedError(`join ${group}`);
+    const key = canonicalIp(group) as string;
     if (this.groups.has(key)) throw new NetioSystemError(`join ${group}`, 'EADDRINUSE', 'setsockopt');
     this.groups.add(key);
   }
 
   leaveGroup(group: string): void {
     checkGroup('group', group, this.family);
-    if (this.closed) throw new NetioError('NETIO_CLOSED', 'leave: the socket is closed');
-    if (!this.groups.delete(expand6OrSame(group))) {
+    if (this.closed) throw closedError(`leave ${group}`);
+    if (!this.groups.delete(canonicalIp(group) as string)) {
       throw new NetioSystemError(`leave ${group}`, 'EADDRNOTAVAIL', 'setsockopt');
     }
   }
 
   async send(payload: Uint8Array, destination: string): Promise<void> {
     checkBytes('payload', payload, 0, MAX_IP_PAYLOAD);
-    checkAddress('destination', destination, this.family);
-    const operation = `send on raw IPv${this.family} socket for protocol ${this.protocol} on ${this.iface.info.name}`;
-    this.checkSendable(operation, payload.length + (this.family === 4 ? 20 : 40));
+    const dest = checkIp('destination', destination, this.family);
+    const v4 = this.family === 'ipv4';
+    const operation = `send on raw ${familyLabel(this.family)} socket for protocol ${this.protocol} on ${this.iface.info.name}`;
+    this.checkSendable(operation, payload.length + (v4 ? 20 : 40));
     const info = this.iface.info;
-    const multicast = isMulticast(destination, this.family);
-    const broadcast = this.family === 4 && !multicast && isBroadcastFor(info, destination);
-    if (broadcast && !this.options.broadcast) {
-      throw new NetioError(
-        'NETIO_BROADCAST_NOT_ENABLED',
-        `${operation}: sending to broadcast address ${destination} needs the socket option broadcast: true (SO_BROADCAST)`,
-      );
-    }
-    const addresses = this.family === 4 ? info.ipv4 : info.ipv6;
+    const multicast = isMulticastIp(dest);
+    const broadcast = v4 && !multicast && isBroadcastFor(info, dest);
+    if (broadcast && !this.options.broadcast) throw broadcastError(operation, destination);
+    const addresses = v4 ? info.ipv4 : info.ipv6;
     const preferred =
-      this.family === 6 && linkScoped(destination)
-        ? addresses.find((a) => /^fe80:/i.test(a.address))
-        : addresses.find((a) => !/^fe80:/i.test(a.address));
+      !v4 && linkScoped(dest)
+        ? addresses.find((a) => isLinkLocalText(a.address))
+        : addresses.find((a) => !isLinkLocalText(a.address));
     const source =
-      this.options.source ?? (preferred ?? addresses[0])?.address ?? (this.family === 4 ? '0.0.0.0' : '::');
+      (this.options.source === undefined ? undefined : canonicalIp(this.options.source)) ??
+      (preferred ?? addresses[0])?.address ??
+      (v4 ? '0.0.0.0' : '::');
     const ttl = multicast ? (this.options.multicastTtl ?? 1) : (this.options.ttl ?? 64);
     const bytes = Buffer.from(payload);
-    const group = multicast ? expand6OrSame(destination) : '';
-    const allNodes = destination === '224.0.0.1' || group === expand6('ff02::1');
+    const group = dest.text;
+    const allNodes = multicast && (group === '224.0.0.1' || group === 'ff02::1');
 
     for (const target of this.host.network.attached(this.iface.segment)) {
       const local = target.host === this.host;
@@ -479,8 +510,8 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
         wanted = () => true;
       } else {
         if (local) continue; // unicast to this host's own address goes through lo, not this link
-        const addrs = this.family === 4 ? target.info.ipv4 : target.info.ipv6;
-        if (!addrs.some((a) => sameAddress(a.address, destination))) continue;
+        const addrs = v4 ? target.info.ipv4 : target.info.ipv6;
+        if (!addrs.some((a) => a.address === dest.text)) continue;
         wanted = () => true;
       }
       const receivers = [...target.host.ipSockets].filter(
@@ -494,7 +525,7 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
       if (receivers.length === 0 || !this.host.network.survives()) continue;
       const packet: IpPacket = {
         source,
-        destination,
+        destination: dest.text,
         ifindex: target.info.index,
         ttl,
         payload: bytes,
@@ -509,10 +540,6 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
     super.close();
     this.host.ipSockets.delete(this);
   }
-}
-
-function expand6OrSame(address: string): string {
-  return address.includes(':') ? expand6(address) : address;
 }
 
 class MemoryPacketSocket extends MemorySocket<Frame> implements PacketSocket {

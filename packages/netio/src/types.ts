@@ -1,11 +1,9 @@
+import type { IpFamily } from '@proxyha/common';
 import type { NetioError } from './errors';
-
-/** IP version of a raw socket. */
-export type IpFamily = 4 | 6;
 
 /** Options of {@link NetworkStack.openIpSocket}. */
 export interface IpSocketOptions {
-  /** 4 for IPv4, 6 for IPv6. */
+  /** `'ipv4'` or `'ipv6'` (`IpFamily` of `@proxyha/common`). */
   family: IpFamily;
   /** IP protocol number, 1..254 (VRRP is 112, the director's discovery 253). */
   protocol: number;
@@ -77,7 +75,7 @@ export interface Receiver<T> extends AsyncIterable<T> {
  * (in order) instead of dropping, and it rejects with a typed error on failure or close.
  */
 export interface IpSocket extends Receiver<IpPacket> {
-  /** IP version. */
+  /** The address family, `'ipv4'` or `'ipv6'`. */
   readonly family: IpFamily;
   /** IP protocol number. */
   readonly protocol: number;

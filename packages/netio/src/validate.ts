@@ -1,6 +1,6 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { type IpFamily, isMulticastIp, type ParsedIp, parseCidr, parseIp } from '@proxyha/common';
 import { NetioInvalidArgumentError } from './errors';
-import type { IpFamily, IpSocketOptions, PacketSocketOptions } from './types';
+import type { IpSocketOptions, PacketSocketOptions } from './types';
 
 /** IpSocketOptions after validation, with defaults applied. */
 export interface ResolvedIpOptions {
@@ -66,29 +66,29 @@ export function checkInterfaceName(path: string, value: unknown): string {
   return value;
 }
 
-/** Checks that `value` is an address of `family`. */
+/** `IPv4` or `IPv6`, for messages. */
+export function familyLabel(family: IpFamily): string {
+  return family === 'ipv4' ? 'IPv4' : 'IPv6';
+}
+
+/** Parses an address of `family`; throws NETIO_INVALID_ARGUMENT naming `path` when it is not one. */
+export function checkIp(path: string, value: unknown, family: IpFamily): ParsedIp {
+  const ip = parseIp(value, family);
+  if (!ip) throw new NetioInvalidArgumentError(path, value, `an ${familyLabel(family)} address`);
+  return ip;
+}
+
+/** Checks that `value` is an address of `family` and returns it unchanged. */
 export function checkAddress(path: string, value: unknown, family: IpFamily): string {
-  if (typeof value !== 'string' || !(family === 4 ? isIPv4(value) : isIPv6(value) && !value.includes('%'))) {
-    throw new NetioInvalidArgumentError(path, value, `an IPv${family} address`);
-  }
-  return value;
+  checkIp(path, value, family);
+  return value as string;
 }
 
-/** Checks a multicast group address of `family`. */
+/** Checks a multicast group address of `family` and returns it unchanged. */
 export function checkGroup(path: string, value: unknown, family: IpFamily): string {
-  const group = checkAddress(path, value, family);
-  if (!isMulticast(group, family))
-    throw new NetioInvalidArgumentError(path, value, `an IPv${family} multicast address`);
-  return group;
-}
-
-/** True for 224.0.0.0/4 and ff00::/8. */
-export function isMulticast(address: string, family: IpFamily): boolean {
-  if (family === 4) {
-    const first = Number(address.split('.')[0]);
-    return first >= 224 && first <= 239;
-  }
-  return /^ff/i.test(address);
+  if (!isMulticastIp(checkIp(path, value, family)))
+    throw new NetioInvalidArgumentError(path, value, `an ${familyLabel(family)} multicast address`);
+  return value as string;
 }
 
 /** Checks a payload or frame argument. */
@@ -103,24 +103,24 @@ export function checkBytes(path: string, value: unknown, min: number, max: numbe
 export function resolveIpOptions(options: unknown): ResolvedIpOptions {
   if (!isObject(options)) throw new NetioInvalidArgumentError('options', options, 'an options object');
   const family = options.family;
-  if (family !== 4 && family !== 6) throw new NetioInvalidArgumentError('options.family', family, '4 or 6');
+  if (family !== 'ipv4' && family !== 'ipv6')
+    throw new NetioInvalidArgumentError('options.family', family, '"ipv4" or "ipv6"');
   const protocol = int('options.protocol', options.protocol, 1, 254);
   const iface = checkInterfaceName('options.interface', options.interface);
   const ttl = optionalInt('options.ttl', options.ttl, 1, 255);
   const multicastTtl = optionalInt('options.multicastTtl', options.multicastTtl, 1, 255) ?? ttl;
   const multicastLoop = bool('options.multicastLoop', options.multicastLoop, false);
   const broadcast = bool('options.broadcast', options.broadcast, false);
-  if (broadcast && family === 6) {
+  if (broadcast && family === 'ipv6') {
     throw new NetioInvalidArgumentError('options.broadcast', true, 'false for IPv6 (use multicast)');
   }
   const tos = optionalInt('options.tos', options.tos, 0, 255);
-  const source =
-    options.source === undefined ? undefined : checkAddress('options.source', options.source, family);
-  if (source !== undefined && isMulticast(source, family)) {
-    throw new NetioInvalidArgumentError('options.source', source, 'a unicast address');
+  const source = options.source === undefined ? undefined : checkIp('options.source', options.source, family);
+  if (source !== undefined && isMulticastIp(source)) {
+    throw new NetioInvalidArgumentError('options.source', options.source, 'a unicast address');
   }
   const checksumOffset = optionalInt('options.checksumOffset', options.checksumOffset, 0, 65532);
-  if (checksumOffset !== undefined && (family !== 6 || checksumOffset % 2 !== 0)) {
+  if (checksumOffset !== undefined && (family !== 'ipv6' || checksumOffset % 2 !== 0)) {
     throw new NetioInvalidArgumentError(
       'options.checksumOffset',
       checksumOffset,
@@ -136,7 +136,7 @@ export function resolveIpOptions(options: unknown): ResolvedIpOptions {
     multicastLoop,
     broadcast,
     tos,
-    source,
+    source: options.source as string | undefined,
     checksumOffset,
   };
 }
@@ -151,16 +151,6 @@ export function resolvePacketOptions(options: unknown): ResolvedPacketOptions {
   };
 }
 
-/** Formats 6 bytes as `aa:bb:cc:dd:ee:ff`. */
-export function formatMac(bytes: Uint8Array, offset = 0): string {
-  let out = '';
-  for (let i = 0; i < 6; i++) {
-    const b = bytes[offset + i] ?? 0;
-    out += (i ? ':' : '') + (b < 16 ? '0' : '') + b.toString(16);
-  }
-  return out;
-}
-
 const PACKET_TYPES = ['host', 'broadcast', 'multicast', 'otherhost', 'outgoing'] as const;
 
 /** Maps the kernel's sll_pkttype (PACKET_HOST..PACKET_OUTGOING) to a name. */
@@ -168,49 +158,32 @@ export function packetTypeName(value: number): (typeof PACKET_TYPES)[number] {
   return PACKET_TYPES[value] ?? 'otherhost';
 }
 
-/** Parses `address/prefix` of `family` (the prefix is required); throws NETIO_INVALID_ARGUMENT naming `path`. */
-export function parseCidr(
-  path: string,
-  cidr: string,
-  family: IpFamily,
-): { address: string; prefixLength: number } {
-  const [address, prefix] = String(cidr).split('/');
-  checkAddress(path, address, family);
-  const prefixLength = Number(prefix);
-  if (
-    prefix === undefined ||
-    !Number.isInteger(prefixLength) ||
-    prefixLength < 0 ||
-    prefixLength > (family === 4 ? 32 : 128)
-  ) {
-    throw new NetioInvalidArgumentError(
-      path,
-      cidr,
-      `an IPv${family} address with a prefix length, like a/24`,
-    );
-  }
-  return { address: address as string, prefixLength };
+/** An address with its prefix length, as interfaces carry them. */
+export interface CidrAddress {
+  /** The family. */
+  family: IpFamily;
+  /** The 4 or 16 bytes. */
+  bytes: Uint8Array;
+  /** Canonical text (dotted quad, RFC 5952). */
+  address: string;
+  /** Prefix length. */
+  prefixLength: number;
 }
 
-/** The 4 or 16 bytes of an address that {@link checkAddress} accepted. */
-export function addressBytes(address: string, family: IpFamily): Uint8Array {
-  if (family === 4) return Uint8Array.from(address.split('.').map(Number));
-  let text = address;
-  const out = new Uint8Array(16);
-  const dotted = text.match(/(\d+\.\d+\.\d+\.\d+)$/);
-  if (dotted) {
-    const [a, b, c, d] = (dotted[1] as string).split('.').map(Number) as [number, number, number, number];
-    text = `${text.slice(0, -(dotted[1] as string).length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+/**
+ * Parses `address/prefix` (the prefix is required), of `family` when given; throws NETIO_INVALID_ARGUMENT
+ * naming `path`.
+ */
+export function checkCidr(path: string, cidr: unknown, family?: IpFamily): CidrAddress {
+  const parsed = parseCidr(cidr, family);
+  if (!parsed || parsed.prefixLength === undefined) {
+    const what = family ? `an ${familyLabel(family)} address` : 'an IPv4 or IPv6 address';
+    throw new NetioInvalidArgumentError(path, cidr, `${what} with a prefix length, like 192.0.2.1/24`);
   }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const words = (part: string | undefined) =>
-    part ? part.split(':').map((w) => Number.parseInt(w, 16)) : [];
-  const h = words(head);
-  const t = words(tail);
-  const all = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
-  all.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  return out;
+  return {
+    family: parsed.family,
+    bytes: parsed.bytes,
+    address: parsed.text,
+    prefixLength: parsed.prefixLength,
+  };
 }

@@ -101,7 +101,7 @@ describe('NativeChannel sends', () => {
     try {
       const { ch } = channel(Array(1000).fill(-ENOBUFS));
       const p = ch.send(Buffer.from('a'), 'x', 1, undefined);
-      const check = expect(p).rejects.toMatchObject({ code: 'NETIO_SYSTEM', errno: 'ENOBUFS' });
+      const check = expect(p).rejects.toMatchObject({ code: 'NETIO_SYSTEM', details: { errno: 'ENOBUFS' } });
       await vi.advanceTimersByTimeAsync(6000);
       await check;
     } finally {

@@ -41,7 +41,7 @@ describeNet('error paths', () => {
   }
 
   it('an unprivileged process gets NETIO_PERMISSION naming CAP_NET_RAW and how to grant it', async () => {
-    for (const family of [4, 6]) {
+    for (const family of ['ipv4', 'ipv6']) {
       const r = await openAsNobody({ family, protocol: 112, interface: 'lo' });
       expect(r.code, r.stderr).toBe(3);
       expect(r.error).toMatchObject({ code: 'NETIO_PERMISSION', capability: 'CAP_NET_RAW' });
@@ -51,13 +51,13 @@ describeNet('error paths', () => {
   });
 
   it('an unknown interface is reported as such, before the privileged socket() call', async () => {
-    const r = await openAsNobody({ family: 4, protocol: 112, interface: 'nosuch0' });
+    const r = await openAsNobody({ family: 'ipv4', protocol: 112, interface: 'nosuch0' });
     expect(r.error).toMatchObject({ code: 'NETIO_UNKNOWN_INTERFACE' });
     await expect(
-      linuxStack.openIpSocket({ family: 4, protocol: 112, interface: 'nosuch0' }),
+      linuxStack.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'nosuch0' }),
     ).rejects.toMatchObject({
       code: 'NETIO_UNKNOWN_INTERFACE',
-      interfaceName: 'nosuch0',
+      details: { interface: 'nosuch0' },
     });
     await expect(
       linuxStack.openPacketSocket({ interface: 'nosuch0', etherType: 0x0806 }),
@@ -70,7 +70,7 @@ describeNet('error paths', () => {
   });
 
   it('bad arguments are rejected before any system call, even unprivileged', async () => {
-    const r = await openAsNobody({ family: 4, protocol: 112, interface: 'lo', ttl: 0 });
+    const r = await openAsNobody({ family: 'ipv4', protocol: 112, interface: 'lo', ttl: 0 });
     expect(r.error).toMatchObject({ code: 'NETIO_INVALID_ARGUMENT' });
     expect(r.error.message).toContain('options.ttl');
   });

@@ -24,7 +24,7 @@ describeNet('raw IP between two namespaces', () => {
       const b = lab.node('b');
       await lab.exec('a', 'ip', ['addr', 'add', '192.168.77.50/24', 'dev', 'eth0']);
       const cap = await lab.capture('bridge', 'ip proto 112 or ip proto 253');
-      const base = { family: 4, interface: 'eth0', ttl: 255 };
+      const base = { family: 'ipv4', interface: 'eth0', ttl: 255 };
       const rx = peer(lab, 'b', {
         action: 'recv',
         count: 4,
@@ -108,7 +108,7 @@ describeNet('raw IP between two namespaces', () => {
       const a = lab.node('a');
       const b = lab.node('b');
       const cap = await lab.capture('bridge', 'ip6 and ip6[6] == 112');
-      const options = { family: 6, protocol: 112, interface: 'eth0', ttl: 255 };
+      const options = { family: 'ipv6', protocol: 112, interface: 'eth0', ttl: 255 };
       const rx = peer(lab, 'b', { action: 'recv', count: 1, sockets: [{ options, groups: ['ff02::12'] }] });
       await rx.waitForOutput(/^READY$/m);
       const payload = '3133640100640000fd770000000000000000000000000064';

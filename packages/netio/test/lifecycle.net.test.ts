@@ -9,14 +9,14 @@ const tick = () => new Promise((r) => setImmediate(r));
 describeNet('socket lifecycle on loopback', () => {
   it('10 000 raw IP socket open/close cycles (IPv4 and IPv6, half of them reading) leave the fd count unchanged', async () => {
     // warm up: load the addon and anything lazily opened
-    (await linuxStack.openIpSocket({ family: 4, protocol: 253, interface: 'lo' })).close();
+    (await linuxStack.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'lo' })).close();
     await tick();
     const before = fdCount();
     for (let i = 0; i < 10_000; i++) {
-      const family = i % 2 === 0 ? 4 : 6;
+      const family = i % 2 === 0 ? 'ipv4' : 'ipv6';
       const s = await linuxStack.openIpSocket({ family, protocol: 253, interface: 'lo', ttl: 255 });
       if (i % 4 < 2) s.onPacket(() => {}); // starts a uv_poll handle that close must release
-      if (i % 5 === 0) s.joinGroup(family === 4 ? '224.0.0.18' : 'ff02::12');
+      if (i % 5 === 0) s.joinGroup(family === 'ipv4' ? '224.0.0.18' : 'ff02::12');
       s.close();
       if (i % 1000 === 0) await tick();
     }
@@ -50,8 +50,8 @@ describeNet('socket lifecycle on loopback', () => {
   });
 
   it('a sender that outpaces the receiver is never dropped silently: every send resolves or rejects', async () => {
-    const tx = await linuxStack.openIpSocket({ family: 4, protocol: 253, interface: 'lo' });
-    const rx = await linuxStack.openIpSocket({ family: 4, protocol: 253, interface: 'lo' });
+    const tx = await linuxStack.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'lo' });
+    const rx = await linuxStack.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'lo' });
     const got: IpPacket[] = [];
     rx.onPacket((p) => got.push(p));
     const n = 20_000;
@@ -68,7 +68,7 @@ describeNet('socket lifecycle on loopback', () => {
   });
 
   it('reads back TTL 255 (IPv4 multicast, looped back) and hop limit 255 (IPv6) on loopback', async () => {
-    for (const family of [4, 6] as const) {
+    for (const family of ['ipv4', 'ipv6'] as const) {
       const s = await linuxStack.openIpSocket({
         family,
         protocol: 253,
@@ -77,8 +77,8 @@ describeNet('socket lifecycle on loopback', () => {
         multicastLoop: true,
       });
       const got = new Promise<IpPacket>((resolve) => s.onPacket(resolve));
-      if (family === 4) s.joinGroup('239.1.2.3');
-      await s.send(Buffer.from('x'), family === 4 ? '239.1.2.3' : '::1');
+      if (family === 'ipv4') s.joinGroup('239.1.2.3');
+      await s.send(Buffer.from('x'), family === 'ipv4' ? '239.1.2.3' : '::1');
       expect(await got).toMatchObject({ ttl: 255, ifindex: 1, payload: Buffer.from('x') });
       s.close();
     }

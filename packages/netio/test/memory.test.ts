@@ -20,7 +20,7 @@ function collect<T>(r: { onPacket(l: (x: T) => void): () => void }): T[] {
 describe('MemoryNetwork IP delivery', () => {
   it('delivers multicast only to sockets that joined, with TTL and ifindex, not back to the sender', async () => {
     const { a, b, c } = lab();
-    const opts = { family: 4, protocol: 112, interface: 'eth0', ttl: 255 } as const;
+    const opts = { family: 'ipv4', protocol: 112, interface: 'eth0', ttl: 255 } as const;
     const sa = await a.openIpSocket(opts);
     const sb = await b.openIpSocket(opts);
     const sc = await c.openIpSocket(opts);
@@ -51,7 +51,7 @@ describe('MemoryNetwork IP delivery', () => {
 
   it('loops multicast back when multicastLoop is set', async () => {
     const { a } = lab();
-    const s = await a.openIpSocket({ family: 4, protocol: 112, interface: 'eth0', multicastLoop: true });
+    const s = await a.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'eth0', multicastLoop: true });
     s.joinGroup('224.0.0.18');
     const got = collect<IpPacket>(s);
     await s.send(Buffer.from([9]), '224.0.0.18');
@@ -60,7 +60,7 @@ describe('MemoryNetwork IP delivery', () => {
 
   it('IPv6 multicast uses the link-local source and the multicast hop limit', async () => {
     const { a, b } = lab();
-    const opts = { family: 6, protocol: 112, interface: 'eth0', ttl: 255 } as const;
+    const opts = { family: 'ipv6', protocol: 112, interface: 'eth0', ttl: 255 } as const;
     const sa = await a.openIpSocket(opts);
     const sb = await b.openIpSocket(opts);
     sb.joinGroup('ff02::12');
@@ -74,13 +74,19 @@ describe('MemoryNetwork IP delivery', () => {
 
   it('broadcast needs the option, reaches everyone on the segment and loops back like Linux', async () => {
     const { a, b, c } = lab();
-    const plain = await a.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' });
+    const plain = await a.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' });
     await expect(plain.send(Buffer.from([1]), '192.168.77.255')).rejects.toMatchObject({
       code: 'NETIO_BROADCAST_NOT_ENABLED',
     });
-    const sa = await a.openIpSocket({ family: 4, protocol: 253, interface: 'eth0', broadcast: true, ttl: 7 });
-    const gb = collect<IpPacket>(await b.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' }));
-    const gc = collect<IpPacket>(await c.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' }));
+    const sa = await a.openIpSocket({
+      family: 'ipv4',
+      protocol: 253,
+      interface: 'eth0',
+      broadcast: true,
+      ttl: 7,
+    });
+    const gb = collect<IpPacket>(await b.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' }));
+    const gc = collect<IpPacket>(await c.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' }));
     const ga = collect<IpPacket>(sa);
     await sa.send(Buffer.from([1]), '255.255.255.255');
     await sa.send(Buffer.from([2]), '192.168.77.255');
@@ -94,10 +100,12 @@ describe('MemoryNetwork IP delivery', () => {
 
   it('unicast reaches only the owner of the address, including an added VIP, and only the same protocol', async () => {
     const { a, b, c } = lab();
-    const sa = await a.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' });
-    const gb = collect<IpPacket>(await b.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' }));
-    const gb112 = collect<IpPacket>(await b.openIpSocket({ family: 4, protocol: 112, interface: 'eth0' }));
-    const gc = collect<IpPacket>(await c.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' }));
+    const sa = await a.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' });
+    const gb = collect<IpPacket>(await b.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' }));
+    const gb112 = collect<IpPacket>(
+      await b.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'eth0' }),
+    );
+    const gc = collect<IpPacket>(await c.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' }));
     await sa.send(Buffer.from([1]), '192.168.77.12');
     c.addAddress('eth0', '192.168.77.100/24');
     await sa.send(Buffer.from([2]), '192.168.77.100');
@@ -106,10 +114,23 @@ describe('MemoryNetwork IP delivery', () => {
     expect(gb112).toEqual([]);
   });
 
+  it('compares addresses in canonical form (RFC 5952, any case) and reports them canonically', async () => {
+    const { a, b } = lab();
+    await b.addAddress('eth0', 'FD77:0:0::100/64');
+    expect((await b.interfaceInfo('eth0')).ipv6.map((x) => x.address)).toContain('fd77::100');
+    const sa = await a.openIpSocket({ family: 'ipv6', protocol: 253, interface: 'eth0', source: 'FD77::11' });
+    const got = collect<IpPacket>(await b.openIpSocket({ family: 'ipv6', protocol: 253, interface: 'eth0' }));
+    await sa.send(Buffer.from([1]), 'fd77:0::100');
+    expect(got.map((p) => [p.source, p.destination])).toEqual([['fd77::11', 'fd77::100']]);
+    await b.removeAddress('eth0', 'fd77::0100/64');
+    expect((await b.interfaceInfo('eth0')).ipv6.map((x) => x.address)).not.toContain('fd77::100');
+    await expect(b.addAddress('eth0', 'fd77::100')).rejects.toMatchObject({ code: 'NETIO_INVALID_ARGUMENT' });
+  });
+
   it('holds packets until someone reads, like a socket buffer', async () => {
     const { a, b } = lab();
-    const sa = await a.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' });
-    const sb = await b.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' });
+    const sa = await a.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' });
+    const sb = await b.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' });
     await sa.send(Buffer.from([1]), '192.168.77.12');
     const it = sb[Symbol.asyncIterator]();
     expect((await it.next()).value?.payload).toEqual(Buffer.from([1]));
@@ -126,8 +147,10 @@ describe('MemoryNetwork IP delivery', () => {
           return x / 2 ** 31;
         };
         const { net, a, b } = lab({ loss: 0.3, random });
-        const sa = await a.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' });
-        const got = collect<IpPacket>(await b.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' }));
+        const sa = await a.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' });
+        const got = collect<IpPacket>(
+          await b.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' }),
+        );
         for (let i = 0; i < 200; i++) await sa.send(Buffer.from([i]), '192.168.77.12');
         expect(got.length + net.stats.lost).toBe(200);
         expect(got.length).toBe(net.stats.delivered);
@@ -140,12 +163,14 @@ describe('MemoryNetwork IP delivery', () => {
 
   it('link down stops delivery and sending; partitions by segment', async () => {
     const { a, b } = lab();
-    const sa = await a.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' });
-    const got = collect<IpPacket>(await b.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' }));
+    const sa = await a.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' });
+    const got = collect<IpPacket>(await b.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' }));
     b.setLinkUp('eth0', false);
     await sa.send(Buffer.from([1]), '192.168.77.12');
     a.setLinkUp('eth0', false);
-    await expect(sa.send(Buffer.from([2]), '192.168.77.12')).rejects.toMatchObject({ errno: 'ENETDOWN' });
+    await expect(sa.send(Buffer.from([2]), '192.168.77.12')).rejects.toMatchObject({
+      details: { errno: 'ENETDOWN' },
+    });
     a.setLinkUp('eth0', true);
     b.setLinkUp('eth0', true);
     b.attach('eth0', 'other');
@@ -157,20 +182,24 @@ describe('MemoryNetwork IP delivery', () => {
 
   it('typed errors: unknown interface, permission, bad arguments, closed, too large', async () => {
     const { net, a } = lab();
-    await expect(a.openIpSocket({ family: 4, protocol: 112, interface: 'eth9' })).rejects.toMatchObject({
+    await expect(a.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'eth9' })).rejects.toMatchObject({
       code: 'NETIO_UNKNOWN_INTERFACE',
     });
     const nobody = net.addHost('nobody', { interfaces: [{ name: 'eth0' }], privileged: false });
-    await expect(nobody.openIpSocket({ family: 4, protocol: 112, interface: 'eth0' })).rejects.toMatchObject({
+    await expect(
+      nobody.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'eth0' }),
+    ).rejects.toMatchObject({
       code: 'NETIO_PERMISSION',
-      capability: 'CAP_NET_RAW',
+      details: { capability: 'CAP_NET_RAW' },
     });
-    await expect(a.openIpSocket({ family: 4, protocol: 300, interface: 'eth0' })).rejects.toMatchObject({
+    await expect(a.openIpSocket({ family: 'ipv4', protocol: 300, interface: 'eth0' })).rejects.toMatchObject({
       code: 'NETIO_INVALID_ARGUMENT',
     });
-    const s = await a.openIpSocket({ family: 4, protocol: 112, interface: 'eth0' });
+    const s = await a.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'eth0' });
     expect(() => s.joinGroup('10.0.0.1')).toThrow(/multicast/);
-    await expect(s.send(Buffer.alloc(1481), '192.168.77.12')).rejects.toMatchObject({ errno: 'EMSGSIZE' });
+    await expect(s.send(Buffer.alloc(1481), '192.168.77.12')).rejects.toMatchObject({
+      details: { errno: 'EMSGSIZE' },
+    });
     await expect(s.send(Buffer.alloc(1), 'fd77::1')).rejects.toMatchObject({
       code: 'NETIO_INVALID_ARGUMENT',
     });

@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sourceNodeArgs } from '@proxyha/testlab';
 import { describe, expect, it } from 'vitest';
 import { lazyAddon, loadAddon } from '../src/linux/addon';
 import { createLinuxStack } from '../src/linux/stack';
@@ -18,7 +19,9 @@ describe('without the native addon', () => {
   });
 
   it('raises NETIO_ADDON_UNAVAILABLE only when a raw or packet socket is opened', async () => {
-    await expect(stack.openIpSocket({ family: 4, protocol: 112, interface: 'lo' })).rejects.toMatchObject({
+    await expect(
+      stack.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'lo' }),
+    ).rejects.toMatchObject({
       code: 'NETIO_ADDON_UNAVAILABLE',
       message: expect.stringMatching(/python3, make and g\+\+/),
     });
@@ -28,7 +31,7 @@ describe('without the native addon', () => {
   });
 
   it('still checks arguments first', async () => {
-    await expect(stack.openIpSocket({ family: 4, protocol: 0, interface: 'lo' })).rejects.toMatchObject({
+    await expect(stack.openIpSocket({ family: 'ipv4', protocol: 0, interface: 'lo' })).rejects.toMatchObject({
       code: 'NETIO_INVALID_ARGUMENT',
     });
   });
@@ -41,38 +44,38 @@ describe('without the native addon', () => {
     await expect(stack.interfaceInfo('nosuch0')).rejects.toMatchObject({ code: 'NETIO_UNKNOWN_INTERFACE' });
   });
 
-  it('the built package loads from a copy without build/ (ESM and CJS) and its twin works', () => {
-    if (!existsSync(join(pkg, 'dist', 'index.js'))) {
-      throw new Error('dist/ is missing: run `pnpm --filter @proxyha/netio build` first');
-    }
+  it('a copy of the package without any binary loads (ESM and CJS), explains why, and its twin works', () => {
     const dir = mkdtempSync(join(tmpdir(), 'netio-noaddon-'));
     try {
       const copy = join(dir, 'node_modules', '@proxyha', 'netio');
       cpSync(join(pkg, 'package.json'), join(copy, 'package.json'));
-      cpSync(join(pkg, 'dist'), join(copy, 'dist'), { recursive: true });
-      const script = `
+      cpSync(join(pkg, 'src'), join(copy, 'src'), { recursive: true });
+      // its dependencies (resolved to their sources through the @proxyha/source condition)
+      symlinkSync(join(pkg, 'node_modules'), join(copy, 'node_modules'));
+      const script = join(dir, 'main.mjs');
+      writeFileSync(
+        script,
+        `
         const m = await import('@proxyha/netio');
         const net = new m.MemoryNetwork();
         const a = net.addHost('a', { interfaces: [{ name: 'eth0', ipv4: ['10.0.0.1/24'] }] });
         const b = net.addHost('b', { interfaces: [{ name: 'eth0', ipv4: ['10.0.0.2/24'] }] });
-        const sb = await b.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' });
+        const sb = await b.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' });
         const got = new Promise((r) => sb.onPacket(r));
-        await (await a.openIpSocket({ family: 4, protocol: 253, interface: 'eth0' })).send(Buffer.from('hi'), '10.0.0.2');
+        await (await a.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' })).send(Buffer.from('hi'), '10.0.0.2');
         const p = await got;
         let code;
-        try { await m.openIpSocket({ family: 4, protocol: 112, interface: 'lo' }); } catch (e) { code = e.code; }
+        try { await m.linuxStack.openIpSocket({ family: 'ipv4', protocol: 112, interface: 'lo' }); } catch (e) { code = e.code; }
         const cjs = (await import('node:module')).createRequire(import.meta.url)('@proxyha/netio');
         console.log(JSON.stringify({ payload: p.payload.toString(), code, status: m.addonStatus(), cjs: typeof cjs.MemoryNetwork }));
-      `;
-      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-        cwd: dir,
-        encoding: 'utf8',
-      });
+      `,
+      );
+      const out = execFileSync(process.execPath, sourceNodeArgs(script), { cwd: dir, encoding: 'utf8' });
       const result = JSON.parse(out);
       expect(result).toMatchObject({
         payload: 'hi',
         code: 'NETIO_ADDON_UNAVAILABLE',
-        status: { available: false },
+        status: { available: false, reason: expect.any(String) },
         cjs: 'function',
       });
     } finally {

@@ -5,7 +5,6 @@ import { parseIpv4 } from '../src/linux/ipv4';
 import {
   assemble,
   dumpRequest,
-  formatAddress,
   NL,
   parseAddress,
   parseAttributes,
@@ -47,35 +46,6 @@ describe('parseIpv4', () => {
         if (h) expect(h.totalLength).toBeLessThanOrEqual(bytes.length);
       }),
     );
-  });
-});
-
-describe('formatAddress', () => {
-  it('matches the WHATWG (RFC 5952) IPv6 serializer', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff })), {
-          minLength: 8,
-          maxLength: 8,
-        }),
-        (words) => {
-          const raw = Buffer.alloc(16);
-          words.forEach((w, i) => {
-            raw.writeUInt16BE(w, i * 2);
-          });
-          const text = formatAddress(raw);
-          const expected = new URL(`http://[${words.map((w) => w.toString(16)).join(':')}]/`).hostname.slice(
-            1,
-            -1,
-          );
-          expect(text).toBe(expected);
-        },
-      ),
-    );
-  });
-
-  it('formats IPv4', () => {
-    expect(formatAddress(Uint8Array.from([192, 168, 77, 11]))).toBe('192.168.77.11');
   });
 });
 

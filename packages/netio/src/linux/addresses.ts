@@ -1,7 +1,7 @@
 import { endianness } from 'node:os';
+import type { IpFamily } from '@proxyha/common';
 import { fromNative, NetioPermissionError, NetioSystemError } from '../errors';
-import type { IpFamily } from '../types';
-import { addressBytes } from '../validate';
+import type { CidrAddress } from '../validate';
 import { type Addon, KIND } from './addon';
 import { NL } from './netlink';
 import { netlinkErrno, rtnetlinkExchange } from './rtnetlink';
@@ -28,8 +28,8 @@ function addressRequest(
   prefix: number,
 ) {
   const attrs: [number, Uint8Array][] = [[IFA_ADDRESS, bytes]];
-  if (family === 4) attrs.push([IFA_LOCAL, bytes]);
-  if (family === 6 && type === NL.RTM_NEWADDR) {
+  if (family === 'ipv4') attrs.push([IFA_LOCAL, bytes]);
+  if (family === 'ipv6' && type === NL.RTM_NEWADDR) {
     const flags = new Uint8Array(4);
     new DataView(flags.buffer).setUint32(0, IFA_F_NODAD, LE);
     attrs.push([IFA_FLAGS, flags]);
@@ -43,7 +43,7 @@ function addressRequest(
   w16(NL.NLM_F_REQUEST | NLM_F_ACK | (type === NL.RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0), 6);
   w32(seq, 8);
   // struct ifaddrmsg: family, prefixlen, flags, scope (universe), index
-  msg[16] = family === 4 ? 2 : 10;
+  msg[16] = family === 'ipv4' ? 2 : 10;
   msg[17] = prefix;
   w32(ifindex, 20);
   let o = 24;
@@ -66,11 +66,10 @@ export function changeAddress(
   addon: Addon,
   op: 'add' | 'remove',
   ifname: string,
-  address: string,
-  prefix: number,
-  family: IpFamily,
+  cidr: CidrAddress,
 ): Promise<void> {
   const ref = resolveInterface(addon, ifname);
+  const { address, prefixLength: prefix, family, bytes } = cidr;
   const what = `${op === 'add' ? 'add' : 'remove'} address ${address}/${prefix} on ${ifname}`;
   let socket: InstanceType<Addon['Socket']>;
   try {
@@ -80,7 +79,6 @@ export function changeAddress(
     return Promise.reject(fromNative(error, what, 'CAP_NET_ADMIN'));
   }
   const type = op === 'add' ? NL.RTM_NEWADDR : NL.RTM_DELADDR;
-  const bytes = addressBytes(address, family);
   return rtnetlinkExchange(
     socket,
     (seq) => addressRequest(type, seq, ref.index, family, bytes, prefix),

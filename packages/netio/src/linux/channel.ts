@@ -1,4 +1,4 @@
-import { type Capability, fromNative, NetioError, NetioSystemError } from '../errors';
+import { type Capability, closedError, fromNative, type NetioError, NetioSystemError } from '../errors';
 import { ReceiverHub } from '../receiver';
 import type { NativeItem, NativeSocket } from './addon';
 
@@ -141,9 +141,4 @@ export class NativeChannel<T> {
     for (const job of pending) job.reject(closedError(this.operation));
     this.hub.end();
   }
-}
-
-/** The error for use after close. */
-export function closedError(operation: string): NetioError {
-  return new NetioError('NETIO_CLOSED', `${operation}: the socket is closed`);
 }

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import { canonicalIp, canonicalMac } from '@proxyha/common';
 import { fromNative, NetioError, NetioSystemError } from '../errors';
 import type { InterfaceEvent, InterfaceInfo, InterfaceWatcher, WatchOptions } from '../types';
 import { type Addon, type AddonLoader, KIND, type NativeSocket } from './addon';
@@ -81,13 +82,13 @@ export async function sysfsInterfaces(): Promise<InterfaceInfo[]> {
     const f = Number.parseInt(flags || '0', 16);
     const addrs = os[name] ?? [];
     const toAddr = (a: (typeof addrs)[number]) => ({
-      address: a.address.replace(/%.*$/, ''),
+      address: canonicalIp(a.address.replace(/%.*$/, '')) ?? a.address,
       prefixLength: Number((a.cidr ?? '/0').split('/')[1]),
     });
     out.push({
       name,
       index: Number(index),
-      mac: /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac) ? mac : '00:00:00:00:00:00',
+      mac: canonicalMac(mac) ?? '00:00:00:00:00:00',
       mtu: Number(mtu) || 0,
       up: (f & 0x1) !== 0,
       running: (f & 0x40) !== 0,

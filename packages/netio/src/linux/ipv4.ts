@@ -1,3 +1,5 @@
+import { formatIpv4 } from '@proxyha/common';
+
 /** The IPv4 header fields a raw socket's receiver needs. */
 export interface Ipv4Header {
   headerLength: number;
@@ -25,7 +27,7 @@ export function parseIpv4(data: Uint8Array): Ipv4Header | undefined {
     totalLength,
     ttl: data[8] as number,
     protocol: data[9] as number,
-    source: `${data[12]}.${data[13]}.${data[14]}.${data[15]}`,
-    destination: `${data[16]}.${data[17]}.${data[18]}.${data[19]}`,
+    source: formatIpv4(data, 12),
+    destination: formatIpv4(data, 16),
   };
 }

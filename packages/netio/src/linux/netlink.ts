@@ -1,6 +1,6 @@
 import { endianness } from 'node:os';
+import { formatIp, formatMac, type IpFamily } from '@proxyha/common';
 import type { InterfaceAddress, InterfaceInfo } from '../types';
-import { formatMac } from '../validate';
 
 /** rtnetlink message types and flags used here (linux/rtnetlink.h, linux/netlink.h). */
 export const NL = {
@@ -101,7 +101,7 @@ export interface LinkRecord {
 /** An address from RTM_NEWADDR. */
 export interface AddressRecord {
   index: number;
-  family: 4 | 6;
+  family: IpFamily;
   address: InterfaceAddress;
 }
 
@@ -127,43 +127,18 @@ export function parseLink(body: Buffer): LinkRecord | undefined {
 /** Parses an RTM_NEWADDR body (ifaddrmsg + attributes). */
 export function parseAddress(body: Buffer): AddressRecord | undefined {
   if (body.length < 8) return undefined;
-  const family = body[0] === AF_INET ? 4 : body[0] === AF_INET6 ? 6 : undefined;
+  const family: IpFamily | undefined =
+    body[0] === AF_INET ? 'ipv4' : body[0] === AF_INET6 ? 'ipv6' : undefined;
   if (!family) return undefined;
   const attrs = parseAttributes(body.subarray(8));
   // IFA_LOCAL (2) is the local address of IPv4 point-to-point links; IFA_ADDRESS (1) otherwise.
-  const raw = (family === 4 ? attrs.get(2) : undefined) ?? attrs.get(1);
-  if (!raw || raw.length !== (family === 4 ? 4 : 16)) return undefined;
+  const raw = (family === 'ipv4' ? attrs.get(2) : undefined) ?? attrs.get(1);
+  if (!raw || raw.length !== (family === 'ipv4' ? 4 : 16)) return undefined;
   return {
     index: u32(body, 4),
     family,
-    address: { address: formatAddress(raw), prefixLength: body[1] as number },
+    address: { address: formatIp(raw), prefixLength: body[1] as number },
   };
-}
-
-/** Formats 4 or 16 address bytes as dotted quad / RFC 5952 text. */
-export function formatAddress(raw: Uint8Array): string {
-  if (raw.length === 4) return `${raw[0]}.${raw[1]}.${raw[2]}.${raw[3]}`;
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push(((raw[i] as number) << 8) | (raw[i + 1] as number));
-  // longest run of at least two zero words becomes '::' (first one on ties)
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
-  if (best < 0) return hex(words);
-  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
 }
 
 /** Joins link and address records into InterfaceInfo, sorted by index. */
@@ -172,7 +147,7 @@ export function assemble(links: LinkRecord[], addresses: AddressRecord[]): Inter
   for (const l of links) byIndex.set(l.index, { ...l, ipv4: [], ipv6: [] });
   for (const a of addresses) {
     const info = byIndex.get(a.index);
-    if (info) (a.family === 4 ? info.ipv4 : info.ipv6).push(a.address);
+    if (info) (a.family === 'ipv4' ? info.ipv4 : info.ipv6).push(a.address);
   }
   return [...byIndex.values()].sort((x, y) => x.index - y.index);
 }

@@ -1,17 +1,24 @@
-import { fromNative, NetioError, NetioUnknownInterfaceError } from '../errors';
-import type { Frame, InterfaceRef, IpFamily, IpPacket, IpSocket, PacketSocket } from '../types';
+import { formatMac, type IpFamily } from '@proxyha/common';
+import {
+  broadcastError,
+  closedError,
+  fromNative,
+  type NetioError,
+  NetioUnknownInterfaceError,
+} from '../errors';
+import type { Frame, InterfaceRef, IpPacket, IpSocket, PacketSocket } from '../types';
 import {
   checkAddress,
   checkBytes,
   checkGroup,
-  formatMac,
+  familyLabel,
   MAX_IP_PAYLOAD,
   packetTypeName,
   type ResolvedIpOptions,
   type ResolvedPacketOptions,
 } from '../validate';
 import { type Addon, KIND, type NativeItem, type NativeSocket } from './addon';
-import { closedError, NativeChannel } from './channel';
+import { NativeChannel } from './channel';
 import { parseIpv4 } from './ipv4';
 
 /** Resolves an interface name to its index (if_nametoindex), before any socket is created. */
@@ -29,17 +36,17 @@ function errnoConstants(addon: Addon) {
 export function openLinuxIpSocket(addon: Addon, options: ResolvedIpOptions): IpSocket {
   const ref = resolveInterface(addon, options.interface);
   const c = addon.constants as Record<string, number>;
-  const operation = `raw IPv${options.family} socket for protocol ${options.protocol} on ${ref.name}`;
+  const operation = `raw ${familyLabel(options.family)} socket for protocol ${options.protocol} on ${ref.name}`;
   let native: NativeSocket;
   try {
-    native = new addon.Socket(options.family === 4 ? KIND.ip4 : KIND.ip6, options.protocol);
+    native = new addon.Socket(options.family === 'ipv4' ? KIND.ip4 : KIND.ip6, options.protocol);
   } catch (error) {
     throw fromNative(error, `open ${operation}`, 'CAP_NET_RAW');
   }
   try {
     native.bindDevice(ref.name);
     native.multicastInterface(ref.index);
-    if (options.family === 4) {
+    if (options.family === 'ipv4') {
       const ip = c.IPPROTO_IP as number;
       if (options.ttl !== undefined) native.setInt(ip, c.IP_TTL as number, options.ttl);
       if (options.multicastTtl !== undefined)
@@ -88,7 +95,7 @@ class LinuxIpSocket implements IpSocket {
     this.family = options.family;
     this.protocol = options.protocol;
     this.interface = ref;
-    const decode = options.family === 4 ? decodeIpv4 : decodeIpv6;
+    const decode = options.family === 'ipv4' ? decodeIpv4 : decodeIpv6;
     this.channel = new NativeChannel<IpPacket>(
       native,
       errnoConstants(addon),
@@ -138,7 +145,7 @@ class LinuxIpSocket implements IpSocket {
       checkBytes('payload', payload, 0, MAX_IP_PAYLOAD);
       if (destination !== this.lastDestination) {
         checkAddress('destination', destination, this.family);
-        if (this.family === 4 && destination === '255.255.255.255' && !this.options.broadcast) {
+        if (this.family === 'ipv4' && destination === '255.255.255.255' && !this.options.broadcast) {
           throw broadcastError(this.operation, destination);
         }
         this.lastDestination = destination; // senders mostly repeat one destination: validate it once
@@ -152,13 +159,6 @@ class LinuxIpSocket implements IpSocket {
   close(): void {
     this.channel.close();
   }
-}
-
-function broadcastError(operation: string, destination: string): NetioError {
-  return new NetioError(
-    'NETIO_BROADCAST_NOT_ENABLED',
-    `${operation}: sending to broadcast address ${destination} needs the socket option broadcast: true (SO_BROADCAST)`,
-  );
 }
 
 function mapIpSendError(error: unknown, operation: string): NetioError {

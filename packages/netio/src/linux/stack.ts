@@ -1,6 +1,6 @@
 import { NetioUnknownInterfaceError } from '../errors';
 import type { NetworkStack } from '../types';
-import { checkInterfaceName, parseCidr, resolveIpOptions, resolvePacketOptions } from '../validate';
+import { checkCidr, checkInterfaceName, resolveIpOptions, resolvePacketOptions } from '../validate';
 import { type AddonLoader, requireAddon } from './addon';
 import { changeAddress } from './addresses';
 import { listInterfaces, watchLinuxInterfaces } from './interfaces';
@@ -43,7 +43,5 @@ export function createLinuxStack(loader: AddonLoader): NetworkStack {
 
 function changeLinuxAddress(loader: AddonLoader, op: 'add' | 'remove', ifname: string, cidr: string) {
   checkInterfaceName('ifname', ifname);
-  const family = String(cidr).includes(':') ? 6 : 4;
-  const { address, prefixLength } = parseCidr('cidr', cidr, family);
-  return changeAddress(requireAddon(loader), op, ifname, address, prefixLength, family);
+  return changeAddress(requireAddon(loader), op, ifname, checkCidr('cidr', cidr));
 }
