@@ -1,18 +1,19 @@
 /**
  * Gratuitous ARP and unsolicited neighbour advertisements.
  *
- * - Codecs: Ethernet II, ARP (RFC 826) and the IPv6 Neighbor Advertisement (RFC 4861) with its ICMPv6
- *   checksum. Decoders never throw: they return a {@link DecodeResult} with a {@link GarpError} carrying a
- *   stable code.
+ * - Codecs (`src/codec`): Ethernet II, ARP (RFC 826) and the IPv6 Neighbor Advertisement (RFC 4861) with
+ *   its ICMPv6 checksum. Decoders never throw: they return a `Result` (from `@proxyha/common`) whose error is
+ *   a {@link GarpError} with a stable code and `details.offset`.
  * - Frames as keepalived and FRR send them: {@link gratuitousArp} and {@link unsolicitedNeighborAdvertisement}.
- * - {@link AnnouncementSchedule}: keepalived's announcement timing (bursts, second burst, refresh,
- *   per-interface rate limits, reassertion when another node still claims the addresses) as a pure
- *   machine: time in, frames out.
- * - {@link Announcer}: the driver that runs the schedule on timers, hands frames to a {@link FrameSender}
- *   and logs keepalived's lines; {@link PacketSocketSender} sends over `@proxyha/netio` AF_PACKET sockets,
- *   {@link MemoryFrameSink} records frames for tests.
+ * - The machine (`src/machine`): {@link AnnouncementSchedule}, keepalived's announcement timing (bursts,
+ *   second burst, refresh, per-interface rate limits, reassertion when another node still claims the
+ *   addresses) as a pure machine: time in, frames out; {@link parseAnnouncePolicy} validates its policy.
+ * - The driver (`src/driver`): {@link Announcer} runs the schedule on a `Clock`'s timers, hands frames to a
+ *   {@link FrameSender} and logs keepalived's lines to a `Logger`; {@link PacketSocketSender} sends over
+ *   `@proxyha/netio` AF_PACKET sockets, {@link MemoryFrameSink} records frames for tests.
  *
- * It knows nothing of VRRP states: the caller says when to start, reassert and stop.
+ * It knows nothing of VRRP: the caller says which MAC to announce for which addresses, and when to start,
+ * reassert and stop.
  *
  * @packageDocumentation
  */
@@ -48,27 +49,30 @@ export {
   type AnnouncerStats,
   type FrameSender,
   formatBurstNotice,
-  type GarpLogger,
 } from './driver/announcer';
 export { MemoryFrameSink, type SentFrame } from './driver/memory-sink';
 export { type PacketSocketLike, type PacketSocketOpener, PacketSocketSender } from './driver/packet-sender';
-export { type DecodeResult, GarpError, type GarpErrorCode } from './errors';
+export {
+  GARP_ERRORS,
+  type GarpDecodeDetails,
+  GarpError,
+  type GarpErrorCode,
+  type GarpIssueDetails,
+} from './errors';
 export {
   type AnnouncePolicy,
   type AnnouncePolicyInput,
-  AnnouncePolicyInputSchema,
   type BurstPolicy,
   type BurstPolicyInput,
-  BurstPolicyInputSchema,
-  DEFAULT_POLICY,
+  DEFAULT_ANNOUNCE_POLICY,
   type InterfaceRate,
   parseAnnouncePolicy,
 } from './machine/policy';
 export {
+  type AnnouncementPoll,
   AnnouncementSchedule,
   type AnnounceRequest,
   type BurstNotice,
   type BurstReason,
   type DueFrame,
-  type PollResult,
 } from './machine/schedule';

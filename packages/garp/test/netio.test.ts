@@ -1,7 +1,8 @@
 // PacketSocketSender over @proxyha/netio: compile-time fit with the real stack, and an end-to-end run of the
 // Announcer over netio's in-memory network (frames cross a simulated link and decode on the other host).
+import { ManualClock, MemoryLogger } from '@proxyha/common';
 import { type Frame, linuxStack, MemoryNetwork, type NetworkStack } from '@proxyha/netio';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Announcer, decodeFrame, type PacketSocketOpener, PacketSocketSender } from '../src/index';
 
 // netio's stacks are PacketSocketOpeners: this fails to compile if either side drifts
@@ -9,13 +10,6 @@ const real: PacketSocketOpener = linuxStack;
 const anyStack = (s: NetworkStack): PacketSocketOpener => s;
 
 describe('PacketSocketSender over @proxyha/netio', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('fits netio’s real stack type', () => {
     expect(typeof real.openPacketSocket).toBe('function');
   });
@@ -33,7 +27,8 @@ describe('PacketSocketSender over @proxyha/netio', () => {
     ipv6Sock.onPacket((f) => heard.push(f));
 
     const sender = new PacketSocketSender(anyStack(a));
-    const announcer = new Announcer({ sender, now: () => Date.now() });
+    const clock = new ManualClock();
+    const announcer = new Announcer({ sender, clock });
     announcer.announce({
       instance: 'VI_1',
       ifname: 'eth0',
@@ -42,11 +37,13 @@ describe('PacketSocketSender over @proxyha/netio', () => {
       ipv6: ['fd77::74'],
     });
     await announcer.flush();
-    await vi.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(heard).toHaveLength(10);
-    await vi.advanceTimersByTimeAsync(5000);
+    await clock.advanceAsync(4999);
+    expect(heard).toHaveLength(10);
+    await clock.advanceAsync(1);
     await announcer.flush();
-    await vi.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(heard).toHaveLength(20);
     const kinds = heard.map((f) => {
       const d = decodeFrame(f.frame);
@@ -59,17 +56,19 @@ describe('PacketSocketSender over @proxyha/netio', () => {
     expect(announcer.stats).toEqual({ sent: 20, failed: 0, queued: 0 });
 
     // a missing interface is a logged, counted failure; the announcer keeps going
-    const warnings: string[] = [];
+    const logger = new MemoryLogger();
     const b = new Announcer({
       sender,
-      now: () => Date.now(),
-      logger: { info() {}, warn: (m) => warnings.push(m) },
+      clock,
+      logger,
       policy: { repeat: 1, secondBurstDelayMs: 0 },
     });
     b.announce({ instance: 'VI_2', ifname: 'eth9', mac: '46:cb:2c:84:db:0f', ipv4: ['192.168.77.75'] });
     await b.flush();
     expect(b.stats.failed).toBe(1);
-    expect(warnings[0]).toMatch(/^\(VI_2\) Error sending gratuitous ARP on eth9 for 192\.168\.77\.75: /);
+    expect(logger.lines('error')[0]).toMatch(
+      /^\(VI_2\) Error sending gratuitous ARP on eth9 for 192\.168\.77\.75: /,
+    );
     await announcer.close();
     await b.close();
     await sender.close();

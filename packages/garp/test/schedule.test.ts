@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  type AnnouncementPoll,
   AnnouncementSchedule,
   type AnnounceRequest,
   type DueFrame,
   decodeFrame,
   GarpError,
-  type PollResult,
   parseAnnouncePolicy,
 } from '../src/index';
 
@@ -20,7 +20,7 @@ const VI_1: AnnounceRequest = {
 /** Polls at every time the schedule asks for until `until`, collecting everything. */
 function runUntil(s: AnnouncementSchedule, from: number, until: number) {
   const frames: DueFrame[] = [];
-  const notices: PollResult['notices'][number][] = [];
+  const notices: AnnouncementPoll['notices'][number][] = [];
   let at = from;
   for (let guard = 0; guard < 100_000; guard++) {
     const r = s.poll(at);
@@ -282,45 +282,62 @@ describe('AnnouncementSchedule cancellation', () => {
 });
 
 describe('AnnouncementSchedule validation', () => {
-  const code = (f: () => unknown) => {
+  const thrown = (f: () => unknown): GarpError => {
     try {
       f();
-      return 'no error';
     } catch (e) {
       expect(e).toBeInstanceOf(GarpError);
-      return (e as GarpError).code;
+      return e as GarpError;
     }
+    throw new Error('no error');
   };
+  const code = (f: () => unknown) => thrown(f).code;
+  const issues = (f: () => unknown) => thrown(f).details.issues;
 
   it('rejects bad policies with the path and value', () => {
     try {
       new AnnouncementSchedule({ repeat: 0, arpIntervalMs: -1 });
       expect.unreachable();
     } catch (e) {
-      expect((e as GarpError).code).toBe('GARP_BAD_POLICY');
-      expect((e as GarpError).problems).toEqual([
-        expect.stringMatching(/^policy\.repeat: .*\(got 0\)$/),
-        expect.stringMatching(/^policy\.arpIntervalMs: .*\(got -1\)$/),
+      expect(e).toBeInstanceOf(GarpError);
+      expect((e as GarpError).code).toBe('GARP_INVALID_ARGUMENT');
+      expect((e as GarpError).details.issues).toEqual([
+        { path: 'repeat', message: expect.stringMatching(/\(got 0\)$/) },
+        { path: 'arpIntervalMs', message: expect.stringMatching(/\(got -1\)$/) },
       ]);
+      expect((e as GarpError).message).toMatch(/^announcement policy: invalid configuration:\n {2}repeat: /);
     }
-    expect(code(() => new AnnouncementSchedule({ garpMasterDelay: 5 } as never))).toBe('GARP_BAD_POLICY');
+    expect(code(() => new AnnouncementSchedule({ garpMasterDelay: 5 } as never))).toBe(
+      'GARP_INVALID_ARGUMENT',
+    );
     expect(
-      code(() => new AnnouncementSchedule({ interfaces: { eth0: { arpIntervalMs: 'fast' } } } as never)),
-    ).toBe('GARP_BAD_POLICY');
+      issues(() => new AnnouncementSchedule({ interfaces: { eth0: { arpIntervalMs: 'fast' } } } as never)),
+    ).toEqual([{ path: 'interfaces.eth0.arpIntervalMs', message: expect.stringMatching(/\(got "fast"\)$/) }]);
+    expect(() => parseAnnouncePolicy({ refreshRepeat: 1.5 })).toThrow(
+      expect.objectContaining({ code: 'GARP_INVALID_ARGUMENT' }),
+    );
   });
 
-  it('rejects bad requests', () => {
+  it('rejects bad requests, naming the field and value', () => {
     const s = new AnnouncementSchedule();
     expect(code(() => s.start({ ...VI_1, mac: 'nope' }, 0))).toBe('GARP_BAD_MAC');
     expect(code(() => s.start({ ...VI_1, vmac: '00:00:5e:00:01' }, 0))).toBe('GARP_BAD_MAC');
     expect(code(() => s.start({ ...VI_1, ipv4: ['fd77::74'] }, 0))).toBe('GARP_BAD_IPV4');
     expect(code(() => s.start({ ...VI_1, ipv6: ['192.168.77.74'] }, 0))).toBe('GARP_BAD_IPV6');
-    expect(code(() => s.start({ ...VI_1, ipv4: [] }, 0))).toBe('GARP_BAD_REQUEST');
-    expect(code(() => s.start({ ...VI_1, ifname: 'a-very-long-interface-name' }, 0))).toBe(
-      'GARP_BAD_REQUEST',
-    );
-    expect(code(() => s.start({ ...VI_1, policy: { repeat: -1 } }, 0))).toBe('GARP_BAD_REQUEST');
-    expect(code(() => s.start(VI_1, Number.NaN))).toBe('GARP_BAD_FIELD');
+    expect(issues(() => s.start({ ...VI_1, ipv4: ['192.168.77.74', '10.0.0.256'] }, 0))).toEqual([
+      { path: 'ipv4[1]', message: 'not an IPv4 address (got "10.0.0.256")' },
+    ]);
+    expect(issues(() => s.start({ ...VI_1, ipv4: [] }, 0))).toEqual([
+      { path: 'ipv4', message: 'no address to announce: ipv4 and ipv6 are both empty' },
+    ]);
+    expect(issues(() => s.start({ ...VI_1, ifname: 'a-very-long-interface-name' }, 0))).toEqual([
+      { path: 'ifname', message: expect.stringMatching(/\(got "a-very-long-interface-name"\)$/) },
+    ]);
+    expect(issues(() => s.start({ ...VI_1, policy: { repeat: -1 } }, 0))).toEqual([
+      { path: 'policy.repeat', message: expect.stringMatching(/\(got -1\)$/) },
+    ]);
+    expect(code(() => s.start({ ...VI_1, policy: { repeat: -1 } }, 0))).toBe('GARP_INVALID_ARGUMENT');
+    expect(code(() => s.start(VI_1, Number.NaN))).toBe('GARP_INVALID_ARGUMENT');
     expect(s.instances()).toEqual([]);
   });
 });
@@ -360,7 +377,7 @@ describe('AnnouncementSchedule invariants (property)', () => {
           let at = 0;
           let nextAt: number | undefined;
           const active = new Set<string>();
-          const check = (r: PollResult) => {
+          const check = (r: AnnouncementPoll) => {
             for (const f of r.frames) {
               const k = `${f.ifname}/${f.family}`;
               const prev = last.get(k);

@@ -1,7 +1,8 @@
 // ARP (RFC 826) for Ethernet hardware and IPv4.
 
-import { type DecodeResult, fail, GarpError } from '../errors';
-import { bytesToIpv4, bytesToMac, ipv4ToBytes, macToBytes } from './address';
+import { describeValue, formatIpv4, formatMac, ok, type Result } from '@proxyha/common';
+import { decodeError, fieldError, type GarpDecodeDetails, type GarpError } from '../errors';
+import { putIpv4, putMac } from './address';
 import { hex4, u16 } from './bytes';
 
 /** Length of an ARP packet for Ethernet/IPv4. */
@@ -31,9 +32,10 @@ export interface ArpPacket {
  */
 export function encodeArp(p: ArpPacket): Uint8Array {
   if (p.operation !== 'request' && p.operation !== 'reply')
-    throw new GarpError(
+    throw fieldError(
       'GARP_BAD_OPCODE',
-      `arp.operation: must be request or reply (got ${String(p.operation)})`,
+      'arp.operation',
+      `must be request or reply (got ${describeValue(p.operation)})`,
     );
   const out = new Uint8Array(ARP_LEN);
   out[1] = 1; // htype Ethernet
@@ -41,10 +43,10 @@ export function encodeArp(p: ArpPacket): Uint8Array {
   out[4] = 6;
   out[5] = 4;
   out[7] = p.operation === 'request' ? 1 : 2;
-  out.set(macToBytes(p.senderMac, 'arp.senderMac'), 8);
-  out.set(ipv4ToBytes(p.senderIp, 'arp.senderIp'), 14);
-  out.set(macToBytes(p.targetMac, 'arp.targetMac'), 18);
-  out.set(ipv4ToBytes(p.targetIp, 'arp.targetIp'), 24);
+  putMac(p.senderMac, out, 8, 'arp.senderMac');
+  putIpv4(p.senderIp, out, 14, 'arp.senderIp');
+  putMac(p.targetMac, out, 18, 'arp.targetMac');
+  putIpv4(p.targetIp, out, 24, 'arp.targetIp');
   return out;
 }
 
@@ -53,32 +55,44 @@ export function encodeArp(p: ArpPacket): Uint8Array {
  *
  * @param bytes - exactly the 28 ARP bytes (strip Ethernet padding first, as {@link decodeFrame} does)
  */
-export function decodeArp(bytes: Uint8Array): DecodeResult<ArpPacket> {
-  if (!(bytes instanceof Uint8Array)) return fail('GARP_TRUNCATED', 'arp: input is not a byte array', 0);
-  if (bytes.length < ARP_LEN) return fail('GARP_TRUNCATED', `arp: ${bytes.length} bytes, need ${ARP_LEN}`, 0);
+export function decodeArp(bytes: Uint8Array): Result<ArpPacket, GarpError<GarpDecodeDetails>> {
+  if (!(bytes instanceof Uint8Array))
+    return decodeError('GARP_TRUNCATED', 'arp: input is not a byte array', 0);
+  if (bytes.length < ARP_LEN)
+    return decodeError('GARP_TRUNCATED', `arp: ${bytes.length} bytes, need ${ARP_LEN}`, 0);
   if (bytes.length > ARP_LEN)
-    return fail('GARP_TRAILING_BYTES', `arp: ${bytes.length - ARP_LEN} bytes after the packet`, ARP_LEN);
+    return decodeError(
+      'GARP_TRAILING_BYTES',
+      `arp: ${bytes.length - ARP_LEN} bytes after the packet`,
+      ARP_LEN,
+    );
   const htype = u16(bytes, 0);
   const ptype = u16(bytes, 2);
   if (htype !== 1)
-    return fail('GARP_BAD_HARDWARE', `arp.hw.type: ${htype}, only Ethernet (1) is supported`, 0);
+    return decodeError('GARP_BAD_HARDWARE', `arp.hw.type: ${htype}, only Ethernet (1) is supported`, 0);
   if (ptype !== 0x0800)
-    return fail('GARP_BAD_PROTOCOL', `arp.proto.type: 0x${hex4(ptype)}, only IPv4 (0x0800) is supported`, 2);
-  if (bytes[4] !== 6) return fail('GARP_BAD_HARDWARE', `arp.hw.size: ${bytes[4]}, Ethernet needs 6`, 4);
-  if (bytes[5] !== 4) return fail('GARP_BAD_PROTOCOL', `arp.proto.size: ${bytes[5]}, IPv4 needs 4`, 5);
+    return decodeError(
+      'GARP_BAD_PROTOCOL',
+      `arp.proto.type: 0x${hex4(ptype)}, only IPv4 (0x0800) is supported`,
+      2,
+    );
+  if (bytes[4] !== 6)
+    return decodeError('GARP_BAD_HARDWARE', `arp.hw.size: ${bytes[4]}, Ethernet needs 6`, 4);
+  if (bytes[5] !== 4) return decodeError('GARP_BAD_PROTOCOL', `arp.proto.size: ${bytes[5]}, IPv4 needs 4`, 5);
   const op = u16(bytes, 6);
   if (op !== 1 && op !== 2)
-    return fail('GARP_BAD_OPCODE', `arp.opcode: ${op}, only request (1) and reply (2) are supported`, 6);
-  return {
-    ok: true,
-    value: {
-      operation: op === 1 ? 'request' : 'reply',
-      senderMac: bytesToMac(bytes, 8),
-      senderIp: bytesToIpv4(bytes, 14),
-      targetMac: bytesToMac(bytes, 18),
-      targetIp: bytesToIpv4(bytes, 24),
-    },
-  };
+    return decodeError(
+      'GARP_BAD_OPCODE',
+      `arp.opcode: ${op}, only request (1) and reply (2) are supported`,
+      6,
+    );
+  return ok({
+    operation: op === 1 ? 'request' : 'reply',
+    senderMac: formatMac(bytes, 8),
+    senderIp: formatIpv4(bytes, 14),
+    targetMac: formatMac(bytes, 18),
+    targetIp: formatIpv4(bytes, 24),
+  });
 }
 
 /**

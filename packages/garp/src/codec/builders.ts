@@ -1,4 +1,5 @@
-import { canonicalIpv4, canonicalIpv6, canonicalMac } from './address';
+// Frames as keepalived and FRR send them.
+import { ipText, macText } from './address';
 import type { ArpOperation } from './arp';
 import { ALL_NODES_IPV6, ALL_NODES_MAC, BROADCAST_MAC } from './ethernet';
 import type { GarpFrameInit } from './frame';
@@ -24,8 +25,8 @@ export interface GratuitousArpOptions {
  * @throws GarpError `GARP_BAD_MAC`, `GARP_BAD_IPV4`
  */
 export function gratuitousArp(o: GratuitousArpOptions): Extract<GarpFrameInit, { kind: 'arp' }> {
-  const mac = canonicalMac(o.mac, 'mac');
-  const ip = canonicalIpv4(o.ip, 'ip');
+  const mac = macText(o.mac, 'mac');
+  const ip = ipText('ipv4', o.ip, 'ip');
   const operation = o.operation ?? 'request';
   return {
     kind: 'arp',
@@ -60,8 +61,8 @@ export interface UnsolicitedNaOptions {
 export function unsolicitedNeighborAdvertisement(
   o: UnsolicitedNaOptions,
 ): Extract<GarpFrameInit, { kind: 'na' }> {
-  const mac = canonicalMac(o.mac, 'mac');
-  const ip = canonicalIpv6(o.ip, 'ip');
+  const mac = macText(o.mac, 'mac');
+  const ip = ipText('ipv6', o.ip, 'ip');
   return {
     kind: 'na',
     ethernet: { dst: ALL_NODES_MAC, src: mac },

@@ -1,5 +1,6 @@
 // Small byte helpers shared by the codecs.
-import { GarpError } from '../errors';
+import { checkInteger } from '@proxyha/common';
+import { fieldError } from '../errors';
 
 export function u16(b: Uint8Array, o: number): number {
   return ((b[o] as number) << 8) | (b[o + 1] as number);
@@ -19,7 +20,12 @@ export function hex4(v: number): string {
   return v.toString(16).padStart(4, '0');
 }
 
-export function checkInt(field: string, v: number, min: number, max: number): void {
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new GarpError('GARP_BAD_FIELD', `${field}: must be an integer ${min}..${max} (got ${String(v)})`);
+/**
+ * Checks a numeric field to encode.
+ *
+ * @throws GarpError `GARP_INVALID_ARGUMENT`
+ */
+export function checkInt(path: string, v: number, min: number, max: number): void {
+  const r = checkInteger(v, min, max);
+  if (!r.ok) throw fieldError('GARP_INVALID_ARGUMENT', path, r.error);
 }

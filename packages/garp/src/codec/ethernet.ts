@@ -1,7 +1,7 @@
 // Ethernet II framing (no VLAN tags, no FCS).
-
-import { type DecodeResult, fail } from '../errors';
-import { bytesToMac, macToBytes } from './address';
+import { formatMac, ok, type Result } from '@proxyha/common';
+import { decodeError, type GarpDecodeDetails, type GarpError } from '../errors';
+import { putMac } from './address';
 import { checkInt, hex4 } from './bytes';
 
 /** Ethernet type of ARP. */
@@ -42,13 +42,13 @@ export interface EthernetFrame extends EthernetHeader {
  * @param header - destination and source MAC
  * @param etherType - Ethernet type, 0x0600..0xffff
  * @param payload - bytes after the header
- * @throws GarpError `GARP_BAD_MAC`, `GARP_BAD_FIELD`
+ * @throws GarpError `GARP_BAD_MAC`, `GARP_INVALID_ARGUMENT`
  */
 export function encodeEthernet(header: EthernetHeader, etherType: number, payload: Uint8Array): Uint8Array {
   checkInt('etherType', etherType, 0x0600, 0xffff);
   const out = new Uint8Array(ETH_HEADER + payload.length);
-  out.set(macToBytes(header.dst, 'ethernet.dst'), 0);
-  out.set(macToBytes(header.src, 'ethernet.src'), 6);
+  putMac(header.dst, out, 0, 'ethernet.dst');
+  putMac(header.src, out, 6, 'ethernet.src');
   out[12] = etherType >> 8;
   out[13] = etherType & 0xff;
   out.set(payload, ETH_HEADER);
@@ -61,24 +61,22 @@ export function encodeEthernet(header: EthernetHeader, etherType: number, payloa
  * @param bytes - a frame without FCS
  * @returns the frame, or `GARP_TRUNCATED` / `GARP_BAD_ETHERTYPE` (an 802.3 length field, below 0x0600)
  */
-export function decodeEthernet(bytes: Uint8Array): DecodeResult<EthernetFrame> {
-  if (!(bytes instanceof Uint8Array)) return fail('GARP_TRUNCATED', 'ethernet: input is not a byte array', 0);
+export function decodeEthernet(bytes: Uint8Array): Result<EthernetFrame, GarpError<GarpDecodeDetails>> {
+  if (!(bytes instanceof Uint8Array))
+    return decodeError('GARP_TRUNCATED', 'ethernet: input is not a byte array', 0);
   if (bytes.length < ETH_HEADER)
-    return fail('GARP_TRUNCATED', `ethernet: ${bytes.length} bytes, header needs ${ETH_HEADER}`, 0);
+    return decodeError('GARP_TRUNCATED', `ethernet: ${bytes.length} bytes, header needs ${ETH_HEADER}`, 0);
   const etherType = ((bytes[12] as number) << 8) | (bytes[13] as number);
   if (etherType < 0x0600)
-    return fail(
+    return decodeError(
       'GARP_BAD_ETHERTYPE',
       `ethernet.type: 0x${hex4(etherType)} is an 802.3 length, not a type`,
       12,
     );
-  return {
-    ok: true,
-    value: {
-      dst: bytesToMac(bytes, 0),
-      src: bytesToMac(bytes, 6),
-      etherType,
-      payload: bytes.subarray(ETH_HEADER),
-    },
-  };
+  return ok({
+    dst: formatMac(bytes, 0),
+    src: formatMac(bytes, 6),
+    etherType,
+    payload: bytes.subarray(ETH_HEADER),
+  });
 }

@@ -1,6 +1,7 @@
-// Whole Ethernet frames carrying ARP or an IPv6 Neighbor Advertisement. Decoders return DecodeResult and
+// Whole Ethernet frames carrying ARP or an IPv6 Neighbor Advertisement. Decoders return a Result and
 // never throw; encoders throw GarpError on invalid input.
-import { type DecodeResult, fail, GarpError } from '../errors';
+import { describeValue, ok, type Result } from '@proxyha/common';
+import { decodeError, fieldError, type GarpDecodeDetails, type GarpError } from '../errors';
 import { ARP_LEN, type ArpPacket, decodeArp, encodeArp } from './arp';
 import { hex4, u16 } from './bytes';
 import {
@@ -67,19 +68,20 @@ export function encodeFrame(frame: GarpFrameInit): Uint8Array {
   if (frame.kind === 'arp') return encodeEthernet(frame.ethernet, ETHERTYPE_ARP, encodeArp(frame.arp));
   if (frame.kind === 'na')
     return encodeEthernet(frame.ethernet, ETHERTYPE_IPV6, encodeNeighborAdvertisement(frame.na));
-  throw new GarpError(
-    'GARP_BAD_FIELD',
-    `frame.kind: must be arp or na (got ${String((frame as { kind: unknown }).kind)})`,
+  throw fieldError(
+    'GARP_INVALID_ARGUMENT',
+    'frame.kind',
+    `must be arp or na (got ${describeValue((frame as { kind: unknown }).kind)})`,
   );
 }
 
 /**
  * Decodes a whole Ethernet frame (no FCS) carrying ARP or an IPv6 Neighbor Advertisement. Frames up to
  * the 60-byte Ethernet minimum may carry padding after the packet; longer frames must end with it.
- * Never throws: any input gives a value or a {@link GarpError} with a stable code, whose `offset` counts
- * from the start of the frame.
+ * Never throws: any input gives a value or a {@link GarpError} with a stable code, whose `details.offset`
+ * counts from the start of the frame.
  */
-export function decodeFrame(bytes: Uint8Array): DecodeResult<GarpFrame> {
+export function decodeFrame(bytes: Uint8Array): Result<GarpFrame, GarpError<GarpDecodeDetails>> {
   const eth = decodeEthernet(bytes);
   if (!eth.ok) return eth;
   const { dst, src, etherType, payload } = eth.value;
@@ -88,7 +90,7 @@ export function decodeFrame(bytes: Uint8Array): DecodeResult<GarpFrame> {
     const body = padded && payload.length > ARP_LEN ? payload.subarray(0, ARP_LEN) : payload;
     const arp = decodeArp(body);
     if (!arp.ok) return shifted(arp.error);
-    return { ok: true, value: { kind: 'arp', ethernet: { dst, src }, arp: arp.value } };
+    return ok({ kind: 'arp', ethernet: { dst, src }, arp: arp.value });
   }
   if (etherType === ETHERTYPE_IPV6) {
     let body = payload;
@@ -98,14 +100,12 @@ export function decodeFrame(bytes: Uint8Array): DecodeResult<GarpFrame> {
     }
     const na = decodeNeighborAdvertisement(body);
     if (!na.ok) return shifted(na.error);
-    return { ok: true, value: { kind: 'na', ethernet: { dst, src }, na: na.value } };
+    return ok({ kind: 'na', ethernet: { dst, src }, na: na.value });
   }
-  return fail('GARP_BAD_ETHERTYPE', `ethernet.type: 0x${hex4(etherType)}, expected ARP or IPv6`, 12);
+  return decodeError('GARP_BAD_ETHERTYPE', `ethernet.type: 0x${hex4(etherType)}, expected ARP or IPv6`, 12);
 }
 
-function shifted(e: GarpError): { ok: false; error: GarpError } {
-  return {
-    ok: false,
-    error: new GarpError(e.code, e.message, e.offset === undefined ? {} : { offset: e.offset + ETH_HEADER }),
-  };
+/** A decode error of the packet inside, with its offset counted from the start of the frame. */
+function shifted(e: GarpError<GarpDecodeDetails>) {
+  return decodeError(e.code, e.message, e.details.offset + ETH_HEADER);
 }

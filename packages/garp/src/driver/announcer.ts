@@ -1,4 +1,5 @@
-// The driver: binds an AnnouncementSchedule to timers and to a frame sender, and logs what it does.
+// The driver: binds an AnnouncementSchedule to a clock's timers and to a frame sender, and logs what it does.
+import { type Clock, type Logger, noopLogger, systemClock, type TimerHandle } from '@proxyha/common';
 import type { AnnouncePolicyInput } from '../machine/policy';
 import {
   AnnouncementSchedule,
@@ -21,26 +22,19 @@ export interface FrameSender {
   sendFrame(ifname: string, frame: Uint8Array): Promise<void>;
 }
 
-/** The logging surface the announcer needs; a pino logger fits it. */
-export interface GarpLogger {
-  /** Operator-facing lines (the keepalived-compatible "Sending/queueing" lines). */
-  info(msg: string): void;
-  /** Send failures. */
-  warn(msg: string): void;
-  /** One line per frame sent, if present. */
-  debug?(msg: string): void;
-}
-
 /** Options of {@link Announcer}. */
 export interface AnnouncerOptions {
   /** Where frames go. */
   readonly sender: FrameSender;
   /** Announcement policy; defaults are keepalived's. */
   readonly policy?: AnnouncePolicyInput;
-  /** Logger; default discards everything. */
-  readonly logger?: GarpLogger;
-  /** Monotonic clock in ms; default `performance.now()`. */
-  readonly now?: () => number;
+  /**
+   * Where the announcer logs: keepalived's burst lines at info, one line per frame at debug, send failures
+   * at error. Default: discards everything.
+   */
+  readonly logger?: Logger;
+  /** Time and timers (`now()`, `setTimeout`, `clearTimeout`); default the system clock. */
+  readonly clock?: Clock;
 }
 
 /** Counters of an {@link Announcer}. */
@@ -66,16 +60,18 @@ export function formatBurstNotice(
   return `(${n.instance}) Sending/queueing ${what} on ${n.ifname} for ${n.address}`;
 }
 
+function fieldsOf(f: DueFrame) {
+  return { instance: f.instance, ifname: f.ifname, family: f.family, address: f.address, reason: f.reason };
+}
+
 function frameWords(f: Pick<DueFrame, 'family' | 'ifname' | 'address'>): string {
   return `${f.family === 'ipv4' ? 'gratuitous ARP' : 'unsolicited Neighbour Advert'} on ${f.ifname} for ${f.address}`;
 }
 
-const silent: GarpLogger = { info() {}, warn() {} };
-
 /**
  * Sends gratuitous ARPs and unsolicited neighbour advertisements on time: runs an
- * {@link AnnouncementSchedule} on real timers, hands due frames to a {@link FrameSender} in order, and logs
- * keepalived's lines. Send failures are logged and counted; the announcer keeps going. A pending burst or
+ * {@link AnnouncementSchedule} on a {@link Clock}'s timers (the system clock's by default), hands due frames to a {@link FrameSender} in order, and logs
+ * keepalived's lines. Send failures are logged (at error) and counted; the announcer keeps going. A pending burst or
  * refresh holds a timer (and so keeps the process alive); {@link Announcer.close} ends them all.
  *
  * @example
@@ -92,30 +88,35 @@ export class Announcer {
   /** The schedule this announcer drives (read it for state; change it only through the announcer). */
   readonly schedule: AnnouncementSchedule;
   readonly #sender: FrameSender;
-  readonly #log: GarpLogger;
-  readonly #now: () => number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
   #chain: Promise<void> = Promise.resolve();
   #sent = 0;
   #failed = 0;
   #closed = false;
 
-  /** @throws GarpError `GARP_BAD_POLICY` */
+  /**
+   * @param options - sender, policy, logger and clock
+   * @throws GarpError `GARP_INVALID_ARGUMENT` for an invalid policy
+   */
   constructor(options: AnnouncerOptions) {
     this.schedule = new AnnouncementSchedule(options.policy);
     this.#sender = options.sender;
-    this.#log = options.logger ?? silent;
-    this.#now = options.now ?? (() => performance.now());
+    this.#log = options.logger ?? noopLogger;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /**
    * Starts announcing `request` (call on becoming master): the first burst is sent at once.
    *
-   * @throws GarpError `GARP_BAD_REQUEST` and address codes for an invalid request
+   * @param request - what to announce, where and as whom
+   * @throws GarpError `GARP_INVALID_ARGUMENT`, `GARP_BAD_MAC`, `GARP_BAD_IPV4`, `GARP_BAD_IPV6` for an
+   *   invalid request (nothing is queued then)
    */
   announce(request: AnnounceRequest): void {
     if (this.#closed) return;
-    this.schedule.start(request, this.#now());
+    this.schedule.start(request, this.#clock.now());
     this.#pump();
   }
 
@@ -123,11 +124,12 @@ export class Announcer {
    * Another node still claims the instance's addresses (for VRRP: a lower-priority advert seen while
    * master): announce again at once and once more after the reassert delay.
    *
+   * @param instance - the instance whose addresses are claimed
    * @returns whether the instance is announcing and reassertion is enabled
    */
   reassert(instance: string): boolean {
     if (this.#closed) return false;
-    const any = this.schedule.reassert(instance, this.#now());
+    const any = this.schedule.reassert(instance, this.#clock.now());
     if (any) this.#pump();
     return any;
   }
@@ -136,11 +138,12 @@ export class Announcer {
    * Stops announcing for an instance (call on leaving master); frames not yet handed to the sender are
    * dropped.
    *
+   * @param instance - the instance
    * @param ifname - only this interface; default all of the instance's
    * @returns the number of queued frames dropped
    */
   stop(instance: string, ifname?: string): number {
-    const dropped = this.schedule.stop(instance, this.#now(), ifname);
+    const dropped = this.schedule.stop(instance, this.#clock.now(), ifname);
     this.#pump();
     return dropped;
   }
@@ -159,31 +162,37 @@ export class Announcer {
   async close(): Promise<void> {
     this.#closed = true;
     this.#clearTimer();
-    this.schedule.stopAll(this.#now());
+    this.schedule.stopAll(this.#clock.now());
     await this.#chain;
   }
 
   #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   #pump = (): void => {
     if (this.#closed) return;
     this.#clearTimer();
-    const now = this.#now();
+    const now = this.#clock.now();
     const r = this.schedule.poll(now);
     // frames first: writing a log line must not delay the first announcement of a takeover
     for (const f of r.frames) this.#send(f);
     if (r.notices.length) {
-      const lines = r.notices.map(formatBurstNotice);
+      const notices = r.notices;
       this.#chain = this.#chain.then(() => {
-        for (const line of lines) this.#log.info(line);
+        for (const n of notices)
+          this.#log.info(formatBurstNotice(n), {
+            instance: n.instance,
+            ifname: n.ifname,
+            family: n.family,
+            address: n.address,
+            reason: n.reason,
+            count: n.count,
+          });
       });
     }
-    if (r.nextAt !== undefined) {
-      this.#timer = setTimeout(this.#pump, Math.max(0, Math.ceil(r.nextAt - now)));
-    }
+    if (r.nextAt !== undefined) this.#timer = this.#clock.setTimeout(this.#pump, Math.max(0, r.nextAt - now));
   };
 
   #send(f: DueFrame): void {
@@ -191,12 +200,14 @@ export class Announcer {
       try {
         await this.#sender.sendFrame(f.ifname, f.frame);
         this.#sent++;
-        this.#log.debug?.(`(${f.instance}) Sending ${frameWords(f)}`);
+        this.#log.debug(`(${f.instance}) Sending ${frameWords(f)}`, fieldsOf(f));
       } catch (err) {
         this.#failed++;
-        this.#log.warn(
-          `(${f.instance}) Error sending ${frameWords(f)}: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        const reason = err instanceof Error ? err.message : String(err);
+        this.#log.error(`(${f.instance}) Error sending ${frameWords(f)}: ${reason}`, {
+          ...fieldsOf(f),
+          error: reason,
+        });
       }
     });
   }

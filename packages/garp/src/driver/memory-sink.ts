@@ -1,4 +1,5 @@
 // An in-memory FrameSender for tests and examples.
+import { type Clock, systemClock } from '@proxyha/common';
 import { decodeFrame, type GarpFrame } from '../codec/frame';
 import type { FrameSender } from './announcer';
 
@@ -8,7 +9,7 @@ export interface SentFrame {
   readonly ifname: string;
   /** A copy of the frame. */
   readonly frame: Uint8Array;
-  /** Clock reading when it was sent (the sink's `now`). */
+  /** When it was sent: the sink's clock's `now()`. */
   readonly at: number;
 }
 
@@ -21,17 +22,22 @@ export class MemoryFrameSink implements FrameSender {
   readonly sent: SentFrame[] = [];
   /** While set, every send rejects with this error (and records nothing). */
   failWith: Error | undefined;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  /** @param now - clock for {@link SentFrame.at}; default `performance.now()` */
-  constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
+  /** @param clock - the clock of {@link SentFrame.at}; default the system clock */
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock;
   }
 
-  /** Records a copy of the frame, or rejects with {@link MemoryFrameSink.failWith}. */
+  /**
+   * Records a copy of the frame, or rejects with {@link MemoryFrameSink.failWith}.
+   *
+   * @param ifname - interface name
+   * @param frame - the frame
+   */
   async sendFrame(ifname: string, frame: Uint8Array): Promise<void> {
     if (this.failWith) throw this.failWith;
-    this.sent.push({ ifname, frame: Uint8Array.from(frame), at: this.#now() });
+    this.sent.push({ ifname, frame: Uint8Array.from(frame), at: this.#clock.now() });
   }
 
   /**

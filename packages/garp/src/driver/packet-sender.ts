@@ -39,13 +39,20 @@ export class PacketSocketSender implements FrameSender {
   /**
    * Sends the frame on `ifname`.
    *
-   * @throws GarpError `GARP_TRUNCATED` for a frame shorter than an Ethernet header; the stack's own
-   *   errors (interface missing, permission) pass through
+   * @param ifname - interface name
+   * @param frame - a whole Ethernet frame (without FCS)
+   * @throws GarpError `GARP_CLOSED` after {@link PacketSocketSender.close}, `GARP_TRUNCATED` for a frame
+   *   shorter than an Ethernet header; the stack's own errors (interface missing, permission) pass through
    */
   async sendFrame(ifname: string, frame: Uint8Array): Promise<void> {
-    if (this.#closed) throw new GarpError('GARP_BAD_REQUEST', 'sender is closed');
+    if (this.#closed)
+      throw new GarpError('GARP_CLOSED', `cannot send on ${ifname}: the sender is closed`, {
+        details: { ifname },
+      });
     if (frame.length < 14)
-      throw new GarpError('GARP_TRUNCATED', `frame: ${frame.length} bytes, an Ethernet header needs 14`);
+      throw new GarpError('GARP_TRUNCATED', `frame: ${frame.length} bytes, an Ethernet header needs 14`, {
+        details: { ifname, length: frame.length },
+      });
     const etherType = ((frame[12] as number) << 8) | (frame[13] as number);
     await (await this.#socket(ifname, etherType)).send(frame);
   }
@@ -54,6 +61,9 @@ export class PacketSocketSender implements FrameSender {
    * Opens the sockets for `ifname` and these EtherTypes now (default ARP and IPv6), so that
    * the first announcement after a failover does not wait for them. Failures are left for
    * `sendFrame` to report.
+   *
+   * @param ifname - interface name
+   * @param etherTypes - the EtherTypes to open sockets for
    */
   async prepare(
     ifname: string,

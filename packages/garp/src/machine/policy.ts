@@ -1,7 +1,11 @@
+// The announcement policy: keepalived's garp_* settings, validated, with keepalived's defaults. Durations
+// are milliseconds. The zod schemas are internal: callers use parseAnnouncePolicy.
+import { type ConfigIssue, issuesFromSchema, type SchemaIssue } from '@proxyha/common';
 import { z } from 'zod';
-import { GarpError } from '../errors';
+import { invalidArgument } from '../errors';
 
 const count = z.number().int().min(0).max(1000);
+const positiveCount = z.number().int().min(1).max(1000);
 const duration = z.number().finite().min(0).max(86_400_000);
 
 /**
@@ -45,9 +49,9 @@ export interface AnnouncePolicy extends BurstPolicy, InterfaceRate {
 }
 
 const burstShape = {
-  repeat: count.min(1).optional(),
+  repeat: positiveCount.optional(),
   secondBurstDelayMs: duration.optional(),
-  refreshRepeat: count.min(1).optional(),
+  refreshRepeat: positiveCount.optional(),
   refreshIntervalMs: duration.optional(),
   reassertRepeat: count.optional(),
   reassertDelayMs: duration.optional(),
@@ -57,18 +61,15 @@ const burstShape = {
 
 const rateShape = { arpIntervalMs: duration.optional(), naIntervalMs: duration.optional() };
 
-/**
- * zod schema of the input of {@link parseAnnouncePolicy} (every field optional). Exported so that a
- * configuration file schema can embed it.
- */
-export const AnnouncePolicyInputSchema: z.ZodType<AnnouncePolicyInput> = z.strictObject({
+/** Schema of the input of {@link parseAnnouncePolicy} (every field optional). */
+const AnnouncePolicyInputSchema: z.ZodType<AnnouncePolicyInput> = z.strictObject({
   ...burstShape,
   ...rateShape,
   interfaces: z.record(z.string().min(1), z.strictObject(rateShape)).optional(),
 });
 
-/** zod schema of per-request burst overrides ({@link BurstPolicyInput}). */
-export const BurstPolicyInputSchema: z.ZodType<BurstPolicyInput> = z.strictObject(burstShape);
+/** Schema of per-request burst overrides ({@link BurstPolicyInput}). */
+const BurstPolicyInputSchema: z.ZodType<BurstPolicyInput> = z.strictObject(burstShape);
 
 /** Per-request overrides of the schedule's burst policy: any {@link BurstPolicy} field. */
 export interface BurstPolicyInput extends Partial<BurstPolicy> {}
@@ -80,7 +81,7 @@ export interface AnnouncePolicyInput extends Partial<BurstPolicy>, Partial<Inter
 }
 
 /** keepalived's defaults: 5 at once, 5 more after 5 s, no refresh, no rate limit, requests. */
-export const DEFAULT_POLICY: AnnouncePolicy = Object.freeze({
+export const DEFAULT_ANNOUNCE_POLICY: AnnouncePolicy = Object.freeze({
   repeat: 5,
   secondBurstDelayMs: 5000,
   refreshRepeat: 1,
@@ -94,30 +95,25 @@ export const DEFAULT_POLICY: AnnouncePolicy = Object.freeze({
   interfaces: Object.freeze({}),
 });
 
-function problems(error: z.ZodError, input: unknown, prefix: string): string[] {
-  return error.issues.map((i) => {
-    let v: unknown = input;
-    for (const k of i.path)
-      v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
-    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)';
-    return `${path}: ${i.message} (got ${JSON.stringify(v) ?? String(v)})`;
-  });
+/** The schema's issues as ConfigIssues, with their paths under `prefix` if given (a request's `policy`). */
+function issuesOf(issues: readonly SchemaIssue[], input: unknown, prefix?: string): ConfigIssue[] {
+  if (prefix === undefined) return issuesFromSchema(issues, input);
+  const under = issues.map((i) => ({ ...i, path: [prefix, ...i.path] }));
+  return issuesFromSchema(under, { [prefix]: input });
 }
 
 /**
  * Validates a policy and fills in defaults. `reassertRepeat` defaults to `repeat` and `reassertDelayMs` to
  * `secondBurstDelayMs`, as keepalived's lower-priority settings default to the master ones.
  *
- * @throws GarpError `GARP_BAD_POLICY`, naming each offending path and value
+ * @param input - the policy; every field is optional
+ * @throws GarpError `GARP_INVALID_ARGUMENT` with `details.issues`, one per offending field and value
  */
 export function parseAnnouncePolicy(input: AnnouncePolicyInput | undefined = {}): AnnouncePolicy {
-  const r = AnnouncePolicyInputSchema.safeParse(input ?? {});
-  if (!r.success) {
-    const ps = problems(r.error, input, 'policy');
-    throw new GarpError('GARP_BAD_POLICY', `invalid announcement policy: ${ps.join('; ')}`, { problems: ps });
-  }
+  const r = AnnouncePolicyInputSchema.safeParse(input ?? {}, { reportInput: true });
+  if (!r.success) throw invalidArgument('announcement policy', issuesOf(r.error.issues, input ?? {}));
   const p = r.data;
-  const d = DEFAULT_POLICY;
+  const d = DEFAULT_ANNOUNCE_POLICY;
   const repeat = p.repeat ?? d.repeat;
   const secondBurstDelayMs = p.secondBurstDelayMs ?? d.secondBurstDelayMs;
   const arpIntervalMs = p.arpIntervalMs ?? d.arpIntervalMs;
@@ -143,20 +139,16 @@ export function parseAnnouncePolicy(input: AnnouncePolicyInput | undefined = {})
   };
 }
 
-/** @internal Merges per-request overrides into a burst policy; fields not given come from `base`. */
-export function mergeBurst(
-  base: BurstPolicy,
-  input: BurstPolicyInput | undefined,
-  prefix: string,
-): BurstPolicy {
+/**
+ * Merges a request's burst overrides into a burst policy; fields not given come from `base`. Not part of
+ * the package's API (the schedule calls it).
+ *
+ * @throws GarpError `GARP_INVALID_ARGUMENT`, paths under `policy`
+ */
+export function mergeBurst(base: BurstPolicy, input: BurstPolicyInput | undefined): BurstPolicy {
   if (input === undefined) return base;
-  const r = BurstPolicyInputSchema.safeParse(input);
-  if (!r.success) {
-    const ps = problems(r.error, input, prefix);
-    throw new GarpError('GARP_BAD_REQUEST', `invalid announcement request: ${ps.join('; ')}`, {
-      problems: ps,
-    });
-  }
+  const r = BurstPolicyInputSchema.safeParse(input, { reportInput: true });
+  if (!r.success) throw invalidArgument('announcement request', issuesOf(r.error.issues, input, 'policy'));
   const p = r.data;
   return {
     repeat: p.repeat ?? base.repeat,

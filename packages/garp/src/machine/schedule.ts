@@ -1,11 +1,12 @@
 // The announcement schedule: a pure, deterministic machine. Time is an input (`at`, in ms on any
 // monotonic clock); output is frames that are due and the next time anything becomes due. No timers,
 // no I/O, no Date.now().
+import { describeValue, type IpFamily, issuesFromSchema } from '@proxyha/common';
 import { z } from 'zod';
-import { canonicalIpv4, canonicalIpv6, canonicalMac } from '../codec/address';
+import { ipText, macText } from '../codec/address';
 import { gratuitousArp, unsolicitedNeighborAdvertisement } from '../codec/builders';
 import { encodeFrame } from '../codec/frame';
-import { GarpError } from '../errors';
+import { fieldError, invalidArgument } from '../errors';
 import {
   type AnnouncePolicy,
   type AnnouncePolicyInput,
@@ -45,7 +46,7 @@ export interface DueFrame {
   /** Interface to send on. */
   readonly ifname: string;
   /** `ipv4`: gratuitous ARP; `ipv6`: unsolicited neighbour advertisement. */
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: IpFamily;
   /** The announced address. */
   readonly address: string;
   /** The burst this frame belongs to. */
@@ -63,7 +64,7 @@ export interface BurstNotice {
   /** Interface the frames go out on. */
   readonly ifname: string;
   /** Address family of the announced address. */
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: IpFamily;
   /** The announced address. */
   readonly address: string;
   /** Why the burst was queued. */
@@ -73,7 +74,7 @@ export interface BurstNotice {
 }
 
 /** Output of {@link AnnouncementSchedule.poll}. */
-export interface PollResult {
+export interface AnnouncementPoll {
   /** Frames to send now, in order. */
   readonly frames: readonly DueFrame[];
   /** Bursts queued since the last poll, in order. */
@@ -98,7 +99,7 @@ interface Queued {
   key: string;
   instance: string;
   ifname: string;
-  family: 'ipv4' | 'ipv6';
+  family: IpFamily;
   address: string;
   reason: BurstReason;
   frame: Uint8Array;
@@ -111,15 +112,22 @@ interface Queue {
   items: Queued[];
 }
 
-const RequestSchema = z.object({
-  instance: z.string().min(1).max(256),
-  ifname: z.string().min(1).max(15),
-  mac: z.string(),
-  vmac: z.string().optional(),
-  ipv4: z.array(z.string()).max(1024).optional(),
-  ipv6: z.array(z.string()).max(1024).optional(),
-  policy: z.unknown().optional(),
-});
+const RequestSchema = z
+  .object({
+    instance: z.string().min(1).max(256),
+    ifname: z.string().min(1).max(15),
+    mac: z.string(),
+    vmac: z.string().optional(),
+    ipv4: z.array(z.string()).max(1024).optional(),
+    ipv6: z.array(z.string()).max(1024).optional(),
+    policy: z.unknown().optional(),
+  })
+  .refine((r) => (r.ipv4?.length ?? 0) + (r.ipv6?.length ?? 0) > 0, {
+    message: 'no address to announce: ipv4 and ipv6 are both empty',
+    path: ['ipv4'],
+  });
+
+const REQUEST = 'announcement request';
 
 /**
  * The announcement schedule: keepalived's gratuitous ARP / unsolicited NA timing as a pure machine.
@@ -146,7 +154,7 @@ export class AnnouncementSchedule {
 
   /**
    * @param policy - announcement policy; defaults are keepalived's
-   * @throws GarpError `GARP_BAD_POLICY`
+   * @throws GarpError `GARP_INVALID_ARGUMENT` (with `details.issues`)
    */
   constructor(policy?: AnnouncePolicyInput) {
     this.policy = parseAnnouncePolicy(policy);
@@ -156,7 +164,7 @@ export class AnnouncementSchedule {
    * Starts announcing (for VRRP: on becoming master). Replaces an active request of the same instance on
    * the same interface, dropping its queued frames. The first burst is due at `at`.
    *
-   * @throws GarpError `GARP_BAD_REQUEST`, `GARP_BAD_MAC`, `GARP_BAD_IPV4`, `GARP_BAD_IPV6`
+   * @throws GarpError `GARP_INVALID_ARGUMENT`, `GARP_BAD_MAC`, `GARP_BAD_IPV4`, `GARP_BAD_IPV6` (with `details.issues`)
    */
   start(request: AnnounceRequest, at: number): void {
     checkTime(at);
@@ -238,7 +246,7 @@ export class AnnouncementSchedule {
    * now. Calling it early is harmless; calling it late sends late (one frame per rate-limited queue per call,
    * since a gap is measured between actual sends).
    */
-  poll(at: number): PollResult {
+  poll(at: number): AnnouncementPoll {
     checkTime(at);
     // timers, oldest first so that a late poll keeps their order
     for (;;) {
@@ -312,23 +320,14 @@ export class AnnouncementSchedule {
   }
 
   #entry(request: AnnounceRequest): Entry {
-    const r = RequestSchema.safeParse(request);
-    if (!r.success) {
-      const ps = r.error.issues.map((i) => `request.${i.path.join('.')}: ${i.message}`);
-      throw new GarpError('GARP_BAD_REQUEST', `invalid announcement request: ${ps.join('; ')}`, {
-        problems: ps,
-      });
-    }
+    const r = RequestSchema.safeParse(request, { reportInput: true });
+    if (!r.success) throw invalidArgument(REQUEST, issuesFromSchema(r.error.issues, request));
     const req = r.data;
-    const burst = mergeBurst(this.policy, request.policy, 'request.policy');
-    const src = canonicalMac(req.vmac ?? req.mac, req.vmac === undefined ? 'request.mac' : 'request.vmac');
-    canonicalMac(req.mac, 'request.mac');
-    const v4 = unique((req.ipv4 ?? []).map((ip, i) => canonicalIpv4(ip, `request.ipv4.${i}`)));
-    const v6 = unique((req.ipv6 ?? []).map((ip, i) => canonicalIpv6(ip, `request.ipv6.${i}`)));
-    if (v4.length + v6.length === 0)
-      throw new GarpError('GARP_BAD_REQUEST', 'request: no address to announce (ipv4 and ipv6 are empty)', {
-        problems: ['request.ipv4: empty', 'request.ipv6: empty'],
-      });
+    const burst = mergeBurst(this.policy, request.policy);
+    const mac = macText(req.mac, 'mac', REQUEST);
+    const src = req.vmac === undefined ? mac : macText(req.vmac, 'vmac', REQUEST);
+    const v4 = unique((req.ipv4 ?? []).map((ip, i) => ipText('ipv4', ip, `ipv4[${i}]`, REQUEST)));
+    const v6 = unique((req.ipv6 ?? []).map((ip, i) => ipText('ipv6', ip, `ipv6[${i}]`, REQUEST)));
     return {
       key: `${req.instance}\u0000${req.ifname}`,
       instance: req.instance,
@@ -350,7 +349,7 @@ export class AnnouncementSchedule {
     };
   }
 
-  #queue(ifname: string, family: 'ipv4' | 'ipv6'): Queue {
+  #queue(ifname: string, family: IpFamily): Queue {
     const k = `${ifname}\u0000${family}`;
     let q = this.#queues.get(k);
     if (!q) {
@@ -417,5 +416,9 @@ function unique(xs: string[]): string[] {
 
 function checkTime(at: number): void {
   if (typeof at !== 'number' || !Number.isFinite(at))
-    throw new GarpError('GARP_BAD_FIELD', `at: must be a finite number of ms (got ${String(at)})`);
+    throw fieldError(
+      'GARP_INVALID_ARGUMENT',
+      'at',
+      `must be a finite number of ms (got ${describeValue(at)})`,
+    );
 }
