@@ -1,7 +1,7 @@
 // One side of bench/pps.mjs, run inside a namespace: `worker.mjs send|recv raw|udp <ifname> <peer-ip> <seconds>`.
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
-import { openIpSocket } from '../dist/index.js';
+import { linuxStack } from '../dist/index.js';
 
 const [role, mode, ifname, peer, seconds] = process.argv.slice(2);
 const PORT = 9253;
@@ -12,7 +12,7 @@ if (role === 'recv') {
   let count = 0;
   let close;
   if (mode === 'raw') {
-    const sock = await openIpSocket({ family: 'ipv4', protocol: 253, interface: ifname });
+    const sock = await linuxStack.openIpSocket({ family: 'ipv4', protocol: 253, interface: ifname });
     sock.onPacket(() => count++);
     close = () => sock.close();
   } else {
@@ -31,7 +31,7 @@ if (role === 'recv') {
   let send;
   let close;
   if (mode === 'raw') {
-    const sock = await openIpSocket({ family: 'ipv4', protocol: 253, interface: ifname, ttl: 64 });
+    const sock = await linuxStack.openIpSocket({ family: 'ipv4', protocol: 253, interface: ifname, ttl: 64 });
     send = () => sock.send(payload, peer);
     close = () => sock.close();
   } else {

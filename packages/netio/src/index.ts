@@ -72,24 +72,28 @@ export type {
 
 const loader = lazyAddon();
 
-/** Whether the native addon loaded, and why not. Loading happens on the first call (or first raw socket). */
-export function addonStatus(): { available: boolean; reason?: string } {
-  const state = loader();
-  return state.available ? { available: true } : { available: false, reason: state.reason };
+/** What {@link addonStatus} reports. */
+export interface AddonStatus {
+  /** True when the native addon loaded (raw IP and packet sockets can be opened). */
+  readonly available: boolean;
+  /** Why it did not load (no binary for this platform, a load error, not Linux). */
+  readonly reason?: string;
+  /** The file that loaded (a prebuilt binary under `prebuilds/`, or `build/Release/netio.node`). */
+  readonly path?: string;
 }
 
-/** The host's real network stack (Linux, through the native addon and rtnetlink). */
-export const linuxStack: NetworkStack = createLinuxStack(loader);
+/**
+ * Whether the native addon loaded, and why not. Loading happens on the first call of this function or the
+ * first raw or packet socket, never at import.
+ */
+export function addonStatus(): AddonStatus {
+  const state = loader();
+  return state.available ? { available: true, path: state.path } : { available: false, reason: state.reason };
+}
 
-/** {@link NetworkStack.openIpSocket} of {@link linuxStack}. */
-export const openIpSocket: NetworkStack['openIpSocket'] = (options) => linuxStack.openIpSocket(options);
-/** {@link NetworkStack.openPacketSocket} of {@link linuxStack}. */
-export const openPacketSocket: NetworkStack['openPacketSocket'] = (options) =>
-  linuxStack.openPacketSocket(options);
-/** {@link NetworkStack.interfaces} of {@link linuxStack}. */
-export const interfaces: NetworkStack['interfaces'] = () => linuxStack.interfaces();
-/** {@link NetworkStack.interfaceInfo} of {@link linuxStack}. */
-export const interfaceInfo: NetworkStack['interfaceInfo'] = (name) => linuxStack.interfaceInfo(name);
-/** {@link NetworkStack.watchInterfaces} of {@link linuxStack}. */
-export const watchInterfaces: NetworkStack['watchInterfaces'] = (listener, options) =>
-  linuxStack.watchInterfaces(listener, options);
+/**
+ * The host's real network stack (Linux, through the native addon and rtnetlink): the one way to open raw
+ * IP and packet sockets, list and watch interfaces and change addresses on this host
+ * (`linuxStack.openIpSocket(...)`, `linuxStack.interfaces()`, ...).
+ */
+export const linuxStack: NetworkStack = createLinuxStack(loader);

@@ -1,4 +1,5 @@
 import {
+  type Clock,
   canonicalIp,
   formatIpv6,
   formatMac,
@@ -8,6 +9,7 @@ import {
   type ParsedIp,
   parseIp,
   parseMac,
+  systemClock,
 } from '@proxyha/common';
 import {
   broadcastError,
@@ -84,6 +86,12 @@ export interface MemoryNetworkOptions {
   loss?: number;
   /** Random source in [0, 1) for loss decisions; pass a seeded one for reproducible runs. Default Math.random. */
   random?: () => number;
+  /**
+   * The clock whose `wallTime()` stamps {@link IpPacket.receivedAt} (the twin's wire has no delay:
+   * a packet is received when it is sent). Default `systemClock`; a `ManualClock` makes the stamps
+   * deterministic.
+   */
+  clock?: Clock;
 }
 
 /** Delivery counters of a {@link MemoryNetwork}. */
@@ -97,11 +105,132 @@ export interface MemoryNetworkStats {
 /** Packets a socket holds while nobody reads it, like a kernel socket buffer; beyond this they are dropped. */
 const UNREAD_LIMIT = 1000;
 
+/** An interface of a host, where it is attached. */
 interface Iface {
-  host: MemoryHost;
-  info: InterfaceInfo;
+  readonly host: HostCore;
+  readonly info: InterfaceInfo;
   segment: string;
 }
+
+/** The state of a {@link MemoryNetwork}, shared with its hosts and sockets (not part of the API). */
+class NetworkCore {
+  readonly stats: MemoryNetworkStats = { delivered: 0, lost: 0 };
+  readonly hosts: HostCore[] = [];
+  loss: number;
+  readonly random: () => number;
+  readonly clock: Clock;
+
+  constructor(options: MemoryNetworkOptions) {
+    this.loss = checkLoss(options.loss ?? 0);
+    this.random = options.random ?? Math.random;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Interfaces attached to `segment` that are up and running. */
+  attached(segment: string): Iface[] {
+    const out: Iface[] = [];
+    for (const host of this.hosts) {
+      for (const iface of host.ifaces.values()) {
+        if (iface.segment === segment && iface.info.up && iface.info.running) out.push(iface);
+      }
+    }
+    return out;
+  }
+
+  /** Applies loss; true when the packet survives. */
+  survives(): boolean {
+    if (this.loss > 0 && this.random() < this.loss) {
+      this.stats.lost++;
+      return false;
+    }
+    this.stats.delivered++;
+    return true;
+  }
+}
+
+/** The state of a {@link MemoryHost}: interfaces, open sockets, watchers (not part of the API). */
+class HostCore {
+  readonly ifaces = new Map<string, Iface>();
+  readonly ipSockets = new Set<MemoryIpSocket>();
+  readonly packetSockets = new Set<MemoryPacketSocket>();
+  readonly watchers = new Set<(event: InterfaceEvent) => void>();
+  readonly privileged: boolean;
+
+  constructor(
+    readonly network: NetworkCore,
+    name: string,
+    hostNumber: number,
+    options: MemoryHostOptions,
+  ) {
+    this.privileged = options.privileged ?? true;
+    this.ifaces.set('lo', {
+      host: this,
+      segment: `lo:${name}`,
+      info: {
+        name: 'lo',
+        index: 1,
+        mac: '00:00:00:00:00:00',
+        mtu: 65536,
+        up: true,
+        running: true,
+        ipv4: [{ address: '127.0.0.1', prefixLength: 8 }],
+        ipv6: [{ address: '::1', prefixLength: 128 }],
+      },
+    });
+    options.interfaces.forEach((o, i) => {
+      const name = checkInterfaceName('interfaces[].name', o.name);
+      if (this.ifaces.has(name))
+        throw new NetioInvalidArgumentError('interfaces[].name', name, 'a unique name');
+      const mac =
+        o.mac === undefined
+          ? formatMac(Uint8Array.of(2, 0, 0, 0, hostNumber & 0xff, (i + 2) & 0xff))
+          : checkMac(o.mac);
+      const cidrs = (list: string[] | undefined, family: IpFamily) =>
+        (list ?? []).map((c) => {
+          const { address, prefixLength } = checkCidr(`interfaces[].${family}`, c, family);
+          return { address, prefixLength };
+        });
+      const ipv6 = cidrs(o.ipv6, 'ipv6');
+      if (!ipv6.some((a) => isLinkLocalText(a.address)))
+        ipv6.push({ address: eui64LinkLocal(mac), prefixLength: 64 });
+      this.ifaces.set(name, {
+        host: this,
+        segment: o.segment ?? 'lan',
+        info: {
+          name,
+          index: i + 2,
+          mac,
+          mtu: o.mtu ?? 1500,
+          up: true,
+          running: true,
+          ipv4: cidrs(o.ipv4, 'ipv4'),
+          ipv6,
+        },
+      });
+    });
+  }
+
+  /** The interface called `name`; NETIO_UNKNOWN_INTERFACE when there is none. */
+  iface(name: string): Iface {
+    checkInterfaceName('interface', name);
+    const iface = this.ifaces.get(name);
+    if (!iface) throw new NetioUnknownInterfaceError(name);
+    return iface;
+  }
+
+  /** Applies `mutate` to an interface's facts and reports a `changed` event when they changed. */
+  change(name: string, mutate: (info: InterfaceInfo) => void): void {
+    const iface = this.iface(name);
+    const previous = structuredClone(iface.info);
+    mutate(iface.info);
+    if (JSON.stringify(previous) === JSON.stringify(iface.info)) return;
+    const event: InterfaceEvent = { type: 'changed', interface: structuredClone(iface.info), previous };
+    for (const watcher of this.watchers) queueMicrotask(() => watcher(event));
+  }
+}
+
+/** Creates a {@link MemoryHost} around its state; set by the class itself (its constructor is private). */
+let newHost: (network: MemoryNetwork, name: string, core: HostCore) => MemoryHost;
 
 /**
  * An in-memory network: hosts with interfaces on named link segments, implementing
@@ -112,63 +241,55 @@ interface Iface {
  * `send`, before the `send` promise's continuation runs.
  *
  * ```ts
- * const net = new MemoryNetwork();
+ * const net = new MemoryNetwork({ clock: new ManualClock() });
  * const a = net.addHost('a', { interfaces: [{ name: 'eth0', ipv4: ['192.168.77.11/24'] }] });
  * const b = net.addHost('b', { interfaces: [{ name: 'eth0', ipv4: ['192.168.77.12/24'] }] });
  * ```
  */
 export class MemoryNetwork {
-  /** Delivery counters. */
-  readonly stats: MemoryNetworkStats = { delivered: 0, lost: 0 };
-  private readonly hosts = new Map<string, MemoryHost>();
-  private loss: number;
-  private readonly random: () => number;
+  readonly #core: NetworkCore;
+  readonly #hosts = new Map<string, MemoryHost>();
 
-  /** @param options - loss probability and random source */
+  /** @param options - loss probability, random source, clock */
   constructor(options: MemoryNetworkOptions = {}) {
-    this.loss = checkLoss(options.loss ?? 0);
-    this.random = options.random ?? Math.random;
+    this.#core = new NetworkCore(options);
   }
 
-  /** Adds a host; its interfaces get indexes 2, 3, ... in the order given (`lo` is 1). */
+  /** Delivery counters (live: they change as packets are delivered or lost). */
+  get stats(): MemoryNetworkStats {
+    return this.#core.stats;
+  }
+
+  /**
+   * Adds a host; its interfaces get indexes 2, 3, ... in the order given (`lo` is 1).
+   *
+   * @param name - the host's name, unique in this network
+   * @param options - its interfaces and whether it may open raw sockets
+   * @throws NetioInvalidArgumentError `NETIO_INVALID_ARGUMENT` for a used name or a bad interface option
+   */
   addHost(name: string, options: MemoryHostOptions): MemoryHost {
-    if (this.hosts.has(name)) throw new NetioInvalidArgumentError('name', name, 'a host name not yet used');
-    const host = new MemoryHost(this, name, this.hosts.size + 1, options);
-    this.hosts.set(name, host);
+    if (this.#hosts.has(name)) throw new NetioInvalidArgumentError('name', name, 'a host name not yet used');
+    const core = new HostCore(this.#core, name, this.#hosts.size + 1, options);
+    const host = newHost(this, name, core);
+    this.#core.hosts.push(core);
+    this.#hosts.set(name, host);
     return host;
   }
 
-  /** The host called `name`. */
+  /**
+   * The host called `name`.
+   *
+   * @throws NetioInvalidArgumentError `NETIO_INVALID_ARGUMENT` when there is none
+   */
   host(name: string): MemoryHost {
-    const host = this.hosts.get(name);
+    const host = this.#hosts.get(name);
     if (!host) throw new NetioInvalidArgumentError('name', name, 'the name of an added host');
     return host;
   }
 
   /** Changes the loss probability (0..1). */
   setLoss(loss: number): void {
-    this.loss = checkLoss(loss);
-  }
-
-  /** @internal Interfaces attached to `segment` that are up and running. */
-  attached(segment: string): Iface[] {
-    const out: Iface[] = [];
-    for (const host of this.hosts.values()) {
-      for (const iface of host.ifaces.values()) {
-        if (iface.segment === segment && iface.info.up && iface.info.running) out.push(iface);
-      }
-    }
-    return out;
-  }
-
-  /** @internal Applies loss; true when the packet survives. */
-  survives(): boolean {
-    if (this.loss > 0 && this.random() < this.loss) {
-      this.stats.lost++;
-      return false;
-    }
-    this.stats.delivered++;
-    return true;
+    this.#core.loss = checkLoss(loss);
   }
 }
 
@@ -227,128 +348,85 @@ function isLinkLocalText(address: string): boolean {
   return ip !== undefined && isLinkLocalIp(ip);
 }
 
-/** A host of a {@link MemoryNetwork}; implements {@link NetworkStack}. */
+/**
+ * A host of a {@link MemoryNetwork} ({@link MemoryNetwork.addHost} creates them); implements
+ * {@link NetworkStack}, plus controls for tests: links up and down, addresses, partitions.
+ */
 export class MemoryHost implements NetworkStack {
-  /** @internal */
-  readonly ifaces = new Map<string, Iface>();
-  /** @internal */
-  readonly ipSockets = new Set<MemoryIpSocket>();
-  /** @internal */
-  readonly packetSockets = new Set<MemoryPacketSocket>();
-  private readonly watchers = new Set<(event: InterfaceEvent) => void>();
-  private readonly privileged: boolean;
+  /** The network this host belongs to. */
+  readonly network: MemoryNetwork;
+  /** The host's name. */
+  readonly name: string;
+  readonly #core: HostCore;
 
-  /** @internal use {@link MemoryNetwork.addHost} */
-  constructor(
-    readonly network: MemoryNetwork,
-    /** The host's name. */
-    readonly name: string,
-    hostNumber: number,
-    options: MemoryHostOptions,
-  ) {
-    this.privileged = options.privileged ?? true;
-    this.ifaces.set('lo', {
-      host: this,
-      segment: `lo:${name}`,
-      info: {
-        name: 'lo',
-        index: 1,
-        mac: '00:00:00:00:00:00',
-        mtu: 65536,
-        up: true,
-        running: true,
-        ipv4: [{ address: '127.0.0.1', prefixLength: 8 }],
-        ipv6: [{ address: '::1', prefixLength: 128 }],
-      },
-    });
-    options.interfaces.forEach((o, i) => {
-      const name = checkInterfaceName('interfaces[].name', o.name);
-      if (this.ifaces.has(name))
-        throw new NetioInvalidArgumentError('interfaces[].name', name, 'a unique name');
-      const mac =
-        o.mac === undefined
-          ? formatMac(Uint8Array.of(2, 0, 0, 0, hostNumber & 0xff, (i + 2) & 0xff))
-          : checkMac(o.mac);
-      const cidrs = (list: string[] | undefined, family: IpFamily) =>
-        (list ?? []).map((c) => {
-          const { address, prefixLength } = checkCidr(`interfaces[].${family}`, c, family);
-          return { address, prefixLength };
-        });
-      const ipv6 = cidrs(o.ipv6, 'ipv6');
-      if (!ipv6.some((a) => isLinkLocalText(a.address)))
-        ipv6.push({ address: eui64LinkLocal(mac), prefixLength: 64 });
-      this.ifaces.set(name, {
-        host: this,
-        segment: o.segment ?? 'lan',
-        info: {
-          name,
-          index: i + 2,
-          mac,
-          mtu: o.mtu ?? 1500,
-          up: true,
-          running: true,
-          ipv4: cidrs(o.ipv4, 'ipv4'),
-          ipv6,
-        },
-      });
-    });
+  static {
+    newHost = (network, name, core) => new MemoryHost(network, name, core);
   }
 
-  /** @internal */
-  iface(name: string): Iface {
-    checkInterfaceName('interface', name);
-    const iface = this.ifaces.get(name);
-    if (!iface) throw new NetioUnknownInterfaceError(name);
-    return iface;
+  private constructor(network: MemoryNetwork, name: string, core: HostCore) {
+    this.network = network;
+    this.name = name;
+    this.#core = core;
   }
 
+  /** {@inheritDoc NetworkStack.openIpSocket} */
   async openIpSocket(options: IpSocketOptions): Promise<IpSocket> {
     const resolved = resolveIpOptions(options);
-    const iface = this.iface(resolved.interface);
-    if (!this.privileged) {
+    const core = this.#core;
+    const iface = core.iface(resolved.interface);
+    if (!core.privileged) {
       throw new NetioPermissionError(
         `open raw ${familyLabel(resolved.family)} socket for protocol ${resolved.protocol} on ${iface.info.name}`,
         'CAP_NET_RAW',
       );
     }
-    const socket = new MemoryIpSocket(this, iface, resolved);
-    this.ipSockets.add(socket);
+    const socket = new MemoryIpSocket(core, iface, resolved);
+    core.ipSockets.add(socket);
     return socket;
   }
 
+  /** {@inheritDoc NetworkStack.openPacketSocket} */
   async openPacketSocket(options: PacketSocketOptions): Promise<PacketSocket> {
     const resolved = resolvePacketOptions(options);
-    const iface = this.iface(resolved.interface);
-    if (!this.privileged)
+    const core = this.#core;
+    const iface = core.iface(resolved.interface);
+    if (!core.privileged)
       throw new NetioPermissionError(`open packet socket on ${iface.info.name}`, 'CAP_NET_RAW');
-    const socket = new MemoryPacketSocket(this, iface, resolved);
-    this.packetSockets.add(socket);
+    const socket = new MemoryPacketSocket(core, iface, resolved);
+    core.packetSockets.add(socket);
     return socket;
   }
 
+  /** {@inheritDoc NetworkStack.interfaces} */
   async interfaces(): Promise<InterfaceInfo[]> {
-    return [...this.ifaces.values()].map((i) => structuredClone(i.info));
+    return [...this.#core.ifaces.values()].map((i) => structuredClone(i.info));
   }
 
+  /** {@inheritDoc NetworkStack.interfaceInfo} */
   async interfaceInfo(name: string): Promise<InterfaceInfo> {
-    return structuredClone(this.iface(name).info);
+    return structuredClone(this.#core.iface(name).info);
   }
 
+  /**
+   * Reports interface changes (links, addresses) to `listener`: every change made through this host's
+   * methods, in a microtask; `ready` is resolved and `mode` is `memory`.
+   */
   watchInterfaces(listener: (event: InterfaceEvent) => void, _options?: WatchOptions): InterfaceWatcher {
     const wrapped = (event: InterfaceEvent) => listener(event);
-    this.watchers.add(wrapped);
+    const watchers = this.#core.watchers;
+    watchers.add(wrapped);
     return {
       ready: Promise.resolve(),
       mode: 'memory',
       close: () => {
-        this.watchers.delete(wrapped);
+        watchers.delete(wrapped);
       },
     };
   }
 
   /** Sets an interface administratively up or down (down: no sending, no receiving). */
   setLinkUp(name: string, up: boolean): void {
-    this.change(name, (info) => {
+    this.#core.change(name, (info) => {
       info.up = up;
       info.running = up;
     });
@@ -357,7 +435,7 @@ export class MemoryHost implements NetworkStack {
   /** Adds an address in CIDR form (e.g. a VIP `192.168.77.100/24`); unicast to it then reaches this host. */
   async addAddress(name: string, cidr: string): Promise<void> {
     const { family, address, prefixLength } = checkCidr('cidr', cidr);
-    this.change(name, (info) => {
+    this.#core.change(name, (info) => {
       const list = family === 'ipv4' ? info.ipv4 : info.ipv6;
       if (!list.some((a) => a.address === address)) list.push({ address, prefixLength });
     });
@@ -366,7 +444,7 @@ export class MemoryHost implements NetworkStack {
   /** Removes an address added with {@link MemoryHost.addAddress} or configured at creation. */
   async removeAddress(name: string, cidr: string): Promise<void> {
     const { family, address } = checkCidr('cidr', cidr);
-    this.change(name, (info) => {
+    this.#core.change(name, (info) => {
       const list = family === 'ipv4' ? info.ipv4 : info.ipv6;
       const i = list.findIndex((a) => a.address === address);
       if (i >= 0) list.splice(i, 1);
@@ -375,34 +453,29 @@ export class MemoryHost implements NetworkStack {
 
   /** Moves an interface to another link segment (e.g. to partition the network). */
   attach(name: string, segment: string): void {
-    this.iface(name).segment = segment;
-  }
-
-  private change(name: string, mutate: (info: InterfaceInfo) => void): void {
-    const iface = this.iface(name);
-    const previous = structuredClone(iface.info);
-    mutate(iface.info);
-    if (JSON.stringify(previous) === JSON.stringify(iface.info)) return;
-    const event: InterfaceEvent = { type: 'changed', interface: structuredClone(iface.info), previous };
-    for (const watcher of this.watchers) queueMicrotask(() => watcher(event));
+    this.#core.iface(name).segment = segment;
   }
 }
 
 /** Base for in-memory sockets: a hub plus an unread buffer used while nobody reads. */
 abstract class MemorySocket<T> {
-  readonly hub: ReceiverHub<T>;
-  closed = false;
-  private reading = false;
-  private readonly unread: T[] = [];
+  readonly #hub: ReceiverHub<T>;
+  #closed = false;
+  #reading = false;
+  readonly #unread: T[] = [];
 
   constructor(
-    protected readonly host: MemoryHost,
+    protected readonly host: HostCore,
     protected readonly iface: Iface,
   ) {
-    this.hub = new ReceiverHub<T>((on) => {
-      this.reading = on;
-      while (this.reading && this.unread.length > 0) this.hub.deliver(this.unread.shift() as T);
+    this.#hub = new ReceiverHub<T>((on) => {
+      this.#reading = on;
+      while (this.#reading && this.#unread.length > 0) this.#hub.deliver(this.#unread.shift() as T);
     });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   get interface(): InterfaceRef {
@@ -410,22 +483,22 @@ abstract class MemorySocket<T> {
   }
 
   onPacket(listener: (item: T) => void): () => void {
-    return this.hub.onPacket(listener);
+    return this.#hub.onPacket(listener);
   }
 
   onError(listener: (error: NetioError) => void): () => void {
-    return this.hub.onError(listener);
+    return this.#hub.onError(listener);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return this.hub[Symbol.asyncIterator]();
+    return this.#hub[Symbol.asyncIterator]();
   }
 
-  /** @internal */
+  /** Hands a delivered item to readers, or keeps it until someone reads (up to UNREAD_LIMIT). */
   receive(item: T): void {
-    if (this.closed) return;
-    if (this.reading) this.hub.deliver(item);
-    else if (this.unread.length < UNREAD_LIMIT) this.unread.push(item);
+    if (this.#closed) return;
+    if (this.#reading) this.#hub.deliver(item);
+    else if (this.#unread.length < UNREAD_LIMIT) this.#unread.push(item);
   }
 
   protected checkSendable(operation: string, length: number): void {
@@ -435,42 +508,39 @@ abstract class MemorySocket<T> {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unread.length = 0;
-    this.hub.end();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unread.length = 0;
+    this.#hub.end();
   }
 }
 
 class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
   readonly family: IpFamily;
   readonly protocol: number;
-  /** @internal */
-  readonly groups = new Set<string>();
+  /** Joined groups, canonical text. */
+  readonly #groups = new Set<string>();
+  readonly #options: ResolvedIpOptions;
 
-  constructor(
-    host: MemoryHost,
-    iface: Iface,
-    /** @internal */
-    readonly options: ResolvedIpOptions,
-  ) {
+  constructor(host: HostCore, iface: Iface, options: ResolvedIpOptions) {
     super(host, iface);
     this.family = options.family;
     this.protocol = options.protocol;
+    this.#options = options;
   }
 
   joinGroup(group: string): void {
     checkGroup('group', group, this.family);
     if (this.closed) throw closedError(`join ${group}`);
     const key = canonicalIp(group) as string;
-    if (this.groups.has(key)) throw new NetioSystemError(`join ${group}`, 'EADDRINUSE', 'setsockopt');
-    this.groups.add(key);
+    if (this.#groups.has(key)) throw new NetioSystemError(`join ${group}`, 'EADDRINUSE', 'setsockopt');
+    this.#groups.add(key);
   }
 
   leaveGroup(group: string): void {
     checkGroup('group', group, this.family);
     if (this.closed) throw closedError(`leave ${group}`);
-    if (!this.groups.delete(canonicalIp(group) as string)) {
+    if (!this.#groups.delete(canonicalIp(group) as string)) {
       throw new NetioSystemError(`leave ${group}`, 'EADDRNOTAVAIL', 'setsockopt');
     }
   }
@@ -484,17 +554,17 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
     const info = this.iface.info;
     const multicast = isMulticastIp(dest);
     const broadcast = v4 && !multicast && isBroadcastFor(info, dest);
-    if (broadcast && !this.options.broadcast) throw broadcastError(operation, destination);
+    if (broadcast && !this.#options.broadcast) throw broadcastError(operation, destination);
     const addresses = v4 ? info.ipv4 : info.ipv6;
     const preferred =
       !v4 && linkScoped(dest)
         ? addresses.find((a) => isLinkLocalText(a.address))
         : addresses.find((a) => !isLinkLocalText(a.address));
     const source =
-      (this.options.source === undefined ? undefined : canonicalIp(this.options.source)) ??
+      (this.#options.source === undefined ? undefined : canonicalIp(this.#options.source)) ??
       (preferred ?? addresses[0])?.address ??
       (v4 ? '0.0.0.0' : '::');
-    const ttl = multicast ? (this.options.multicastTtl ?? 1) : (this.options.ttl ?? 64);
+    const ttl = multicast ? (this.#options.multicastTtl ?? 1) : (this.#options.ttl ?? 64);
     const bytes = Buffer.from(payload);
     const group = dest.text;
     const allNodes = multicast && (group === '224.0.0.1' || group === 'ff02::1');
@@ -503,8 +573,8 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
       const local = target.host === this.host;
       let wanted: (s: MemoryIpSocket) => boolean;
       if (multicast) {
-        if (local && !(this.options.multicastLoop && target === this.iface)) continue;
-        wanted = (s) => allNodes || s.groups.has(group);
+        if (local && !(this.#options.multicastLoop && target === this.iface)) continue;
+        wanted = (s) => allNodes || s.#groups.has(group);
       } else if (broadcast) {
         if (local && target !== this.iface) continue;
         wanted = () => true;
@@ -530,7 +600,7 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
         ttl,
         payload: bytes,
         // the twin's wire has no delay: received when sent
-        receivedAt: performance.timeOrigin + performance.now(),
+        receivedAt: this.host.network.clock.wallTime(),
       };
       for (const s of receivers) queueMicrotask(() => s.receive({ ...packet, payload: Buffer.from(bytes) }));
     }
@@ -545,13 +615,12 @@ class MemoryIpSocket extends MemorySocket<IpPacket> implements IpSocket {
 class MemoryPacketSocket extends MemorySocket<Frame> implements PacketSocket {
   readonly etherType: number;
 
-  constructor(
-    host: MemoryHost,
-    iface: Iface,
-    private readonly options: ResolvedPacketOptions,
-  ) {
+  readonly #includeOutgoing: boolean;
+
+  constructor(host: HostCore, iface: Iface, options: ResolvedPacketOptions) {
     super(host, iface);
     this.etherType = options.etherType;
+    this.#includeOutgoing = options.includeOutgoing;
   }
 
   async send(frame: Uint8Array): Promise<void> {
@@ -567,7 +636,7 @@ class MemoryPacketSocket extends MemorySocket<Frame> implements PacketSocket {
     const matches = (s: MemoryPacketSocket) =>
       !s.closed && (s.etherType === etherType || s.etherType === 0x0003);
     for (const s of this.host.packetSockets) {
-      if (s.iface === this.iface && s.options.includeOutgoing && matches(s)) {
+      if (s.iface === this.iface && s.#includeOutgoing && matches(s)) {
         queueMicrotask(() =>
           s.receive({
             ...base,

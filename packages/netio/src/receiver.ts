@@ -9,13 +9,21 @@ interface Waiter<T> {
   reject: (error: unknown) => void;
 }
 
+/** One async iterator of a {@link ReceiverHub}; tells the hub when it drains below the mark or detaches. */
 class Iterator<T> implements AsyncIterableIterator<T> {
   readonly queue: T[] = [];
   waiter: Waiter<T> | undefined;
   error: unknown;
   done = false;
 
-  constructor(private readonly hub: ReceiverHub<T>) {}
+  /**
+   * @param drained - called when the queue falls below the high-water mark again
+   * @param detach - called when the iterator ends for its reader
+   */
+  constructor(
+    private readonly drained: () => void,
+    private readonly detach: (it: Iterator<T>) => void,
+  ) {}
 
   push(item: T): void {
     if (this.waiter) {
@@ -45,13 +53,13 @@ class Iterator<T> implements AsyncIterableIterator<T> {
   next(): Promise<IteratorResult<T>> {
     if (this.queue.length > 0) {
       const value = this.queue.shift() as T;
-      if (this.queue.length === HIGH_WATER_MARK - 1) this.hub.update();
+      if (this.queue.length === HIGH_WATER_MARK - 1) this.drained();
       return Promise.resolve({ value, done: false });
     }
     if (this.done) {
       const error = this.error;
       this.error = undefined;
-      this.hub.detach(this);
+      this.detach(this);
       return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
@@ -62,7 +70,7 @@ class Iterator<T> implements AsyncIterableIterator<T> {
   return(): Promise<IteratorResult<T>> {
     this.queue.length = 0;
     this.done = true;
-    this.hub.detach(this);
+    this.detach(this);
     if (this.waiter) this.waiter.resolve({ value: undefined, done: true });
     this.waiter = undefined;
     return Promise.resolve({ value: undefined, done: true });
@@ -79,41 +87,50 @@ class Iterator<T> implements AsyncIterableIterator<T> {
  * polls its fd only while it has readers and pauses while the slowest iterator is HIGH_WATER_MARK behind.
  */
 export class ReceiverHub<T> implements Receiver<T> {
-  private readonly listeners = new Set<(item: T) => void>();
-  private readonly errorListeners = new Set<(error: NetioError) => void>();
-  private readonly iterators = new Set<Iterator<T>>();
-  private reading = false;
-  private ended = false;
+  readonly #listeners = new Set<(item: T) => void>();
+  readonly #errorListeners = new Set<(error: NetioError) => void>();
+  readonly #iterators = new Set<Iterator<T>>();
+  readonly #setReading: (on: boolean) => void;
+  #reading = false;
+  #ended = false;
 
-  constructor(private readonly setReading: (on: boolean) => void) {}
+  /** @param setReading - told whether anyone wants items (true) or not (false), on every change */
+  constructor(setReading: (on: boolean) => void) {
+    this.#setReading = setReading;
+  }
 
   onPacket(listener: (item: T) => void): () => void {
     const wrapped = (item: T) => listener(item);
-    this.listeners.add(wrapped);
-    this.update();
+    this.#listeners.add(wrapped);
+    this.#update();
     return () => {
-      this.listeners.delete(wrapped);
-      this.update();
+      this.#listeners.delete(wrapped);
+      this.#update();
     };
   }
 
   onError(listener: (error: NetioError) => void): () => void {
     const wrapped = (error: NetioError) => listener(error);
-    this.errorListeners.add(wrapped);
-    return () => this.errorListeners.delete(wrapped);
+    this.#errorListeners.add(wrapped);
+    return () => this.#errorListeners.delete(wrapped);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    const it = new Iterator<T>(this);
-    if (this.ended) it.finish();
-    else this.iterators.add(it);
-    this.update();
+    const it = new Iterator<T>(
+      () => this.#update(),
+      (done) => {
+        if (this.#iterators.delete(done)) this.#update();
+      },
+    );
+    if (this.#ended) it.finish();
+    else this.#iterators.add(it);
+    this.#update();
     return it;
   }
 
   /** Delivers one item. A throwing listener does not stop delivery; its error is rethrown asynchronously. */
   deliver(item: T): void {
-    for (const listener of this.listeners) {
+    for (const listener of this.#listeners) {
       try {
         listener(item);
       } catch (error) {
@@ -123,50 +140,45 @@ export class ReceiverHub<T> implements Receiver<T> {
       }
     }
     let full = false;
-    for (const it of this.iterators) {
+    for (const it of this.#iterators) {
       it.push(item);
       if (it.queue.length >= HIGH_WATER_MARK) full = true;
     }
-    if (full) this.update();
+    if (full) this.#update();
   }
 
   /** Reports a receive error to error listeners and iterators, or throws it asynchronously if nobody listens. */
   fail(error: NetioError): void {
-    if (this.errorListeners.size === 0 && this.iterators.size === 0) {
+    if (this.#errorListeners.size === 0 && this.#iterators.size === 0) {
       queueMicrotask(() => {
         throw error;
       });
       return;
     }
-    for (const listener of this.errorListeners) listener(error);
-    for (const it of this.iterators) it.fail(error);
-    this.iterators.clear();
-    this.update();
+    for (const listener of this.#errorListeners) listener(error);
+    for (const it of this.#iterators) it.fail(error);
+    this.#iterators.clear();
+    this.#update();
   }
 
   /** Ends every iterator (after its queue drains) and stops reading for good. */
   end(): void {
-    this.ended = true;
-    for (const it of this.iterators) it.finish();
-    this.iterators.clear();
-    this.listeners.clear();
-    this.errorListeners.clear();
-    this.update();
+    this.#ended = true;
+    for (const it of this.#iterators) it.finish();
+    this.#iterators.clear();
+    this.#listeners.clear();
+    this.#errorListeners.clear();
+    this.#update();
   }
 
-  /** @internal */
-  detach(it: Iterator<T>): void {
-    if (this.iterators.delete(it)) this.update();
-  }
-
-  /** @internal Recomputes whether reading is wanted and tells the owner on change. */
-  update(): void {
+  /** Recomputes whether reading is wanted and tells the owner on change. */
+  #update(): void {
     // Reading runs while anyone wants items, and pauses while the slowest iterator is full.
-    let want = !this.ended && (this.listeners.size > 0 || this.iterators.size > 0);
-    for (const it of this.iterators) if (it.queue.length >= HIGH_WATER_MARK) want = false;
-    if (want !== this.reading) {
-      this.reading = want;
-      this.setReading(want);
+    let want = !this.#ended && (this.#listeners.size > 0 || this.#iterators.size > 0);
+    for (const it of this.#iterators) if (it.queue.length >= HIGH_WATER_MARK) want = false;
+    if (want !== this.#reading) {
+      this.#reading = want;
+      this.#setReading(want);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { ManualClock } from '@proxyha/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type IpPacket, MemoryNetwork } from '../src/index';
@@ -19,7 +20,9 @@ function collect<T>(r: { onPacket(l: (x: T) => void): () => void }): T[] {
 
 describe('MemoryNetwork IP delivery', () => {
   it('delivers multicast only to sockets that joined, with TTL and ifindex, not back to the sender', async () => {
-    const { a, b, c } = lab();
+    const clock = new ManualClock({ wallAtStart: Date.UTC(2026, 0, 1, 12) });
+    clock.advance(1234.5);
+    const { a, b, c } = lab({ clock });
     const opts = { family: 'ipv4', protocol: 112, interface: 'eth0', ttl: 255 } as const;
     const sa = await a.openIpSocket(opts);
     const sb = await b.openIpSocket(opts);
@@ -27,7 +30,6 @@ describe('MemoryNetwork IP delivery', () => {
     sa.joinGroup('224.0.0.18');
     sb.joinGroup('224.0.0.18');
     const [ga, gb, gc] = [collect<IpPacket>(sa), collect<IpPacket>(sb), collect<IpPacket>(sc)];
-    const before = performance.timeOrigin + performance.now();
     await sa.send(Buffer.from([1, 2, 3]), '224.0.0.18');
     expect(ga).toEqual([]);
     expect(gc).toEqual([]);
@@ -38,12 +40,9 @@ describe('MemoryNetwork IP delivery', () => {
         ifindex: 2,
         ttl: 255,
         payload: Buffer.from([1, 2, 3]),
-        receivedAt: expect.any(Number),
+        receivedAt: clock.wallTime(), // the clock's wall time at delivery (the twin's wire has no delay)
       },
     ]);
-    const receivedAt = gb[0]?.receivedAt as number;
-    expect(receivedAt).toBeGreaterThanOrEqual(before);
-    expect(receivedAt).toBeLessThanOrEqual(performance.timeOrigin + performance.now());
     sb.leaveGroup('224.0.0.18');
     await sa.send(Buffer.from([4]), '224.0.0.18');
     expect(gb).toHaveLength(1);
@@ -261,5 +260,38 @@ describe('MemoryNetwork frames and interfaces', () => {
       ['lo', 1],
       ['eth0', 2],
     ]);
+  });
+});
+
+describe('MemoryNetwork API surface', () => {
+  it('exposes no internals: only the documented members are reachable', async () => {
+    const { net, a } = lab();
+    expect(Object.keys(net)).toEqual([]);
+    expect(Object.keys(a).sort()).toEqual(['name', 'network']);
+    for (const hidden of ['attached', 'survives', 'hosts', 'loss', 'random'])
+      expect(hidden in net, hidden).toBe(false);
+    for (const hidden of ['ifaces', 'ipSockets', 'packetSockets', 'iface', 'change', 'watchers'])
+      expect(hidden in a, hidden).toBe(false);
+    const s = await a.openIpSocket({ family: 'ipv4', protocol: 253, interface: 'eth0' });
+    for (const hidden of ['hub', 'groups', 'options', 'unread']) expect(hidden in s, hidden).toBe(false);
+    expect(net.host('a')).toBe(a);
+    expect(a.network).toBe(net);
+    expect(() => net.host('zz')).toThrow(expect.objectContaining({ code: 'NETIO_INVALID_ARGUMENT' }));
+    expect(() => net.addHost('a', { interfaces: [] })).toThrow(
+      expect.objectContaining({ code: 'NETIO_INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('validates interface MACs and reports them canonically', async () => {
+    const net = new MemoryNetwork();
+    const h = net.addHost('h', { interfaces: [{ name: 'eth0', mac: '02-AA-BB-CC-DD-EE' }] });
+    expect((await h.interfaceInfo('eth0')).mac).toBe('02:aa:bb:cc:dd:ee');
+    expect((await h.interfaceInfo('eth0')).ipv6).toContainEqual({
+      address: 'fe80::aa:bbff:fecc:ddee',
+      prefixLength: 64,
+    });
+    expect(() => net.addHost('x', { interfaces: [{ name: 'eth0', mac: 'nope' }] })).toThrow(
+      expect.objectContaining({ code: 'NETIO_INVALID_ARGUMENT' }),
+    );
   });
 });

@@ -6,7 +6,7 @@ import {
   type NetioError,
   NetioUnknownInterfaceError,
 } from '../errors';
-import type { Frame, InterfaceRef, IpPacket, IpSocket, PacketSocket } from '../types';
+import type { Frame, InterfaceRef, IpPacket, IpSocket, PacketSocket, Receiver } from '../types';
 import {
   checkAddress,
   checkBytes,
@@ -78,39 +78,22 @@ export function openLinuxIpSocket(addon: Addon, options: ResolvedIpOptions): IpS
   return new LinuxIpSocket(addon, native, options, ref, operation);
 }
 
-class LinuxIpSocket implements IpSocket {
-  readonly family: IpFamily;
-  readonly protocol: number;
+/** What the Linux sockets share: a {@link NativeChannel} behind the {@link Receiver} methods. */
+abstract class ChannelSocket<T> implements Receiver<T> {
+  /** The bound interface. */
   readonly interface: InterfaceRef;
-  private readonly channel: NativeChannel<IpPacket>;
-  private lastDestination = '';
+  protected readonly channel: NativeChannel<T>;
 
-  constructor(
-    addon: Addon,
-    private readonly native: NativeSocket,
-    private readonly options: ResolvedIpOptions,
-    ref: InterfaceRef,
-    private readonly operation: string,
-  ) {
-    this.family = options.family;
-    this.protocol = options.protocol;
+  constructor(ref: InterfaceRef, channel: NativeChannel<T>) {
     this.interface = ref;
-    const decode = options.family === 'ipv4' ? decodeIpv4 : decodeIpv6;
-    this.channel = new NativeChannel<IpPacket>(
-      native,
-      errnoConstants(addon),
-      decode,
-      operation,
-      'CAP_NET_RAW',
-      (e) => mapIpSendError(e, operation),
-    );
+    this.channel = channel;
   }
 
   get closed(): boolean {
     return this.channel.closed;
   }
 
-  onPacket(listener: (packet: IpPacket) => void): () => void {
+  onPacket(listener: (item: T) => void): () => void {
     return this.channel.hub.onPacket(listener);
   }
 
@@ -118,46 +101,76 @@ class LinuxIpSocket implements IpSocket {
     return this.channel.hub.onError(listener);
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<IpPacket> {
+  [Symbol.asyncIterator](): AsyncIterator<T> {
     return this.channel.hub[Symbol.asyncIterator]();
   }
 
+  close(): void {
+    this.channel.close();
+  }
+}
+
+class LinuxIpSocket extends ChannelSocket<IpPacket> implements IpSocket {
+  readonly family: IpFamily;
+  readonly protocol: number;
+  readonly #native: NativeSocket;
+  readonly #options: ResolvedIpOptions;
+  readonly #operation: string;
+  #lastDestination = '';
+
+  constructor(
+    addon: Addon,
+    native: NativeSocket,
+    options: ResolvedIpOptions,
+    ref: InterfaceRef,
+    operation: string,
+  ) {
+    const decode = options.family === 'ipv4' ? decodeIpv4 : decodeIpv6;
+    super(
+      ref,
+      new NativeChannel<IpPacket>(native, errnoConstants(addon), decode, operation, 'CAP_NET_RAW', (e) =>
+        mapIpSendError(e, operation),
+      ),
+    );
+    this.family = options.family;
+    this.protocol = options.protocol;
+    this.#native = native;
+    this.#options = options;
+    this.#operation = operation;
+  }
+
   joinGroup(group: string): void {
-    this.membership(group, true);
+    this.#membership(group, true);
   }
 
   leaveGroup(group: string): void {
-    this.membership(group, false);
+    this.#membership(group, false);
   }
 
-  private membership(group: string, join: boolean): void {
+  #membership(group: string, join: boolean): void {
     checkGroup('group', group, this.family);
-    if (this.closed) throw closedError(this.operation);
+    if (this.closed) throw closedError(this.#operation);
     try {
-      this.native.membership(group, this.interface.index, join);
+      this.#native.membership(group, this.interface.index, join);
     } catch (error) {
-      throw fromNative(error, `${join ? 'join' : 'leave'} ${group} on ${this.operation}`, 'CAP_NET_RAW');
+      throw fromNative(error, `${join ? 'join' : 'leave'} ${group} on ${this.#operation}`, 'CAP_NET_RAW');
     }
   }
 
   send(payload: Uint8Array, destination: string): Promise<void> {
     try {
       checkBytes('payload', payload, 0, MAX_IP_PAYLOAD);
-      if (destination !== this.lastDestination) {
+      if (destination !== this.#lastDestination) {
         checkAddress('destination', destination, this.family);
-        if (this.family === 'ipv4' && destination === '255.255.255.255' && !this.options.broadcast) {
-          throw broadcastError(this.operation, destination);
+        if (this.family === 'ipv4' && destination === '255.255.255.255' && !this.#options.broadcast) {
+          throw broadcastError(this.#operation, destination);
         }
-        this.lastDestination = destination; // senders mostly repeat one destination: validate it once
+        this.#lastDestination = destination; // senders mostly repeat one destination: validate it once
       }
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.channel.send(payload, destination, this.interface.index, this.options.source);
-  }
-
-  close(): void {
-    this.channel.close();
+    return this.channel.send(payload, destination, this.interface.index, this.#options.source);
   }
 }
 
@@ -222,10 +235,8 @@ export function openLinuxPacketSocket(addon: Addon, options: ResolvedPacketOptio
   return new LinuxPacketSocket(addon, native, options, ref, operation);
 }
 
-class LinuxPacketSocket implements PacketSocket {
-  readonly interface: InterfaceRef;
+class LinuxPacketSocket extends ChannelSocket<Frame> implements PacketSocket {
   readonly etherType: number;
-  private readonly channel: NativeChannel<Frame>;
 
   constructor(
     addon: Addon,
@@ -234,8 +245,6 @@ class LinuxPacketSocket implements PacketSocket {
     ref: InterfaceRef,
     operation: string,
   ) {
-    this.interface = ref;
-    this.etherType = options.etherType;
     const includeOutgoing = options.includeOutgoing;
     const decode = (item: NativeItem): Frame | undefined => {
       const frame = item[0];
@@ -250,30 +259,13 @@ class LinuxPacketSocket implements PacketSocket {
         frame,
       };
     };
-    this.channel = new NativeChannel<Frame>(
-      native,
-      errnoConstants(addon),
-      decode,
-      operation,
-      'CAP_NET_RAW',
-      (e) => fromNative(e, `send on ${operation}`, 'CAP_NET_RAW'),
+    super(
+      ref,
+      new NativeChannel<Frame>(native, errnoConstants(addon), decode, operation, 'CAP_NET_RAW', (e) =>
+        fromNative(e, `send on ${operation}`, 'CAP_NET_RAW'),
+      ),
     );
-  }
-
-  get closed(): boolean {
-    return this.channel.closed;
-  }
-
-  onPacket(listener: (frame: Frame) => void): () => void {
-    return this.channel.hub.onPacket(listener);
-  }
-
-  onError(listener: (error: NetioError) => void): () => void {
-    return this.channel.hub.onError(listener);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Frame> {
-    return this.channel.hub[Symbol.asyncIterator]();
+    this.etherType = options.etherType;
   }
 
   send(frame: Uint8Array): Promise<void> {
@@ -283,9 +275,5 @@ class LinuxPacketSocket implements PacketSocket {
       return Promise.reject(error);
     }
     return this.channel.send(frame, undefined, this.interface.index, undefined);
-  }
-
-  close(): void {
-    this.channel.close();
   }
 }
