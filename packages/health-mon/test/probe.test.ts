@@ -17,8 +17,7 @@ async function probeBehaviour(behaviour: Behaviour, probe: ProbeKind, timeoutMs 
 describe('TCP probe', () => {
   it('succeeds on a listening port', async () => {
     const r = await probeBehaviour('accept', 'tcp');
-    expect(r).toMatchObject({ ok: true });
-    expect(r.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(r).toEqual({ ok: true, latencyMs: expect.any(Number) });
   });
 
   it('reports refused on a closed port', async () => {
@@ -35,10 +34,10 @@ describe('TCP probe', () => {
     ).toMatchObject({ ok: false, detail: 'aborted' });
     const ac = new AbortController();
     const pending = probePort({ host: '127.0.0.1', port: s.port, probe: 'http', timeoutMs: 5000 }, ac.signal);
-    setTimeout(() => ac.abort(), 20);
-    const r = await pending;
-    expect(r).toMatchObject({ ok: false, detail: 'aborted' });
-    expect(r.latencyMs).toBeLessThan(4000);
+    await new Promise<void>((resolve) => s.server.once('connection', () => resolve()));
+    ac.abort();
+    // Resolved by the abort, not by the 5 s timeout: the reason says which.
+    expect(await pending).toMatchObject({ ok: false, reason: 'error', detail: 'aborted' });
   });
 });
 
@@ -50,7 +49,6 @@ describe('HTTP probe', () => {
   it('times out on a port that accepts but never answers', async () => {
     const r = await probeBehaviour('silent', 'http', 150);
     expect(r).toMatchObject({ ok: false, reason: 'timeout', detail: 'no HTTP status line within 150 ms' });
-    expect(r.latencyMs).toBeGreaterThanOrEqual(140);
   });
 
   it('rejects something that is not HTTP as a bad response', async () => {

@@ -53,9 +53,7 @@ describe('monitor over real sockets', () => {
       fall: 1,
       timeoutMs: 100,
     });
-    const started = Date.now();
     await mon.runCycle();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
     expect(silent.accepted()).toBe(1);
     expect(mon.line).toBe(`current state: failure (port ${silent.port}: timeout)`);
     expect(mon.state.failing[0]?.detail).toBe('no HTTP status line within 100 ms');
