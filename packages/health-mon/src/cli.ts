@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// proxyha-mon
-import { runMain } from './cli/main';
+// proxyha-mon: the process around the command's body (src/cli/main.ts).
+import { runCli } from '@proxyha/common/cli';
+import { main } from './cli/main';
 
-runMain();
+void runCli('proxyha-mon', main);

@@ -1,34 +1,45 @@
+// The error catalogue and the one error class of @proxyha/health-mon.
+import { type ConfigIssue, defineErrors, formatIssues, ProxyhaError } from '@proxyha/common';
+
 /**
- * Stable error codes of `@proxyha/health-mon`.
+ * Stable error codes of `@proxyha/health-mon` with their meaning (listed in `docs/errors.md`). A
+ * configuration file that cannot be read is `@proxyha/common`'s `COMMON_CONFIG_READ`.
+ */
+export const HEALTH_ERRORS = defineErrors('HEALTH', {
+  /** Invalid settings; `details.issues` lists every problem. */
+  HEALTH_CONFIG_INVALID:
+    'monitor settings (a configuration file, the command line or the monitor options) failed validation',
+  /** Invalid arguments of `initialHealthState`; `details.issues` lists every problem. */
+  HEALTH_INVALID_ARGUMENT: 'a function of the pure core was called with invalid ports or rise/fall counts',
+  /** `applyProbeResult` for an untracked port; `details.port` names it. */
+  HEALTH_UNKNOWN_PORT: 'a probe result was applied for a port the health state does not track',
+});
+
+/** A code of {@link HEALTH_ERRORS}. */
+export type HealthMonErrorCode = keyof typeof HEALTH_ERRORS;
+
+/** The `details` of a validation error (`HEALTH_CONFIG_INVALID`, `HEALTH_INVALID_ARGUMENT`). */
+export interface HealthIssueDetails {
+  /** Every problem found, each naming its path and the offending value. */
+  readonly issues: readonly ConfigIssue[];
+}
+
+/**
+ * The one error class of `@proxyha/health-mon`. Branch on {@link HealthMonError.code} (stable, see
+ * {@link HEALTH_ERRORS}); a validation error carries `details.issues`, one `{ path, message }` per
+ * problem (`ports[1].port: must be <= 65535 (got 70000)`).
  *
- * - `HEALTH_CONFIG_INVALID`: a configuration (file, CLI flags or constructor options) failed validation.
- * - `HEALTH_CONFIG_READ`: a configuration file could not be read or parsed as YAML/JSON.
- * - `HEALTH_UNKNOWN_PORT`: a probe result was applied for a port the state does not track.
+ * @typeParam D - the shape of `details`
  */
-export type HealthMonErrorCode = 'HEALTH_CONFIG_INVALID' | 'HEALTH_CONFIG_READ' | 'HEALTH_UNKNOWN_PORT';
+export class HealthMonError<D extends object = Readonly<Record<string, unknown>>> extends ProxyhaError<
+  HealthMonErrorCode,
+  D
+> {}
 
-/**
- * The one error class thrown by `@proxyha/health-mon`. Branch on {@link HealthMonError.code}, which is
- * stable across releases; the message is for humans and names the offending path and value.
- */
-export class HealthMonError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: HealthMonErrorCode;
-  /**
-   * For validation errors: one entry per problem, each `path: message` (for example
-   * `ports.1.port: must be <= 65535 (got 70000)`).
-   */
-  readonly problems: readonly string[];
-
-  /**
-   * @param code - stable code
-   * @param message - human-readable message
-   * @param problems - individual validation problems, if any
-   */
-  constructor(code: HealthMonErrorCode, message: string, problems: readonly string[] = []) {
-    super(message);
-    this.name = 'HealthMonError';
-    this.code = code;
-    this.problems = problems;
-  }
+/** A `HEALTH_CONFIG_INVALID` error listing `issues` under `source`. */
+export function configInvalid(
+  source: string,
+  issues: readonly ConfigIssue[],
+): HealthMonError<HealthIssueDetails> {
+  return new HealthMonError('HEALTH_CONFIG_INVALID', formatIssues(source, issues), { details: { issues } });
 }

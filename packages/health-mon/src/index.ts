@@ -5,27 +5,28 @@
  * valid status line) and reports the node as a whole: `ok` when all ports answer, `failure` when any one
  * does not, with rise/fall hysteresis per port, the failing ports, their reasons and since when.
  *
- * Layers: a pure core ({@link initialHealthState}, {@link applyProbeResult}; time is an input), the real
- * prober ({@link probePort}), and the driver ({@link HealthMonitor}, {@link checkPorts}) that schedules
- * probes on a {@link Clock}. The operator log line is {@link formatStateLine}:
+ * Layers (folders of `src/`): the pure core in `machine/` ({@link initialHealthState},
+ * {@link applyProbeResult}; time is an input; rise/fall is `@proxyha/common`'s `stepHysteresis`), the
+ * driver in `driver/` (the real prober {@link probePort}, and {@link HealthMonitor} and
+ * {@link checkPorts}, which schedule probes on `@proxyha/common`'s `Clock`), the settings in `config/`
+ * ({@link resolveSettings}, {@link parseMonitorConfig}, {@link loadMonitorConfig}) and the `proxyha-mon`
+ * command in `cli/`. The operator log line is {@link formatStateLine}:
  * `current state: failure (port 2121: connection refused)` / `current state: ok`.
  *
  * @packageDocumentation
  */
 
-export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock';
 export {
   DEFAULT_SETTINGS,
   loadMonitorConfig,
   type MonitorConfigFile,
   type MonitorSettings,
   type PortCheck,
-  parseDuration,
   parseMonitorConfig,
   type ResolvedPortCheck,
   resolveSettings,
   type SettingsInput,
-} from './config/config';
+} from './config/index';
 export {
   type CheckReport,
   checkPorts,
@@ -34,25 +35,22 @@ export {
   HealthMonitor,
   type HealthMonitorEvents,
   type HealthMonitorOptions,
+  type HttpProbeOptions,
   type PortCheckResult,
   type ProbeEvent,
-} from './driver/monitor';
-export {
-  type HttpProbeOptions,
   type ProbeKind,
   type Prober,
   type ProbeTarget,
   probePort,
-} from './driver/probe';
-export { HealthMonError, type HealthMonErrorCode } from './errors';
+} from './driver/index';
+export { HEALTH_ERRORS, type HealthIssueDetails, HealthMonError, type HealthMonErrorCode } from './errors';
 export {
   type AggregateStatus,
   applyProbeResult,
+  formatPortChange,
   formatStateLine,
   type HealthState,
   type HealthStep,
-  type HysteresisOptions,
-  type InitialMode,
   initialHealthState,
   type PortChange,
   type PortFailureSummary,
@@ -64,4 +62,4 @@ export {
   type ProbeResultEvent,
   type ProbeSuccess,
   reasonText,
-} from './machine/health';
+} from './machine/index';

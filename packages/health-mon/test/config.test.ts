@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_SETTINGS,
+  HEALTH_ERRORS,
+  type HealthIssueDetails,
   HealthMonError,
   loadMonitorConfig,
-  parseDuration,
   parseMonitorConfig,
   resolveSettings,
 } from '../src/index';
@@ -39,39 +40,62 @@ describe('settings', () => {
       http: { method: 'HEAD' },
     });
     expect(() => resolveSettings({ ports: [{ port: 1, probe: 'tcp', http: {} }] })).toThrow(
-      /ports\.0\.http: HTTP options given for a tcp probe/,
+      /ports\[0\]\.http: HTTP options given for a tcp probe/,
     );
   });
 
-  it('collects every problem with a stable code', () => {
+  it('collects every problem with a stable code, in details.issues', () => {
     try {
-      resolveSettings({ ports: [0, 2], jitter: 0.9, concurrency: 0, intervalMs: -1 }, 'my options');
+      resolveSettings({ ports: [0, 2], jitter: 0.9, concurrency: 0, intervalMs: 0 }, 'my options');
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(HealthMonError);
-      const e = err as HealthMonError;
+      const e = err as HealthMonError<HealthIssueDetails>;
       expect(e.code).toBe('HEALTH_CONFIG_INVALID');
-      expect(e.message.split('\n')[0]).toBe('my options: invalid configuration:');
-      expect(e.problems).toEqual([
-        'ports.0.port: must be >= 1 (got 0)',
-        'concurrency: must be >= 1 (got 0)',
-        'jitter: must be <= 0.5 (got 0.9)',
-        'intervalMs: must be > 0 (got -1)',
+      expect(e.message).toBe(
+        [
+          'my options: invalid configuration:',
+          ...e.details.issues.map((i) => `  ${i.path}: ${i.message}`),
+        ].join('\n'),
+      );
+      expect(e.details.issues).toEqual([
+        { path: 'ports[0].port', message: 'must be >= 1 (got 0)' },
+        { path: 'concurrency', message: 'must be >= 1 (got 0)' },
+        { path: 'jitter', message: 'must be <= 0.5 (got 0.9)' },
+        { path: 'intervalMs', message: 'must be at least 1ms (got 0s)' },
       ]);
     }
   });
 
-  it('parses durations as ms numbers or ms strings', () => {
-    expect([parseDuration(1500), parseDuration('2s'), parseDuration('250ms'), parseDuration('1m')]).toEqual([
-      1500, 2000, 250, 60000,
+  it('catalogues its codes; a file that cannot be read is COMMON_CONFIG_READ', () => {
+    expect(Object.keys(HEALTH_ERRORS).sort()).toEqual([
+      'HEALTH_CONFIG_INVALID',
+      'HEALTH_INVALID_ARGUMENT',
+      'HEALTH_UNKNOWN_PORT',
     ]);
-    expect([
-      parseDuration('soon'),
-      parseDuration(''),
-      parseDuration(0),
-      parseDuration('-1s'),
-      parseDuration(null),
-    ]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('reads durations as milliseconds or as text, more than zero and at most an hour', () => {
+    const interval = (value: unknown) => parseMonitorConfig({ ports: [1], interval: value }).intervalMs;
+    expect([interval(1500), interval('2s'), interval('250ms'), interval('1m'), interval('1m30s')]).toEqual([
+      1500, 2000, 250, 60_000, 90_000,
+    ]);
+    expect(resolveSettings({ ports: [1], timeoutMs: 750 }).timeoutMs).toBe(750);
+    const problem = (value: unknown) => {
+      try {
+        parseMonitorConfig({ ports: [1], interval: value });
+      } catch (err) {
+        return (err as HealthMonError<HealthIssueDetails>).details.issues.map((i) => i.message);
+      }
+      return [];
+    };
+    expect(problem('soon')).toEqual(['not a duration: "soon" (use e.g. 500ms, 2s, 1m30s)']);
+    expect(problem('')).toEqual(['not a duration: "" (use e.g. 500ms, 2s, 1m30s)']);
+    expect(problem('-1s')).toEqual(['not a duration: "-1s" (use e.g. 500ms, 2s, 1m30s)']);
+    expect(problem(0)).toEqual(['must be at least 1ms (got 0s)']);
+    expect(problem('0s')).toEqual(['must be at least 1ms (got 0s)']);
+    expect(problem('2h')).toEqual(['must be at most 1h (got 2h)']);
+    expect(problem(null)).toHaveLength(1);
   });
 });
 
@@ -115,15 +139,19 @@ describe('config files', () => {
 
   it('reports unreadable, unparsable and non-mapping files with their name', async () => {
     await expect(loadMonitorConfig('/nonexistent/x.yaml')).rejects.toMatchObject({
-      code: 'HEALTH_CONFIG_READ',
+      code: 'COMMON_CONFIG_READ',
       message: '/nonexistent/x.yaml: cannot read: ENOENT',
     });
     const broken = await file('broken.yaml', 'ports: [1\n');
-    await expect(loadMonitorConfig(broken)).rejects.toMatchObject({ code: 'HEALTH_CONFIG_READ' });
+    await expect(loadMonitorConfig(broken)).rejects.toMatchObject({ code: 'COMMON_CONFIG_READ' });
     const list = await file('list.yaml', '- 1\n- 2\n');
     await expect(loadMonitorConfig(list)).rejects.toMatchObject({
       code: 'HEALTH_CONFIG_INVALID',
-      problems: ['(top level): must be a mapping with at least a `ports` key'],
+      message: `${list}: invalid configuration:\n  (root): must be a mapping with at least a \`ports\` key`,
+      details: { issues: [{ path: '(root)', message: 'must be a mapping with at least a `ports` key' }] },
     });
+    expect(() => parseMonitorConfig([1, 2], 'inline')).toThrow(
+      'inline: invalid configuration:\n  (root): must be a mapping with at least a `ports` key',
+    );
   });
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyProbeResult,
+  formatPortChange,
   formatStateLine,
   HealthMonError,
   type HealthState,
@@ -157,11 +158,33 @@ describe('the pure core, by example', () => {
   it('rejects unknown ports, duplicate ports and bad counts with stable codes', () => {
     const s = initialHealthState([1], { rise: 1, fall: 1 }, 0);
     expect(() => applyProbeResult(s, { type: 'probe-result', at: 1, port: 2, result: ok })).toThrow(
-      expect.objectContaining({ code: 'HEALTH_UNKNOWN_PORT' }),
+      expect.objectContaining({ code: 'HEALTH_UNKNOWN_PORT', details: { port: 2 } }),
     );
     expect(() => initialHealthState([1, 1], { rise: 1, fall: 1 }, 0)).toThrow(HealthMonError);
+    expect(() => initialHealthState([1, 1], { rise: 1, fall: 1 }, 0)).toThrow(
+      expect.objectContaining({
+        code: 'HEALTH_INVALID_ARGUMENT',
+        details: { issues: [{ path: 'ports[1]', message: 'port 1 is listed twice' }] },
+      }),
+    );
     expect(() => initialHealthState([1], { rise: 0, fall: 1 }, 0)).toThrow(/rise: must be an integer >= 1/);
     expect(() => initialHealthState([1], { rise: 1, fall: 1.5 }, 0)).toThrow(/fall/);
+  });
+
+  it('prints a port change as the -v line', () => {
+    expect(
+      formatPortChange({
+        port: 2121,
+        from: 'ok',
+        to: 'failure',
+        at: 0,
+        reason: 'refused',
+        detail: 'ECONNREFUSED',
+      }),
+    ).toBe('port 2121: ok -> failure (connection refused: ECONNREFUSED)');
+    expect(
+      formatPortChange({ port: 2121, from: 'failure', to: 'ok', at: 0, reason: null, detail: null }),
+    ).toBe('port 2121: failure -> ok');
   });
 });
 

@@ -1,4 +1,6 @@
-// Deterministic tests of the driver: a ManualClock and a fake prober whose probes the test answers.
+// Deterministic tests of the driver: @proxyha/common's ManualClock and a fake prober whose probes the
+// test answers.
+import { ManualClock, MemoryLogger } from '@proxyha/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,7 +8,6 @@ import {
   type HealthChange,
   HealthMonitor,
   type HealthState,
-  ManualClock,
   type PortChange,
   type ProbeFailure,
   type ProbeResult,
@@ -55,8 +56,10 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
 
+const WALL = Date.UTC(2026, 5, 1);
+
 function setup(options: Partial<ConstructorParameters<typeof HealthMonitor>[0]> = {}) {
-  const clock = new ManualClock(1_000_000);
+  const clock = new ManualClock({ start: 1_000_000, wallAtStart: WALL });
   const fake = new FakeProber();
   const mon = new HealthMonitor({
     ports: [9090, 2121],
@@ -130,24 +133,18 @@ describe('HealthMonitor scheduling', () => {
     await mon.stop();
   });
 
-  it('a wall clock stepped backwards during a cycle does not postpone the next cycle beyond one interval', async () => {
-    class SteppedClock extends ManualClock {
-      offset = 0;
-      override now(): number {
-        return super.now() + this.offset;
-      }
-    }
-    const clock = new SteppedClock(1_000_000);
-    const fake = new FakeProber();
-    const mon = new HealthMonitor({ ports: [1], intervalMs: 1000, jitter: 0, clock, prober: fake.probe });
+  it('a wall clock stepped backwards during a cycle does not postpone the next cycle', async () => {
+    const { clock, fake, mon } = setup({ ports: [1] });
     mon.start();
     await flush();
-    clock.offset = -3_600_000; // NTP steps the clock back by an hour while the probes run
+    clock.stepWall(-3_600_000); // NTP steps the clock back by an hour while the probes run
     await fake.answerAll(() => OK);
-    expect(clock.pending).toBe(1);
+    expect(clock.pendingTimes()).toEqual([1_001_000]);
     clock.advance(1000);
     await flush();
     expect(fake.started).toHaveLength(2);
+    // The states carry wall-clock times: the result was stamped after the step.
+    expect(mon.state.since).toBe(WALL - 3_600_000);
     await mon.stop();
   });
 
@@ -223,9 +220,10 @@ describe('HealthMonitor state and events', () => {
       'current state: failure (port 2121: connection refused)',
     ]);
     expect(mon.line).toBe('current state: failure (port 2121: connection refused)');
-    expect(mon.state.since).toBe(clock.now());
+    expect(mon.state.since).toBe(clock.wallTime());
+    expect(clock.wallTime()).toBe(WALL + 3000);
     expect(mon.state.failing).toEqual([
-      { port: 2121, reason: 'refused', detail: 'ECONNREFUSED', since: clock.now() },
+      { port: 2121, reason: 'refused', detail: 'ECONNREFUSED', since: clock.wallTime() },
     ]);
     down = false;
     for (let i = 1; i <= 2; i++) {
@@ -285,17 +283,39 @@ describe('HealthMonitor state and events', () => {
 
   it('validates its options and names the offending path and value', () => {
     expect(() => new HealthMonitor({ ports: [9090, 70000], rise: 0 })).toThrow(
-      /ports\.1\.port: must be <= 65535 \(got 70000\)[\s\S]*rise: must be >= 1 \(got 0\)/,
+      'options: invalid configuration:\n  ports[1].port: must be <= 65535 (got 70000)\n  rise: must be >= 1 (got 0)',
     );
     expect(() => new HealthMonitor({ ports: [] })).toThrow(/ports: at least one port is needed/);
-    expect(() => new HealthMonitor({ ports: [1, 1] })).toThrow(/ports\.1: port 1 is listed twice/);
+    expect(() => new HealthMonitor({ ports: [1, 1] })).toThrow(/ports\[1\]: port 1 is listed twice/);
+    expect(() => new HealthMonitor({ ports: [1, 1] })).toThrow(
+      expect.objectContaining({ code: 'HEALTH_CONFIG_INVALID' }),
+    );
+  });
+
+  it('logs every summary change (warn for failure) and every port change (debug)', async () => {
+    const logger = new MemoryLogger();
+    const { clock, fake, mon } = setup({ ports: [2121], rise: 1, fall: 1, logger });
+    let down = false;
+    mon.start();
+    await fake.answerAll(() => OK);
+    down = true;
+    clock.advance(1000);
+    await fake.answerAll(() => (down ? REFUSED : OK));
+    expect(logger.entries.map((e) => [e.level, e.message])).toEqual([
+      ['debug', 'port 2121: unknown -> ok'],
+      ['info', 'current state: ok'],
+      ['debug', 'port 2121: ok -> failure (connection refused: ECONNREFUSED)'],
+      ['warn', 'current state: failure (port 2121: connection refused)'],
+    ]);
+    expect(logger.entries[3]?.fields).toEqual({ status: 'failure', failing: [2121] });
+    await mon.stop();
   });
 });
 
 describe('checkPorts', () => {
   it('probes every port once and reports ok only when all answered', async () => {
     const prober: Prober = async (t) => (t.port === 2121 ? REFUSED : OK);
-    const clock = new ManualClock(42);
+    const clock = new ManualClock({ start: 5, wallAtStart: 42 });
     const bad = await checkPorts({ ports: [9090, 2121], prober, clock });
     expect(bad).toMatchObject({ status: 'failure', at: 42, host: '127.0.0.1' });
     expect(bad.line).toBe('current state: failure (port 2121: connection refused)');

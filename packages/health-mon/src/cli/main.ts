@@ -1,24 +1,43 @@
-// proxyha-mon: check the redirect ports once (-c, like `mwg-mon -v -c`) or monitor them continuously and
-// log one line per change. Exit codes: 0 ok (or a clean stop), 1 failure (-c), 2 bad arguments or config.
+// The body of proxyha-mon: check the redirect ports once (-c, like `mwg-mon -v -c`) or monitor them
+// continuously and print one line per change. Exit codes: 0 ok (or a clean stop), 1 failure (-c), 2 bad
+// arguments or configuration (usage and configuration errors are thrown; @proxyha/common/cli's runCli
+// prints them and exits 2). Everything is written through `io`.
+import { type Clock, parseDuration } from '@proxyha/common';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printJson, usageError } from '@proxyha/common/cli';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { version } from '../../package.json';
 import {
+  DURATION_LIMITS,
   loadMonitorConfig,
   type MonitorSettings,
   type PortCheck,
-  parseDuration,
   resolveSettings,
 } from '../config/config';
 import { checkPorts, HealthMonitor } from '../driver/monitor';
-import type { ProbeKind } from '../driver/probe';
-import { HealthMonError } from '../errors';
+import type { ProbeKind, Prober } from '../driver/probe';
 import {
+  formatPortChange,
   formatStateLine,
   type HealthState,
   type PortChange,
   type ProbeResult,
   reasonText,
-} from '../machine/health';
+} from '../machine/index';
+
+/** What {@link main} runs on besides its arguments: injectable for in-process tests. */
+export interface MainOptions {
+  /** Clock of the monitor and of the timestamps; default `@proxyha/common`'s `systemClock`. */
+  readonly clock?: Clock;
+  /** The probe function; default the real prober. */
+  readonly prober?: Prober;
+  /** Source of jitter; default `Math.random`. */
+  readonly random?: () => number;
+  /**
+   * Ends continuous mode (its reason, such as `'SIGTERM'`, is named in the `-v` stop note); default: the
+   * process's SIGINT or SIGTERM.
+   */
+  readonly stop?: AbortSignal;
+}
 
 interface CliOptions {
   check?: boolean;
@@ -39,8 +58,6 @@ interface CliOptions {
   initial?: 'first-result' | 'counted';
 }
 
-class UsageError extends Error {}
-
 function portArg(value: string, previous: number[] | undefined): number[] {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 65535)
@@ -56,9 +73,9 @@ function countArg(value: string): number {
 }
 
 function durationArg(value: string): number {
-  const n = parseDuration(value);
-  if (n === undefined) throw new InvalidArgumentError('not a duration (for example 500ms, 2s, 1m).');
-  return n;
+  const parsed = parseDuration(value, DURATION_LIMITS);
+  if (!parsed.ok) throw new InvalidArgumentError(`${parsed.error}.`);
+  return parsed.value;
 }
 
 function jitterArg(value: string): number {
@@ -76,7 +93,7 @@ function initialArg(value: string): 'first-result' | 'counted' {
   return value;
 }
 
-function program(): Command {
+function program(io: CliIo): Command {
   return new Command()
     .name('proxyha-mon')
     .description(
@@ -102,7 +119,11 @@ function program(): Command {
     .option('--initial <mode>', "how ports leave 'unknown': first-result or counted", initialArg)
     .version(version, '-V, --version')
     .helpOption('-h, --help', 'show this help')
-    .configureOutput({ outputError: (text, write) => write(`proxyha-mon: ${text}`) })
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(`proxyha-mon: ${text}`),
+    })
     .showHelpAfterError('(run proxyha-mon --help for usage)')
     .exitOverride();
 }
@@ -117,7 +138,7 @@ async function settingsFrom(opts: CliOptions): Promise<MonitorSettings> {
     ...(opts.httpPort ?? []).map((port) => ({ port, probe: 'http' as const, http })),
   ];
   if ((opts.httpUrl !== undefined || opts.httpMethod !== undefined) && (opts.httpPort ?? []).length === 0) {
-    throw new UsageError('--http-url and --http-method apply to --http-port ports; none given');
+    usageError('--http-url and --http-method apply to --http-port ports; none given');
   }
   const scalars = {
     host: opts.host,
@@ -129,13 +150,11 @@ async function settingsFrom(opts: CliOptions): Promise<MonitorSettings> {
   };
   if (opts.config !== undefined) {
     if (cliPorts.length > 0) {
-      throw new UsageError(
-        '--port/--http-port and --config are mutually exclusive: list the ports in the file',
-      );
+      usageError('--port/--http-port and --config are mutually exclusive: list the ports in the file');
     }
     return loadMonitorConfig(opts.config, { ...scalars, interval: opts.interval, timeout: opts.timeout });
   }
-  if (cliPorts.length === 0) throw new UsageError('no ports: give --port P (repeatable) or --config FILE');
+  if (cliPorts.length === 0) usageError('no ports: give --port P (repeatable) or --config FILE');
   return resolveSettings(
     { ...scalars, ports: cliPorts, intervalMs: opts.interval, timeoutMs: opts.timeout },
     'command line',
@@ -194,92 +213,108 @@ function portJson(change: PortChange): Record<string, unknown> {
   };
 }
 
-function portLine(change: PortChange): string {
-  const why = change.reason === null ? '' : ` (${reasonText(change.reason)}: ${change.detail})`;
-  return `port ${change.port}: ${change.from} -> ${change.to}${why}`;
-}
-
-async function checkOnce(settings: MonitorSettings, opts: CliOptions): Promise<number> {
-  const report = await checkPorts(settings);
+async function checkOnce(
+  settings: MonitorSettings,
+  opts: CliOptions,
+  io: CliIo,
+  options: MainOptions,
+): Promise<number> {
+  const report = await checkPorts({ ...settings, clock: options.clock, prober: options.prober });
   if (opts.json) {
-    const doc = {
+    printJson(io, {
       status: report.status,
       line: report.line,
       host: report.host,
       checkedAt: iso(report.at),
       ports: report.ports.map((p) => resultJson(p.port, p.probe, p.result)),
-    };
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    });
   } else {
     if (opts.verbose) {
       for (const { port, probe, result } of report.ports) {
-        process.stdout.write(
-          `port ${port} (${probe}): ${resultText(result)}, ${round(result.latencyMs)} ms\n`,
-        );
+        io.stdout.write(`port ${port} (${probe}): ${resultText(result)}, ${round(result.latencyMs)} ms\n`);
       }
     }
-    process.stdout.write(`${report.line}\n`);
+    io.stdout.write(`${report.line}\n`);
   }
-  return report.status === 'ok' ? 0 : 1;
+  return report.status === 'ok' ? EXIT_OK : EXIT_FAILURE;
 }
 
-function runContinuously(settings: MonitorSettings, opts: CliOptions): void {
-  const mon = new HealthMonitor(settings);
-  const out = (text: string) => process.stdout.write(`${text}\n`);
-  mon.on('change', (c) => out(opts.json ? JSON.stringify(stateJson(c.current, c.at)) : c.line));
-  if (opts.verbose) {
-    mon.on('port', (c) => out(opts.json ? JSON.stringify(portJson(c)) : portLine(c)));
-    const ports = settings.ports.map((p) => `${p.port}/${p.probe}`).join(', ');
-    process.stderr.write(
-      `proxyha-mon: monitoring ${settings.host} ports ${ports} every ${settings.intervalMs} ms ` +
-        `(timeout ${settings.timeoutMs} ms, rise ${settings.rise}, fall ${settings.fall})\n`,
-    );
-  }
-  const shutdown = (signal: NodeJS.Signals) => {
-    process.off('SIGINT', shutdown);
-    process.off('SIGTERM', shutdown);
-    void mon.stop().then(() => {
-      if (opts.verbose) process.stderr.write(`proxyha-mon: stopped (${signal})\n`);
-    });
+/** An AbortSignal aborted (with the signal's name as reason) by the process's first SIGINT or SIGTERM. */
+function processSignals(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    dispose();
+    controller.abort(name);
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-  mon.start();
+  const dispose = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signal: controller.signal, dispose };
 }
 
-async function main(argv: string[]): Promise<number> {
-  const cmd = program();
+async function runContinuously(
+  settings: MonitorSettings,
+  opts: CliOptions,
+  io: CliIo,
+  options: MainOptions,
+): Promise<number> {
+  const signals = options.stop === undefined ? processSignals() : undefined;
+  const stop = options.stop ?? (signals as { signal: AbortSignal }).signal;
   try {
-    cmd.parse(argv);
+    const mon = new HealthMonitor({
+      ...settings,
+      clock: options.clock,
+      prober: options.prober,
+      random: options.random,
+    });
+    const out = (text: string) => io.stdout.write(`${text}\n`);
+    mon.on('change', (c) => out(opts.json ? JSON.stringify(stateJson(c.current, c.at)) : c.line));
+    if (opts.verbose) {
+      mon.on('port', (c) => out(opts.json ? JSON.stringify(portJson(c)) : formatPortChange(c)));
+      const ports = settings.ports.map((p) => `${p.port}/${p.probe}`).join(', ');
+      io.stderr.write(
+        `proxyha-mon: monitoring ${settings.host} ports ${ports} every ${settings.intervalMs} ms ` +
+          `(timeout ${settings.timeoutMs} ms, rise ${settings.rise}, fall ${settings.fall})\n`,
+      );
+    }
+    await new Promise<void>((resolve) => {
+      if (stop.aborted) resolve();
+      else stop.addEventListener('abort', () => resolve(), { once: true });
+      mon.start();
+    });
+    await mon.stop();
+    if (opts.verbose) io.stderr.write(`proxyha-mon: stopped (${String(stop.reason)})\n`);
+    return EXIT_OK;
+  } finally {
+    signals?.dispose();
+  }
+}
+
+/**
+ * The `proxyha-mon` command: parses `argv` (the arguments after the program name), checks once (`-c`) or
+ * monitors until stopped, and returns the exit status: 0 ok (or a clean stop), 1 failure (`-c`), 2 for
+ * an argument commander rejects. A usage error (`COMMON_USAGE`), an invalid configuration
+ * (`HEALTH_CONFIG_INVALID`) or an unreadable file (`COMMON_CONFIG_READ`) is thrown for
+ * `@proxyha/common/cli`'s `runCli`, which prints it and exits 2.
+ *
+ * @param argv - the arguments after the program name
+ * @param io - where output goes
+ * @param options - clock, prober and stop signal (tests)
+ * @returns the exit status
+ */
+export async function main(argv: readonly string[], io: CliIo, options: MainOptions = {}): Promise<number> {
+  const cmd = program(io);
+  try {
+    cmd.parse([...argv], { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     throw err;
   }
   const opts = cmd.opts<CliOptions>();
-  let settings: MonitorSettings;
-  try {
-    settings = await settingsFrom(opts);
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof HealthMonError) {
-      process.stderr.write(`proxyha-mon: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  if (opts.check) return checkOnce(settings, opts);
-  runContinuously(settings, opts);
-  return 0;
-}
-
-/** Runs the command as the process. */
-export function runMain(): void {
-  main(process.argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`proxyha-mon: internal error: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 2;
-    },
-  );
+  const settings = await settingsFrom(opts);
+  if (opts.check) return checkOnce(settings, opts, io, options);
+  return runContinuously(settings, opts, io, options);
 }

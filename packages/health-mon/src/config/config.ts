@@ -1,12 +1,19 @@
 // Validation at the boundary: constructor options, config files (YAML or JSON) and CLI flags all go
-// through these zod schemas, and every problem is reported as `path: message (got value)`.
-import { readFile } from 'node:fs/promises';
-import ms from 'ms';
-import { parse as parseYaml } from 'yaml';
+// through these zod schemas (internal: no schema is part of the API), and every problem is reported as
+// `path: message (got value)` with @proxyha/common's issue format.
+import {
+  type DurationLimits,
+  formatDuration,
+  type HysteresisInitial,
+  issuesFromSchema,
+  parseDuration,
+  ROOT_PATH,
+  resultOrIssue,
+} from '@proxyha/common';
+import { readConfigFile } from '@proxyha/common/cli';
 import { z } from 'zod';
 import type { HttpProbeOptions, ProbeKind } from '../driver/probe';
-import { HealthMonError } from '../errors';
-import type { InitialMode } from '../machine/health';
+import { configInvalid } from '../errors';
 
 /** One port to monitor, with its probe. */
 export interface PortCheck {
@@ -47,7 +54,7 @@ export interface MonitorSettings {
   /** Each interval is drawn uniformly from `intervalMs * (1 ± jitter)`; 0 disables jitter. */
   readonly jitter: number;
   /** How ports leave `unknown`. */
-  readonly initial: InitialMode;
+  readonly initial: HysteresisInitial;
 }
 
 /** Defaults of {@link MonitorSettings}, as documented in the README. */
@@ -122,7 +129,20 @@ const common = {
   initial: z.enum(['first-result', 'counted']).optional(),
 };
 
-const msNumber = z.number().positive('must be > 0').max(3_600_000, 'must be <= 1h');
+/**
+ * Bounds of the interval and the timeout: more than zero (at least 1 ms, the resolution of Node's timers)
+ * and at most an hour.
+ */
+export const DURATION_LIMITS: DurationLimits = { min: 1, max: 3_600_000 };
+
+/** A duration in milliseconds (options) or as text such as `500ms`, `2s`, `1m` (files). */
+const durationMs = z
+  .number()
+  .min(0, `must be at least ${formatDuration(DURATION_LIMITS.min ?? 0)}`)
+  .transform((v, ctx) => resultOrIssue(parseDuration(v, DURATION_LIMITS), ctx));
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => resultOrIssue(parseDuration(v, DURATION_LIMITS), ctx));
 
 interface ParsedCommon {
   host?: string | undefined;
@@ -131,7 +151,7 @@ interface ParsedCommon {
   fall?: number | undefined;
   concurrency?: number | undefined;
   jitter?: number | undefined;
-  initial?: InitialMode | undefined;
+  initial?: HysteresisInitial | undefined;
   intervalMs?: number | undefined;
   timeoutMs?: number | undefined;
 }
@@ -151,53 +171,22 @@ function withDefaults(v: ParsedCommon): MonitorSettings {
 }
 
 const settingsSchema = z
-  .strictObject({ ...common, intervalMs: msNumber.optional(), timeoutMs: msNumber.optional() })
+  .strictObject({ ...common, intervalMs: durationMs.optional(), timeoutMs: durationMs.optional() })
   .transform(withDefaults);
-
-/**
- * Parses a duration: a number of milliseconds, or a string for the `ms` library (`500ms`, `2s`, `1m`; a
- * bare number string is milliseconds).
- *
- * @param value - the duration
- * @returns milliseconds, or `undefined` when the value is not a valid positive duration
- */
-export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? value : undefined;
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  let parsed: number | undefined;
-  try {
-    parsed = ms(value.trim() as ms.StringValue);
-  } catch {
-    return undefined;
-  }
-  return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0 ? parsed : undefined;
-}
-
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const parsed = parseDuration(v);
-  if (parsed === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'must be a positive duration such as 500ms, 2s or 1m',
-      input: v,
-    });
-    return z.NEVER;
-  }
-  return parsed;
-});
 
 const fileSchema = z
   .strictObject({
     ...common,
-    interval: duration.pipe(msNumber).optional(),
-    timeout: duration.pipe(msNumber).optional(),
+    interval: duration.optional(),
+    timeout: duration.optional(),
   })
   .transform(({ interval, timeout, ...rest }) =>
     withDefaults({ ...rest, intervalMs: interval, timeoutMs: timeout }),
   );
 
 /**
- * A configuration file (YAML or JSON) as written by operators. Durations are milliseconds or `ms` strings.
+ * A configuration file (YAML or JSON) as written by operators. Durations are milliseconds or strings
+ * such as `500ms`, `2s`, `1m30s` (`@proxyha/common`'s `parseDuration`), at least 1 ms and at most 1 h.
  *
  * ```yaml
  * host: 192.168.77.11
@@ -229,26 +218,20 @@ export interface MonitorConfigFile {
   /** Fraction 0..0.5; default 0.1. */
   jitter?: number;
   /** Default `first-result`. */
-  initial?: InitialMode;
+  initial?: HysteresisInitial;
 }
 
-function describeValue(input: unknown): string {
-  if (input === undefined) return '';
-  if (input === null || typeof input !== 'object') return ` (got ${JSON.stringify(input)})`;
-  return '';
+function fail(error: z.ZodError, input: unknown, source: string): never {
+  throw configInvalid(source, issuesFromSchema(error.issues, input));
 }
 
-function fail(error: z.ZodError, source: string): never {
-  const problems = error.issues.map((issue) => {
-    const path = issue.path.length === 0 ? '(top level)' : issue.path.map(String).join('.');
-    const input = describeValue((issue as { input?: unknown }).input);
-    return `${path}: ${issue.message}${input}`;
-  });
-  throw new HealthMonError(
-    'HEALTH_CONFIG_INVALID',
-    `${source}: invalid configuration:\n  ${problems.join('\n  ')}`,
-    problems,
-  );
+const isMapping = (data: unknown): data is Record<string, unknown> =>
+  data !== null && typeof data === 'object' && !Array.isArray(data);
+
+function notAMapping(source: string): never {
+  throw configInvalid(source, [
+    { path: ROOT_PATH, message: 'must be a mapping with at least a `ports` key' },
+  ]);
 }
 
 /** Programmatic settings, as accepted by {@link resolveSettings} and the monitor constructor. */
@@ -270,7 +253,7 @@ export interface SettingsInput {
   /** See {@link MonitorSettings.jitter}. */
   jitter?: number | undefined;
   /** See {@link MonitorSettings.initial}. */
-  initial?: InitialMode | undefined;
+  initial?: HysteresisInitial | undefined;
 }
 
 /**
@@ -279,12 +262,13 @@ export interface SettingsInput {
  * @param input - the settings
  * @param source - how to name the input in error messages
  * @returns resolved settings
- * @throws {@link HealthMonError} `HEALTH_CONFIG_INVALID`, listing every problem as `path: message (got value)`
+ * @throws {@link HealthMonError} `HEALTH_CONFIG_INVALID`, listing every problem in `details.issues`
+ *   (`path: message (got value)`)
  */
 export function resolveSettings(input: SettingsInput, source = 'options'): MonitorSettings {
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   const result = settingsSchema.safeParse(defined, { reportInput: true });
-  if (!result.success) fail(result.error, source);
+  if (!result.success) fail(result.error, defined, source);
   return result.data;
 }
 
@@ -294,11 +278,13 @@ export function resolveSettings(input: SettingsInput, source = 'options'): Monit
  * @param data - parsed YAML/JSON ({@link MonitorConfigFile})
  * @param source - the file name, for error messages
  * @returns resolved settings
- * @throws {@link HealthMonError} `HEALTH_CONFIG_INVALID`, listing every problem as `path: message (got value)`
+ * @throws {@link HealthMonError} `HEALTH_CONFIG_INVALID`, listing every problem in `details.issues`
+ *   (`path: message (got value)`)
  */
 export function parseMonitorConfig(data: unknown, source = 'config'): MonitorSettings {
+  if (!isMapping(data)) notAMapping(source);
   const result = fileSchema.safeParse(data, { reportInput: true });
-  if (!result.success) fail(result.error, source);
+  if (!result.success) fail(result.error, data, source);
   return result.data;
 }
 
@@ -308,32 +294,15 @@ export function parseMonitorConfig(data: unknown, source = 'config'): MonitorSet
  * @param file - path of the file
  * @param overrides - raw values that replace the file's top-level keys before validation (CLI flags)
  * @returns resolved settings
- * @throws {@link HealthMonError} `HEALTH_CONFIG_READ` when the file cannot be read or parsed,
- *   `HEALTH_CONFIG_INVALID` when it does not validate
+ * @throws `@proxyha/common`'s `CommonError` `COMMON_CONFIG_READ` when the file cannot be read or parsed;
+ *   {@link HealthMonError} `HEALTH_CONFIG_INVALID` (with `details.issues`) when it does not validate
  */
 export async function loadMonitorConfig(
   file: string,
   overrides: Partial<MonitorConfigFile> = {},
 ): Promise<MonitorSettings> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new HealthMonError('HEALTH_CONFIG_READ', `${file}: cannot read: ${e.code ?? e.message}`);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text, { prettyErrors: true });
-  } catch (err) {
-    throw new HealthMonError('HEALTH_CONFIG_READ', `${file}: not valid YAML/JSON: ${(err as Error).message}`);
-  }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    const problem = '(top level): must be a mapping with at least a `ports` key';
-    throw new HealthMonError('HEALTH_CONFIG_INVALID', `${file}: invalid configuration:\n  ${problem}`, [
-      problem,
-    ]);
-  }
+  const data = await readConfigFile(file);
+  if (!isMapping(data)) notAMapping(file);
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   return parseMonitorConfig({ ...data, ...defined }, file);
 }

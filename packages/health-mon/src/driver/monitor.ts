@@ -1,7 +1,7 @@
 // The driver: schedules probe cycles (interval, jitter, bounded concurrency) on a Clock, feeds the
 // results into the pure core and emits events. It knows nothing about who consumes them.
 import { EventEmitter, setMaxListeners } from 'node:events';
-import { type Clock, systemClock, type TimerHandle } from '../clock';
+import { type Clock, type Logger, noopLogger, systemClock, type TimerHandle } from '@proxyha/common';
 import {
   type MonitorSettings,
   type ResolvedPortCheck,
@@ -10,19 +10,29 @@ import {
 } from '../config/config';
 import {
   applyProbeResult,
+  formatPortChange,
   formatStateLine,
   type HealthState,
   initialHealthState,
   type PortChange,
   type PortFailureSummary,
   type ProbeResult,
-} from '../machine/health';
+} from '../machine/index';
 import { type ProbeKind, type Prober, probePort } from './probe';
 
 /** Options of {@link HealthMonitor} and {@link checkPorts}: settings plus injectable I/O. */
 export interface HealthMonitorOptions extends SettingsInput {
-  /** Clock and timers for scheduling; default {@link systemClock}. */
+  /**
+   * Clock and timers (`@proxyha/common`'s `Clock`; default its `systemClock`). Cycles are scheduled on
+   * its monotonic `now()`; the times in states and events are its `wallTime()` (ms since the epoch).
+   */
   clock?: Clock | undefined;
+  /**
+   * Where the monitor logs (`@proxyha/common`'s `Logger`; default `noopLogger`): every summary change
+   * as its {@link formatStateLine} line (`info`, or `warn` for failure) and every port change as its
+   * {@link formatPortChange} line (`debug`).
+   */
+  logger?: Logger | undefined;
   /** Source of jitter, uniform in [0, 1); default `Math.random`. */
   random?: (() => number) | undefined;
   /** The probe function; default {@link probePort} (real sockets). */
@@ -35,7 +45,7 @@ export interface ProbeEvent {
   readonly port: number;
   /** The probe kind. */
   readonly probe: ProbeKind;
-  /** Clock time of the result. */
+  /** Wall-clock time of the result (ms since the epoch). */
   readonly at: number;
   /** The result. */
   readonly result: ProbeResult;
@@ -49,7 +59,7 @@ export interface HealthChange {
   readonly current: HealthState;
   /** {@link formatStateLine} of `current`, e.g. `current state: failure (port 2121: connection refused)`. */
   readonly line: string;
-  /** Clock time of the change. */
+  /** Wall-clock time of the change (ms since the epoch). */
   readonly at: number;
 }
 
@@ -149,6 +159,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   readonly settings: MonitorSettings;
   #state: HealthState;
   readonly #clock: Clock;
+  readonly #logger: Logger;
   readonly #random: () => number;
   readonly #prober: Prober;
   #running = false;
@@ -164,15 +175,16 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
    */
   constructor(options: HealthMonitorOptions) {
     super();
-    const { clock, random, prober, ...settings } = options;
+    const { clock, logger, random, prober, ...settings } = options;
     this.settings = resolveSettings(settings);
     this.#clock = clock ?? systemClock;
+    this.#logger = logger ?? noopLogger;
     this.#random = random ?? Math.random;
     this.#prober = prober ?? probePort;
     this.#state = initialHealthState(
       this.settings.ports.map((p) => p.port),
       { rise: this.settings.rise, fall: this.settings.fall, initial: this.settings.initial },
-      this.#clock.now(),
+      this.#clock.wallTime(),
     );
   }
 
@@ -259,8 +271,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
       if (!this.#running || generation !== this.#generation) return;
       const { intervalMs, jitter } = this.settings;
       const target = intervalMs * (1 + jitter * (2 * this.#random() - 1));
-      // Clamped: a wall clock stepped backwards (NTP) must not postpone the next cycle beyond one interval.
-      const delay = Math.min(target, Math.max(0, target - (this.#clock.now() - this.#cycleStart)));
+      // Monotonic time: a wall clock stepped by NTP neither postpones nor hastens the next cycle.
+      const delay = Math.max(0, target - (this.#clock.now() - this.#cycleStart));
       this.#timer = this.#clock.setTimeout(() => this.#scheduleCycle(generation), delay);
     });
   }
@@ -275,14 +287,28 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   }
 
   #apply(check: ResolvedPortCheck, result: ProbeResult): void {
-    const at = this.#clock.now();
+    const at = this.#clock.wallTime();
     this.#emit('probe', { port: check.port, probe: check.probe, at, result });
     const previous = this.#state;
     const step = applyProbeResult(previous, { type: 'probe-result', at, port: check.port, result });
     this.#state = step.state;
-    for (const change of step.portChanges) this.#emit('port', change);
-    if (step.changed)
-      this.#emit('change', { previous, current: step.state, line: formatStateLine(step.state), at });
+    for (const change of step.portChanges) {
+      this.#logger.debug(formatPortChange(change), {
+        port: change.port,
+        from: change.from,
+        to: change.to,
+        reason: change.reason,
+        detail: change.detail,
+      });
+      this.#emit('port', change);
+    }
+    if (step.changed) {
+      const line = formatStateLine(step.state);
+      const fields = { status: step.state.status, failing: step.state.failing.map((f) => f.port) };
+      if (step.state.status === 'failure') this.#logger.warn(line, fields);
+      else this.#logger.info(line, fields);
+      this.#emit('change', { previous, current: step.state, line, at });
+    }
   }
 }
 
@@ -300,7 +326,7 @@ export interface PortCheckResult {
 export interface CheckReport {
   /** `ok` when every port answered, else `failure`. */
   readonly status: 'ok' | 'failure';
-  /** Clock time when the check finished. */
+  /** Wall-clock time when the check finished (ms since the epoch). */
   readonly at: number;
   /** The probed address. */
   readonly host: string;
@@ -316,18 +342,18 @@ export interface CheckReport {
  * Checks every port once (the `-c` mode of the CLI): one probe per port with bounded concurrency, no
  * hysteresis; the node is ok iff every port answered.
  *
- * @param options - settings and injectable I/O (`clock` only stamps the report)
+ * @param options - settings and injectable I/O (`clock` only stamps the report; nothing is logged)
  * @returns the report
  * @throws {@link HealthMonError} `HEALTH_CONFIG_INVALID` when the settings do not validate
  */
 export async function checkPorts(options: HealthMonitorOptions): Promise<CheckReport> {
-  const { clock, prober, random: _random, ...input } = options;
+  const { clock, prober, random: _random, logger: _logger, ...input } = options;
   const settings = resolveSettings(input);
   const results = new Map<number, ProbeResult>();
   await probeAll(settings, prober ?? probePort, newController().signal, (check, result) => {
     results.set(check.port, result);
   });
-  const at = (clock ?? systemClock).now();
+  const at = (clock ?? systemClock).wallTime();
   const ports = settings.ports.map((c) => ({ port: c.port, probe: c.probe, result: results.get(c.port)! }));
   const failing = ports.flatMap(({ port, result }): PortFailureSummary[] =>
     result.ok ? [] : [{ port, reason: result.reason, detail: result.detail, since: at }],

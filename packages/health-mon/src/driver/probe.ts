@@ -5,7 +5,7 @@
 // own the socket's whole life (no agent, no keep-alive pool) so that a probe never leaks a descriptor.
 import { createConnection } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ProbeFailureReason, ProbeResult } from '../machine/health';
+import type { ProbeFailureReason, ProbeResult } from '../machine/index';
 
 /** Kind of probe: a bare TCP connect, or an HTTP request that must get a valid status line. */
 export type ProbeKind = 'tcp' | 'http';

@@ -1,73 +1,13 @@
 // The pure core: per-port hysteresis and the aggregate ok | failure state.
 // Time is an input (`at` on every event); no timers, sockets or Date.now() in here.
+import {
+  type ConfigIssue,
+  type HysteresisOptions,
+  type HysteresisStatus,
+  stepHysteresis,
+} from '@proxyha/common';
 import { HealthMonError } from '../errors';
-
-/**
- * Why a probe failed. Stable strings; {@link reasonText} gives the phrase used in log lines.
- *
- * - `refused`: the TCP connection was refused (nothing listening).
- * - `timeout`: no connection, or no HTTP status line, within the probe timeout.
- * - `reset`: the peer reset the connection.
- * - `closed`: the peer closed the connection before sending anything (HTTP probe).
- * - `bad-response`: the HTTP probe got something that is not a valid `HTTP/1.x NNN` status line,
- *   or a status that is not expected.
- * - `unreachable`: no route to the host, address not available, or the name does not resolve.
- * - `error`: any other socket error (the detail carries the errno code).
- */
-export type ProbeFailureReason =
-  | 'refused'
-  | 'timeout'
-  | 'reset'
-  | 'closed'
-  | 'bad-response'
-  | 'unreachable'
-  | 'error';
-
-const REASON_TEXT: Record<ProbeFailureReason, string> = {
-  refused: 'connection refused',
-  timeout: 'timeout',
-  reset: 'connection reset',
-  closed: 'connection closed',
-  'bad-response': 'bad response',
-  unreachable: 'unreachable',
-  error: 'error',
-};
-
-/**
- * The stable phrase for a failure reason, as it appears in log lines
- * (`refused` -> `connection refused`, `bad-response` -> `bad response`).
- *
- * @param reason - the failure reason
- * @returns the phrase
- */
-export function reasonText(reason: ProbeFailureReason): string {
-  return REASON_TEXT[reason];
-}
-
-/** A successful probe. */
-export interface ProbeSuccess {
-  /** Always `true`. */
-  readonly ok: true;
-  /** Time from starting the connection to the verdict, in milliseconds. */
-  readonly latencyMs: number;
-  /** For HTTP probes: the status code of the status line. */
-  readonly httpStatus?: number;
-}
-
-/** A failed probe. */
-export interface ProbeFailure {
-  /** Always `false`. */
-  readonly ok: false;
-  /** Why it failed. */
-  readonly reason: ProbeFailureReason;
-  /** Human-readable detail (errno code, what was received, which stage timed out). */
-  readonly detail: string;
-  /** Time from starting the connection to the verdict, in milliseconds. */
-  readonly latencyMs: number;
-}
-
-/** The outcome of one probe of one port. */
-export type ProbeResult = ProbeSuccess | ProbeFailure;
+import { type ProbeFailureReason, type ProbeResult, reasonText } from './result';
 
 /** Status of one port: `unknown` until its first verdict. */
 export type PortStatus = 'unknown' | 'ok' | 'failure';
@@ -77,25 +17,6 @@ export type PortStatus = 'unknown' | 'ok' | 'failure';
  * `unknown` otherwise (only before every port has a verdict).
  */
 export type AggregateStatus = 'unknown' | 'ok' | 'failure';
-
-/**
- * How a port leaves `unknown`:
- * - `first-result` (default): the first probe result decides at once, so a node has a state after one cycle;
- * - `counted`: it needs `rise` consecutive successes to become ok, or `fall` consecutive failures to
- *   become failure, like any other change (conservative: a freshly started node takes no traffic before
- *   it proved itself `rise` times).
- */
-export type InitialMode = 'first-result' | 'counted';
-
-/** Hysteresis settings of the pure core. */
-export interface HysteresisOptions {
-  /** Consecutive successes needed to go from failure to ok (>= 1). */
-  readonly rise: number;
-  /** Consecutive failures needed to go from ok to failure (>= 1). */
-  readonly fall: number;
-  /** How a port leaves `unknown`; default `first-result`. */
-  readonly initial?: InitialMode;
-}
 
 /** State of one port. */
 export interface PortState {
@@ -141,7 +62,11 @@ export interface HealthState {
   readonly failing: readonly PortFailureSummary[];
   /** Every port, in configured order. */
   readonly ports: readonly PortState[];
-  /** The hysteresis settings this state evolves with. */
+  /**
+   * The rise/fall settings this state evolves with (`@proxyha/common`'s hysteresis), `initial` filled
+   * in: `first-result` lets a port's first probe result decide its first status at once; `counted` makes
+   * it prove itself `rise` (or `fall`) times like any other change.
+   */
   readonly hysteresis: Required<HysteresisOptions>;
 }
 
@@ -187,39 +112,37 @@ export interface HealthStep {
   readonly changed: boolean;
 }
 
-function checkCount(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new HealthMonError(
-      'HEALTH_CONFIG_INVALID',
-      `${name}: must be an integer >= 1 (got ${String(value)})`,
-      [`${name}: must be an integer >= 1 (got ${String(value)})`],
-    );
-  }
+function countIssue(name: string, value: number): ConfigIssue[] {
+  return Number.isInteger(value) && value >= 1
+    ? []
+    : [{ path: name, message: `must be an integer >= 1 (got ${String(value)})` }];
 }
 
 /**
  * Creates the initial state: every port `unknown`, aggregate `unknown`, both since `at`.
  *
  * @param ports - the ports to track, unique, in the order to report them
- * @param hysteresis - rise/fall counts and initial mode
+ * @param hysteresis - rise/fall counts and how a port leaves `unknown` (`@proxyha/common`'s
+ *   `HysteresisOptions`; `initial` defaults to `first-result`)
  * @param at - creation time (ms)
  * @returns the initial state
- * @throws {@link HealthMonError} `HEALTH_CONFIG_INVALID` on duplicate ports or invalid counts
+ * @throws {@link HealthMonError} `HEALTH_INVALID_ARGUMENT` on duplicate ports or invalid counts, with
+ *   `details.issues`
  */
 export function initialHealthState(
   ports: readonly number[],
   hysteresis: HysteresisOptions,
   at: number,
 ): HealthState {
-  checkCount('rise', hysteresis.rise);
-  checkCount('fall', hysteresis.fall);
+  const issues = [...countIssue('rise', hysteresis.rise), ...countIssue('fall', hysteresis.fall)];
   const seen = new Set<number>();
-  for (const port of ports) {
-    if (seen.has(port)) {
-      const msg = `ports: port ${port} is listed twice`;
-      throw new HealthMonError('HEALTH_CONFIG_INVALID', msg, [msg]);
-    }
+  ports.forEach((port, i) => {
+    if (seen.has(port)) issues.push({ path: `ports[${i}]`, message: `port ${port} is listed twice` });
     seen.add(port);
+  });
+  if (issues.length > 0) {
+    const text = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    throw new HealthMonError('HEALTH_INVALID_ARGUMENT', text, { details: { issues } });
   }
   return {
     status: 'unknown',
@@ -244,14 +167,16 @@ export function initialHealthState(
   };
 }
 
-function nextPortStatus(p: PortState, result: ProbeResult, h: Required<HysteresisOptions>): PortStatus {
-  const successes = result.ok ? p.successes + 1 : 0;
-  const failures = result.ok ? 0 : p.failures + 1;
-  if (p.status === 'unknown' && h.initial === 'first-result') return result.ok ? 'ok' : 'failure';
-  if (p.status !== 'ok' && successes >= h.rise) return 'ok';
-  if (p.status !== 'failure' && failures >= h.fall) return 'failure';
-  return p.status;
-}
+const TO_HYSTERESIS: Readonly<Record<PortStatus, HysteresisStatus>> = {
+  unknown: 'unknown',
+  ok: 'up',
+  failure: 'down',
+};
+const FROM_HYSTERESIS: Readonly<Record<HysteresisStatus, PortStatus>> = {
+  unknown: 'unknown',
+  up: 'ok',
+  down: 'failure',
+};
 
 function aggregateOf(ports: readonly PortState[]): AggregateStatus {
   if (ports.some((p) => p.status === 'failure')) return 'failure';
@@ -262,7 +187,8 @@ function aggregateOf(ports: readonly PortState[]): AggregateStatus {
  * Applies one probe result: the pure transition function of the health monitor.
  *
  * A port in ok goes to failure after `fall` consecutive failed probes; a port in failure goes to ok after
- * `rise` consecutive successful probes; a port in unknown follows {@link InitialMode}. The aggregate is
+ * `rise` consecutive successful probes (`@proxyha/common`'s `stepHysteresis`, with up/down read as
+ * ok/failure); a port in unknown follows {@link HealthState.hysteresis}'s `initial`. The aggregate is
  * failure iff any port is in failure. Nothing changes without a probe result.
  *
  * @param state - the current state
@@ -274,17 +200,24 @@ export function applyProbeResult(state: HealthState, event: ProbeResultEvent): H
   const index = state.ports.findIndex((p) => p.port === event.port);
   const old = state.ports[index];
   if (old === undefined) {
-    throw new HealthMonError('HEALTH_UNKNOWN_PORT', `port ${event.port} is not monitored`);
+    throw new HealthMonError('HEALTH_UNKNOWN_PORT', `port ${event.port} is not monitored`, {
+      details: { port: event.port },
+    });
   }
   const { result, at } = event;
-  const status = nextPortStatus(old, result, state.hysteresis);
+  const step = stepHysteresis(
+    { status: TO_HYSTERESIS[old.status], successes: old.successes, failures: old.failures },
+    result.ok,
+    state.hysteresis,
+  );
+  const status = FROM_HYSTERESIS[step.status];
   const inFailure = status === 'failure';
   const updated: PortState = {
     port: old.port,
     status,
     since: status === old.status ? old.since : at,
-    successes: result.ok ? old.successes + 1 : 0,
-    failures: result.ok ? 0 : old.failures + 1,
+    successes: step.successes,
+    failures: step.failures,
     // While in failure, a success that does not yet reach `rise` keeps the last failure's reason.
     reason: inFailure ? (result.ok ? old.reason : result.reason) : null,
     detail: inFailure ? (result.ok ? old.detail : result.detail) : null,
@@ -335,4 +268,16 @@ export function formatStateLine(state: Pick<HealthState, 'status' | 'failing'>):
   if (state.status !== 'failure') return `current state: ${state.status}`;
   const list = state.failing.map((f) => `port ${f.port}: ${reasonText(f.reason)}`).join(', ');
   return `current state: failure (${list})`;
+}
+
+/**
+ * The line for one port's change, stable and documented: `port 2121: ok -> failure (connection refused:
+ * ECONNREFUSED)`, or `port 2121: failure -> ok` (the CLI's `-v` lines; the monitor logs it at `debug`).
+ *
+ * @param change - a port change of {@link HealthStep.portChanges}
+ * @returns the line, without trailing newline
+ */
+export function formatPortChange(change: PortChange): string {
+  const why = change.reason === null ? '' : ` (${reasonText(change.reason)}: ${change.detail})`;
+  return `port ${change.port}: ${change.from} -> ${change.to}${why}`;
 }
