@@ -1,8 +1,10 @@
-// The README's runnable example is examples/quickstart.mjs verbatim, and it runs (against dist/).
+// The README's runnable example is examples/quickstart.mjs verbatim, and it runs, against the sources (its
+// `@proxyha/health-mon` import resolves to src/ through the `@proxyha/source` condition; no dist/ needed).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { sourceNodeArgs } from '@proxyha/testlab';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
@@ -15,12 +17,11 @@ describe('README example', () => {
   });
 
   it('runs and prints ok, failure for the closed port, ok again', async () => {
-    if (!existsSync(join(root, 'dist', 'index.js')))
-      throw new Error('run pnpm --filter @proxyha/health-mon build first');
-    const { stdout } = await promisify(execFile)(process.execPath, ['examples/quickstart.mjs'], {
-      cwd: root,
-      timeout: 10_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      sourceNodeArgs(join(root, 'examples', 'quickstart.mjs')),
+      { cwd: root, timeout: 30_000 },
+    );
     expect(stdout).toMatch(
       /^current state: ok\ncurrent state: failure \(port \d+: connection refused\)\ncurrent state: ok\n$/,
     );
