@@ -6,8 +6,11 @@
  * and receive metadata (source, destination, arrival interface, TTL; the IPv4 header is parsed and
  * stripped from the payload); AF_PACKET sockets for Ethernet frames filtered by EtherType (ARP,
  * NDP); interface facts and change events from rtnetlink. All of it sits behind
- * {@link NetworkStack}: {@link linuxStack} is the real one (a small N-API addon, loaded lazily),
- * {@link MemoryNetwork} the in-memory twin for tests without root.
+ * {@link NetworkStack}: {@link linuxStack} is the real one (a small N-API addon, prebuilt for
+ * linux-x64 and linux-arm64, loaded lazily), {@link MemoryNetwork} the in-memory twin for tests
+ * without root. At the link layer, {@link MacvlanManager} creates macvlan interfaces carrying an extra
+ * MAC address (a VRRP virtual MAC): {@link LinuxMacvlanManager} through iproute2, and its twin
+ * {@link MemoryMacvlanManager}.
  *
  * Without the native addon (not built, not Linux) everything except opening raw/packet sockets
  * still works; those raise {@link NetioAddonUnavailableError} (`NETIO_ADDON_UNAVAILABLE`).
@@ -44,6 +47,13 @@ export {
   type NetioUnknownInterfaceDetails,
   NetioUnknownInterfaceError,
 } from './errors';
+export {
+  LinuxMacvlanManager,
+  type LinuxMacvlanOptions,
+  type MacvlanManager,
+  type MacvlanSpec,
+  MemoryMacvlanManager,
+} from './macvlan';
 export {
   type MemoryHost,
   type MemoryHostOptions,
