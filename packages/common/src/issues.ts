@@ -57,6 +57,8 @@ export interface SchemaIssue {
   readonly message: string;
   /** The offending value, when the library reports it. */
   readonly input?: unknown;
+  /** Custom parameters of the issue; `{ valueShown: true }` marks a message that already names the value. */
+  readonly params?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -72,7 +74,9 @@ export function issuesFromSchema(issues: readonly SchemaIssue[], input: unknown)
     const scalar = value !== undefined && (value === null || typeof value !== 'object');
     const shown = scalar ? describeValue(value) : '';
     const said =
-      issue.message.includes('(got ') || (typeof value === 'string' && issue.message.includes(shown));
+      issue.params?.valueShown === true ||
+      issue.message.includes('(got ') ||
+      (typeof value === 'string' && issue.message.includes(shown));
     const got = scalar && !said ? ` (got ${shown})` : '';
     return { path: formatPath(issue.path), message: `${issue.message}${got}` };
   });
@@ -104,7 +108,7 @@ export function formatIssues(source: string, issues: readonly ConfigIssue[]): st
 /** The part of a schema library's refinement context that {@link resultOrIssue} uses (zod's fits). */
 export interface IssueSink {
   /** Records a problem with the value being checked. */
-  addIssue(issue: { code: 'custom'; message: string; input?: unknown }): void;
+  addIssue(issue: { code: 'custom'; message: string; params?: Record<string, unknown> }): void;
 }
 
 /**
@@ -118,7 +122,8 @@ export interface IssueSink {
  */
 export function resultOrIssue<T>(result: Result<T, string>, sink: IssueSink): T {
   if (result.ok) return result.value;
-  sink.addIssue({ code: 'custom', message: result.error });
+  // our parsers' messages name the value already: no second "(got ...)"
+  sink.addIssue({ code: 'custom', message: result.error, params: { valueShown: true } });
   return undefined as T;
 }
 

@@ -87,3 +87,18 @@ describe('configuration issues', () => {
     );
   });
 });
+
+describe('values shown once', () => {
+  it('does not repeat a value our own parsers already name', () => {
+    const schema = z.strictObject({
+      interval: z
+        .union([z.string(), z.number()])
+        .transform((v, ctx) => resultOrIssue(err(`not a duration: ${describeValue(v)}`), ctx)),
+    });
+    for (const interval of [-1, 'soon']) {
+      const r = schema.safeParse({ interval }, { reportInput: true });
+      const [issue] = issuesFromSchema(r.error?.issues ?? [], { interval });
+      expect(issue?.message).toBe(`not a duration: ${describeValue(interval)}`);
+    }
+  });
+});

@@ -8,9 +8,7 @@
  * @packageDocumentation
  */
 import { readFile } from 'node:fs/promises';
-import { pino } from 'pino';
-import pretty from 'pino-pretty';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 // the package's own main entry (not a relative path): the bundles share one CommonError class
 import { CommonError, type LogFields, type Logger, type LogLevel } from '@proxyha/common';
 
@@ -115,6 +113,7 @@ export interface CreateLoggerOptions {
  * @param options - format, level, destination
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const { pino } = load<typeof import('pino')>('pino');
   const level = options.level ?? 'info';
   const fd = options.fd ?? 1;
   const base = options.json
@@ -124,7 +123,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
       )
     : pino(
         { level },
-        pretty({
+        load<typeof import('pino-pretty')>('pino-pretty')({
           destination: fd,
           sync: true,
           colorize: false,
@@ -162,7 +161,7 @@ export async function readConfigFile(file: string): Promise<unknown> {
     });
   }
   try {
-    return parseYaml(text, { prettyErrors: true });
+    return load<typeof import('yaml')>('yaml').parse(text, { prettyErrors: true });
   } catch (error) {
     throw new CommonError(
       'COMMON_CONFIG_READ',
@@ -170,4 +169,12 @@ export async function readConfigFile(file: string): Promise<unknown> {
       { details: { file }, cause: error },
     );
   }
+}
+
+/**
+ * The optional peer dependencies are loaded when first used, so that a package that only reads config
+ * files does not load pino, and one that only logs does not load yaml.
+ */
+function load<T>(name: string): T {
+  return createRequire(import.meta.url)(name) as T;
 }
