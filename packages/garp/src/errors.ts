@@ -90,7 +90,7 @@ export function fieldError(
 
 /**
  * `GARP_INVALID_ARGUMENT` for an options object or request that failed validation; the message is
- * {@link formatIssues}' rendering under `what`.
+ * `formatIssues`' rendering under `what`.
  *
  * @param what - what was validated (`announcement policy`, `announcement request`)
  * @param issues - the problems

@@ -1,4 +1,5 @@
-// The driver: binds an AnnouncementSchedule to a clock's timers and to a frame sender, and logs what it does.
+// The driver: binds an AnnouncementSchedule to a clock's timers and to a frame sender, and logs what it
+// does.
 import { type Clock, type Logger, noopLogger, systemClock, type TimerHandle } from '@proxyha/common';
 import type { AnnouncePolicyInput } from '../machine/policy';
 import {
@@ -70,9 +71,10 @@ function frameWords(f: Pick<DueFrame, 'family' | 'ifname' | 'address'>): string 
 
 /**
  * Sends gratuitous ARPs and unsolicited neighbour advertisements on time: runs an
- * {@link AnnouncementSchedule} on a {@link Clock}'s timers (the system clock's by default), hands due frames to a {@link FrameSender} in order, and logs
- * keepalived's lines. Send failures are logged (at error) and counted; the announcer keeps going. A pending burst or
- * refresh holds a timer (and so keeps the process alive); {@link Announcer.close} ends them all.
+ * {@link AnnouncementSchedule} on a `Clock`'s timers (the system clock's by default), hands due frames to
+ * a {@link FrameSender} in order, and logs keepalived's lines. Send failures are logged (at error) and
+ * counted; the announcer keeps going. A pending burst or refresh holds a timer (with the system clock, one
+ * that keeps the process alive); {@link Announcer.close} ends them all.
  *
  * @example
  * ```ts

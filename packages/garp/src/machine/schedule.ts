@@ -419,6 +419,6 @@ function checkTime(at: number): void {
     throw fieldError(
       'GARP_INVALID_ARGUMENT',
       'at',
-      `must be a finite number of ms (got ${describeValue(at)})`,
+      `must be a finite number of ms (got ${typeof at === 'number' ? String(at) : describeValue(at)})`,
     );
 }
