@@ -21,7 +21,7 @@ export type ErrorCatalog<P extends string> = Readonly<Record<`${P}_${string}`, s
 export function defineErrors<const P extends string, const C extends ErrorCatalog<P>>(
   prefix: P,
   codes: C,
-): Readonly<C> {
+): Readonly<Record<Extract<keyof C, string>, string>> {
   const pattern = new RegExp(`^${prefix}_[A-Z0-9]+(_[A-Z0-9]+)*$`);
   for (const [code, meaning] of Object.entries(codes)) {
     if (!pattern.test(code)) throw new Error(`error code ${code} does not follow ${prefix}_<CONDITION>`);

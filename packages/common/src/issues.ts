@@ -38,6 +38,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
  */
 export function describeValue(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (typeof value === 'function') return 'a function';
   if (value instanceof Uint8Array) return `${value.constructor.name}(${value.length})`;
   let text: string;

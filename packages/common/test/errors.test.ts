@@ -102,3 +102,15 @@ describe('values shown once', () => {
     }
   });
 });
+
+describe('describeValue', () => {
+  it('shows what the value is, on one short line', () => {
+    expect(describeValue('soon')).toBe('"soon"');
+    expect(describeValue(Number.NaN)).toBe('NaN');
+    expect(describeValue(Number.NEGATIVE_INFINITY)).toBe('-Infinity');
+    expect(describeValue(5n)).toBe('5n');
+    expect(describeValue(new Uint8Array(3))).toBe('Uint8Array(3)');
+    expect(describeValue({ a: 'x'.repeat(100) })).toMatch(/^\{"a":"x+\.\.\.$/);
+    expect(describeValue(undefined)).toBe('undefined');
+  });
+});
