@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --filter @proxyha/vrrp... --output-logs=errors-only
-exec node packages/vrrp/examples/loopback-cluster.mjs "$@"
+TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --filter @proxyha/vrrpd... --output-logs=errors-only
+exec node packages/vrrpd/examples/loopback-cluster.mjs "$@"

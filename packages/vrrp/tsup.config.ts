@@ -1,3 +1,7 @@
 import { packageBuild } from '../../tsup.base';
 
-export default packageBuild({ index: 'src/index.ts', cli: 'src/cli.ts' });
+// `sim` imports the main entry by the package's own name: kept external, so both share one VrrpMachine.
+export default packageBuild(
+  { index: 'src/index.ts', sim: 'src/sim/index.ts' },
+  { external: ['@proxyha/vrrp'] },
+);

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
+import type { Result } from '@proxyha/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,14 +7,13 @@ import {
   decodeVrrpIpPacket,
   encodeVrrp,
   encodeVrrpIpPacket,
-  VRRP_ERROR_CODES,
+  VRRP_DROP_CODES,
   type VrrpAdvert,
   type VrrpChecksumMode,
   type VrrpDecodeContext,
-  VrrpDecodeError,
+  VrrpError,
   type VrrpIpDecoded,
   type VrrpIpEncodeOptions,
-  type VrrpResult,
 } from '../src/index';
 
 /* ------------------------------------ arbitraries ------------------------------------ */
@@ -114,17 +114,17 @@ function expectSameAdvert(got: VrrpAdvert, want: VrrpAdvert) {
   expectAddressesEqual(want.family, ga, wa);
 }
 
-/** The decoder contract: a result, and on failure a VrrpDecodeError with a known code, never BAD_CONTEXT. */
-function expectTyped<T>(run: () => VrrpResult<T>): VrrpResult<T> {
-  let r: VrrpResult<T>;
+/** The decoder contract: a result, and on failure a VrrpError with a known code, never BAD_CONTEXT. */
+function expectTyped<T>(run: () => Result<T, VrrpError>): Result<T, VrrpError> {
+  let r: Result<T, VrrpError>;
   try {
     r = run();
   } catch (e) {
     throw new Error(`decoder threw: ${String(e)}`);
   }
   if (!r.ok) {
-    expect(r.error).toBeInstanceOf(VrrpDecodeError);
-    expect(VRRP_ERROR_CODES).toContain(r.error.code);
+    expect(r.error).toBeInstanceOf(VrrpError);
+    expect(VRRP_DROP_CODES).toContain(r.error.code);
     expect(r.error.code).not.toBe('VRRP_BAD_CONTEXT'); // the contexts here are valid: this would be a decoder bug
   }
   return r;

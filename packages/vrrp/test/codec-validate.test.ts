@@ -5,9 +5,10 @@ import {
   encodeVrrp,
   encodeVrrpIpPacket,
   VRRP_DROP_CATEGORIES,
-  VRRP_ERROR_CODES,
+  VRRP_DROP_CODES,
   type VrrpAdvert,
   type VrrpDecoded,
+  type VrrpDropCode,
   type VrrpErrorCode,
   type VrrpInstanceCheckConfig,
   VrrpRxStats,
@@ -113,7 +114,8 @@ describe('validateAgainstInstance', () => {
   it('RFC 3768 §7.1 / RFC 5798 §7.1: an address list mismatch is dropped unless the sender is the owner', () => {
     const other = received({ ...v3Advert, addresses: ['192.168.77.99'] });
     expectDrop(other, v3Local, 'VRRP_ADDRESS_LIST_MISMATCH');
-    expectDrop(received({ ...v3Advert, addresses: [] }), v3Local, 'VRRP_ADDRESS_LIST_MISMATCH');
+    // RFC 9568 §5.2.5: no address at all is dropped before the list is compared
+    expectDrop(received({ ...v3Advert, addresses: [] }), v3Local, 'VRRP_NO_ADDRESS');
     expectDrop(
       received({ ...v3Advert, addresses: ['192.168.77.74', '192.168.77.74'] }),
       v3Local,
@@ -132,7 +134,7 @@ describe('validateAgainstInstance', () => {
     const p = received(six, 'fe80::1');
     expect(validateAgainstInstance(p, { ...v3Local, virtualIps: ['fd77:0:0::0074/64'] }).ok).toBe(true);
     expectDrop(p, { ...v3Local, virtualIps: ['fd77::75'] }, 'VRRP_ADDRESS_LIST_MISMATCH');
-    expectDrop(p, v3Local, 'VRRP_ADDRESS_LIST_MISMATCH'); // an IPv4 instance
+    expectDrop(p, v3Local, 'VRRP_BAD_SOURCE'); // an IPv4 instance: the source is not of its family
   });
 
   it('RFC 3768 §7.1: MUST verify that the v2 Adver Interval is the locally configured one', () => {
@@ -177,7 +179,7 @@ describe('VrrpRxStats', () => {
     expect(stats.count('VRRP_BAD_IP_HEADER')).toBe(1);
     expect(s.byCategory).toMatchObject({ ttl: 1, checksum: 2, ip: 1, vrid: 1, auth: 0 });
     expect(stats.countCategory('checksum')).toBe(2);
-    expect(Object.keys(s.byCode)).toEqual([...VRRP_ERROR_CODES]);
+    expect(Object.keys(s.byCode)).toEqual([...VRRP_DROP_CODES]);
     expect(Object.keys(s.byCategory)).toEqual([...VRRP_DROP_CATEGORIES]);
     expect(JSON.parse(JSON.stringify(stats))).toEqual(s);
     stats.reset();
@@ -185,6 +187,6 @@ describe('VrrpRxStats', () => {
   });
 
   it('rejects codes it does not know', () => {
-    expect(() => new VrrpRxStats().drop('VRRP_NOPE' as VrrpErrorCode)).toThrow(TypeError);
+    expect(() => new VrrpRxStats().drop('VRRP_NOPE' as VrrpDropCode)).toThrow(TypeError);
   });
 });

@@ -1,4 +1,5 @@
 import { SocketAddress } from 'node:net';
+import type { Result } from '@proxyha/common';
 import { describe, expect, it } from 'vitest';
 import {
   advertIntervalMs,
@@ -6,13 +7,12 @@ import {
   decodeVrrpIpPacket,
   encodeVrrp,
   encodeVrrpIpPacket,
-  VRRP_ERROR_CATEGORY,
-  VRRP_ERROR_CODES,
+  VRRP_DROP_CATEGORY,
+  VRRP_DROP_CODES,
   type VrrpDecodeContext,
-  VrrpDecodeError,
-  VrrpEncodeError,
+  type VrrpDropCode,
+  VrrpError,
   type VrrpErrorCode,
-  type VrrpResult,
   type VrrpV2Advert,
   type VrrpV3Advert,
   vrrpMessageLength,
@@ -118,15 +118,14 @@ function rawV3(
   return withChecksum(msg, checksum === 'pseudo-header' ? pseudo4(SRC, dst, msg.length) : undefined);
 }
 
-function expectError<T>(r: VrrpResult<T>, code: VrrpErrorCode): VrrpDecodeError {
+function expectError<T>(r: Result<T, VrrpError>, code: VrrpErrorCode): VrrpError {
   if (r.ok) throw new Error(`expected ${code}, got a packet`);
-  expect(r.error).toBeInstanceOf(VrrpDecodeError);
+  expect(r.error).toBeInstanceOf(VrrpError);
   expect(r.error.code).toBe(code);
-  expect(r.error.category).toBe(VRRP_ERROR_CATEGORY[code]);
-  expect(r.error.message.startsWith(`${code}: `)).toBe(true);
+  expect(VRRP_DROP_CATEGORY[code as VrrpDropCode]).toBeDefined();
   return r.error;
 }
-function expectOk<T>(r: VrrpResult<T>): T {
+function expectOk<T>(r: Result<T, VrrpError>): T {
   if (!r.ok) throw r.error;
   return r.value;
 }
@@ -253,16 +252,16 @@ describe('encodeVrrp', () => {
     ['v3/IPv6 vrrp-only', () => encodeVrrp(v3six, { checksumMode: 'vrrp-only' }), 'checksumMode'],
     ['bad source', () => encodeVrrp(v3, { source: '192.168.77' }), 'source'],
   ];
-  it.each(invalid)('rejects %s with VrrpEncodeError', (_name, run, field) => {
+  it.each(invalid)('rejects %s with VrrpError', (_name, run, field) => {
     let thrown: unknown;
     try {
       run();
     } catch (e) {
       thrown = e;
     }
-    expect(thrown).toBeInstanceOf(VrrpEncodeError);
-    expect((thrown as VrrpEncodeError).code).toBe('VRRP_ENCODE_INVALID');
-    expect((thrown as VrrpEncodeError).field).toBe(field);
+    expect(thrown).toBeInstanceOf(VrrpError);
+    expect((thrown as VrrpError).code).toBe('VRRP_INVALID_ARGUMENT');
+    expect((thrown as VrrpError).details.field).toBe(field);
   });
 });
 
@@ -295,10 +294,8 @@ describe('encodeVrrpIpPacket', () => {
   });
 
   it('rejects out-of-range header fields', () => {
-    expect(() => encodeVrrpIpPacket(v2, { source: SRC, id: 0x10000 })).toThrow(VrrpEncodeError);
-    expect(() => encodeVrrpIpPacket(v3six, { source: 'fe80::1', flowLabel: 0x100000 })).toThrow(
-      VrrpEncodeError,
-    );
+    expect(() => encodeVrrpIpPacket(v2, { source: SRC, id: 0x10000 })).toThrow(VrrpError);
+    expect(() => encodeVrrpIpPacket(v3six, { source: 'fe80::1', flowLabel: 0x100000 })).toThrow(VrrpError);
     expect(() => encodeVrrpIpPacket(v3six, { source: SRC })).toThrow(/source/);
   });
 });
@@ -386,7 +383,7 @@ describe('decodeVrrp', () => {
   });
 
   // Each RFC 3768 / RFC 5798 §7.1 structural check, with everything else valid.
-  const cases: [string, () => VrrpResult<unknown>, VrrpErrorCode][] = [
+  const cases: [string, () => Result<unknown, VrrpError>, VrrpErrorCode][] = [
     ['TTL 64 (§7.1 MUST verify TTL 255)', () => decodeVrrp(rawV2({}), { ...ctx4, ttl: 64 }), 'VRRP_BAD_TTL'],
     [
       'hop limit 1',
@@ -464,8 +461,8 @@ describe('decodeVrrp', () => {
   });
 
   it('every error code is categorised', () => {
-    expect(VRRP_ERROR_CODES.length).toBe(Object.keys(VRRP_ERROR_CATEGORY).length);
-    for (const c of VRRP_ERROR_CODES) expect(VRRP_ERROR_CATEGORY[c]).toBeTypeOf('string');
+    expect(VRRP_DROP_CODES.length).toBe(Object.keys(VRRP_DROP_CATEGORY).length);
+    for (const c of VRRP_DROP_CODES) expect(VRRP_DROP_CATEGORY[c]).toBeTypeOf('string');
   });
 });
 
@@ -711,7 +708,7 @@ describe('address text', () => {
     '::1.2.3',
     '%eth0',
   ])('rejects IPv6 %j', (text) => {
-    expect(() => encodeVrrp({ ...v3six, addresses: [text] }, { source: 'fe80::1' })).toThrow(VrrpEncodeError);
+    expect(() => encodeVrrp({ ...v3six, addresses: [text] }, { source: 'fe80::1' })).toThrow(VrrpError);
   });
   it.each([
     '1.2.3',
@@ -722,7 +719,7 @@ describe('address text', () => {
     '1..2.3',
     'a.b.c.d',
   ])('rejects IPv4 %j', (text) => {
-    expect(() => encodeVrrp({ ...v2, addresses: [text] })).toThrow(VrrpEncodeError);
+    expect(() => encodeVrrp({ ...v2, addresses: [text] })).toThrow(VrrpError);
   });
 });
 

@@ -1,6 +1,6 @@
 // SyncGroup: instances that change state together (keepalived's vrrp_sync_group).
 import { describe, expect, it } from 'vitest';
-import { SyncGroup, type SyncGroupAction, VrrpMachine, VrrpMachineError } from '../src/index';
+import { SyncGroup, type SyncGroupAction, VrrpError, VrrpMachine } from '../src/index';
 import { adv, cfg, mdi } from './machine-helpers';
 
 function pair() {
@@ -79,11 +79,11 @@ describe('SyncGroup', () => {
   it('refuses duplicate or unknown members', () => {
     const a = new VrrpMachine(cfg());
     const b = new VrrpMachine(cfg());
-    expect(() => new SyncGroup('G', [a, b])).toThrow(VrrpMachineError);
+    expect(() => new SyncGroup('G', [a, b])).toThrow(VrrpError);
     expect(() => new SyncGroup('G', [a])).toThrow(/at least two/);
     const { group } = pair();
     expect(() => group.handle('VI_X', { type: 'startup', at: 0 })).toThrow(
-      expect.objectContaining({ code: 'VRRP_SYNC_GROUP' }),
+      expect.objectContaining({ code: 'VRRP_INVALID_SYNC_GROUP' }),
     );
     expect(group.instances).toEqual(['VI_EXT', 'VI_INT']);
   });

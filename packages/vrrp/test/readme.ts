@@ -1,7 +1,6 @@
 // The README's examples are runnable: these helpers find a section's code blocks and run one
 // (with '@proxyha/vrrp' pointed at the sources), returning what it printed with console.log.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { vi } from 'vitest';
@@ -23,9 +22,15 @@ export function readmeBlocks(title: string): { lang: string; body: string }[] {
 
 /** Runs a README block and returns the lines it printed with console.log. */
 export async function runReadmeBlock(body: string): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'vrrp-readme-'));
+  // inside the package, so that its dependencies (@proxyha/common) resolve as they would for a user
+  const dir = mkdtempSync(join(pkg, 'test', '.readme-'));
   const file = join(dir, 'example.ts');
-  writeFileSync(file, body.replace(/from '@proxyha\/vrrp'/g, `from '${resolve(pkg, 'src/index.ts')}'`));
+  writeFileSync(
+    file,
+    body
+      .replace(/from '@proxyha\/vrrp\/sim'/g, `from '${resolve(pkg, 'src/sim/index.ts')}'`)
+      .replace(/from '@proxyha\/vrrp'/g, `from '${resolve(pkg, 'src/index.ts')}'`),
+  );
   const printed: string[] = [];
   const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
     printed.push(

@@ -2,7 +2,7 @@
 // machine and receive validation, each named after its section. Byte-level receive checks (complete
 // packet, checksum, type field) are the codec's and are tested in codec*.test.ts.
 import { describe, expect, it } from 'vitest';
-import { VrrpMachine, VrrpMachineError } from '../src/index';
+import { VrrpError, VrrpMachine } from '../src/index';
 import { adv, all, asMaster, cfg, cfg2, first, kinds, logs, mdi, started } from './machine-helpers';
 
 describe('RFC 3768 (VRRPv2)', () => {
@@ -16,7 +16,7 @@ describe('RFC 3768 (VRRPv2)', () => {
   });
 
   it('RFC 3768 §5.3.4: backups MUST use priorities 1-254 (0 is refused, trackers clamp to 1..254)', () => {
-    expect(() => new VrrpMachine(cfg2({ priority: 0 }))).toThrow(VrrpMachineError);
+    expect(() => new VrrpMachine(cfg2({ priority: 0 }))).toThrow(VrrpError);
     const high = new VrrpMachine(cfg2({ priority: 250, trackers: [{ name: 'chk', weight: 50 }] }));
     expect(high.effectivePriority).toBe(254);
     const low = new VrrpMachine(
@@ -188,32 +188,51 @@ describe('RFC 3768 (VRRPv2)', () => {
     it('RFC 3768 §7.1: MUST verify the IP TTL is 255', () => {
       const { m } = started(cfg2());
       const actions = m.handle(v2adv(100, { ttl: 254 }));
-      expect(first(actions, 'discard').reason).toBe('ttl');
+      expect(first(actions, 'discard').reason).toBe('VRRP_BAD_TTL');
       expect(all(actions, 'setTimer')).toHaveLength(0);
     });
 
     it('RFC 3768 §7.1: MUST verify the VRRP version is 2', () => {
       const { m } = started(cfg2());
-      expect(first(m.handle(v2adv(100, { version: 3 })), 'discard').reason).toBe('version');
+      expect(first(m.handle(v2adv(100, { version: 3 })), 'discard').reason).toBe('VRRP_VERSION_MISMATCH');
     });
 
     it('RFC 3768 §7.1: MUST verify the VRID is configured', () => {
       const { m } = started(cfg2());
-      expect(first(m.handle(v2adv(100, { vrid: 52 })), 'discard').reason).toBe('vrid');
+      expect(first(m.handle(v2adv(100, { vrid: 52 })), 'discard').reason).toBe('VRRP_VRID_MISMATCH');
     });
 
     it('RFC 3768 §7.1: MUST verify the local router is not the address owner', () => {
       const { m } = started(cfg2({ priority: 255 }));
       const actions = m.handle(v2adv(100, { priority: 255, from: '192.168.77.99' }));
-      expect(first(actions, 'discard').reason).toBe('addressOwner');
+      expect(first(actions, 'discard').reason).toBe('VRRP_LOCAL_OWNER');
       expect(m.state).toBe('master');
       expect(logs(actions)[0]).toMatch(/^\(VI_1\) CONFIGURATION ERROR: .* both configured as address owner/);
     });
 
     it('RFC 3768 §7.1: MUST verify the Auth Type matches the configured method', () => {
-      const { m } = started(cfg2({ authType: 1 }));
-      expect(first(m.handle(v2adv(100, { authType: 0 })), 'discard').reason).toBe('authType');
-      expect(all(m.handle(v2adv(200, { authType: 1 })), 'discard')).toHaveLength(0);
+      const { m } = started(cfg2({ auth: { type: 'simple', password: 'secret' } }));
+      const none = m.handle(v2adv(100, { auth: { type: 'none' } }));
+      expect(first(none, 'discard').reason).toBe('VRRP_AUTH_MISMATCH');
+      expect(logs(none)[0]).toBe('(VI_1) received a 0 auth, expecting 1!');
+      expect(first(m.handle(v2adv(100)), 'discard').reason).toBe('VRRP_AUTH_MISMATCH'); // no auth at all
+      expect(
+        all(m.handle(v2adv(200, { auth: { type: 'simple', password: 'secret' } })), 'discard'),
+      ).toHaveLength(0);
+    });
+
+    it('RFC 3768 §7.1: MUST verify the Authentication Data (simple text password) and discard on a mismatch', () => {
+      const { m } = started(cfg2({ auth: { type: 'simple', password: 'secret' } }));
+      const wrong = m.handle(v2adv(200, { auth: { type: 'simple', password: 'other' } }));
+      expect(first(wrong, 'discard').reason).toBe('VRRP_AUTH_FAILURE');
+      expect(logs(wrong)[0]).toBe('(VI_1) received an invalid passwd!');
+      // the same password given as bytes (as the decoder yields it) passes
+      const bytes = new TextEncoder().encode('secret');
+      expect(
+        all(m.handle(v2adv(200, { auth: { type: 'simple', password: bytes } })), 'discard'),
+      ).toHaveLength(0);
+      expect(m.snapshot().stats.discarded.VRRP_AUTH_FAILURE).toBe(1);
+      expect(m.snapshot().master).toEqual({ address: '192.168.77.12', priority: 100 });
     });
 
     it('RFC 3768 §7.1: a failed check MUST discard the packet and SHOULD log the event', () => {
@@ -222,22 +241,20 @@ describe('RFC 3768 (VRRPv2)', () => {
       const actions = m.handle(v2adv(100, { ttl: 64 }));
       expect(m.snapshot().timers.masterDown).toBe(before);
       expect(all(actions, 'log').some((l) => l.level === 'warn' && l.message.includes('TTL'))).toBe(true);
-      expect(m.snapshot().stats.discarded.ttl).toBe(1);
+      expect(m.snapshot().stats.discarded.VRRP_BAD_TTL).toBe(1);
     });
 
     it('RFC 3768 §7.1: MUST verify the Adver Interval matches the local one (discard and SHOULD log otherwise)', () => {
       const { m } = started(cfg2());
       const actions = m.handle(v2adv(100, { maxAdvertIntervalCs: 200 }));
-      expect(first(actions, 'discard').reason).toBe('interval');
-      expect(logs(actions)).toContain(
-        "(VI_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec (from 192.168.77.12)",
-      );
+      expect(first(actions, 'discard').reason).toBe('VRRP_INTERVAL_MISMATCH');
+      expect(logs(actions)).toContain("(VI_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec");
     });
 
     it('RFC 3768 §7.1: an address list mismatch from a non-owner MUST be dropped (and SHOULD be logged)', () => {
       const { m } = started(cfg2());
       const actions = m.handle(v2adv(100, { addresses: ['192.168.77.75'] }));
-      expect(first(actions, 'discard').reason).toBe('addressList');
+      expect(first(actions, 'discard').reason).toBe('VRRP_ADDRESS_LIST_MISMATCH');
       expect(all(actions, 'log')[0]?.level).toBe('warn');
     });
 
@@ -254,13 +271,13 @@ describe('RFC 3768 (VRRPv2)', () => {
 describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
   it('RFC 5798 §5.1.1.3: a packet whose TTL is not 255 MUST be discarded', () => {
     const { m } = started();
-    expect(first(m.handle(adv(100, { ttl: 1 })), 'discard').reason).toBe('ttl');
+    expect(first(m.handle(adv(100, { ttl: 1 })), 'discard').reason).toBe('VRRP_BAD_TTL');
   });
 
   it('RFC 5798 §5.1.2.3: an IPv6 packet whose Hop Limit is not 255 MUST be discarded', () => {
     const { m } = started(cfg({ primaryAddress: 'fe80::11', virtualIps: ['fe80::74', '2001:db8::74/64'] }));
     const ok = { from: 'fe80::12', addresses: ['fe80::74', '2001:db8::74'] };
-    expect(first(m.handle(adv(100, { ...ok, ttl: 64 })), 'discard').reason).toBe('ttl');
+    expect(first(m.handle(adv(100, { ...ok, ttl: 64 })), 'discard').reason).toBe('VRRP_BAD_TTL');
     expect(all(m.handle(adv(200, ok)), 'discard')).toHaveLength(0);
   });
 
@@ -280,10 +297,12 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
 
   it('RFC 5798 §5.2.7: Max Adver Int is whole centiseconds in 12 bits (10..40950 ms)', () => {
     expect(() => new VrrpMachine(cfg({ advertIntervalMs: 15 }))).toThrow(/centiseconds/);
-    expect(() => new VrrpMachine(cfg({ advertIntervalMs: 40960 }))).toThrow(VrrpMachineError);
+    expect(() => new VrrpMachine(cfg({ advertIntervalMs: 40960 }))).toThrow(VrrpError);
     expect(new VrrpMachine(cfg({ advertIntervalMs: 40950 })).snapshot().advertIntervalMs).toBe(40950);
     const { m } = started();
-    expect(first(m.handle(adv(100, { maxAdvertIntervalCs: 4096 })), 'discard').reason).toBe('interval');
+    expect(first(m.handle(adv(100, { maxAdvertIntervalCs: 4096 })), 'discard').reason).toBe(
+      'VRRP_BAD_INTERVAL',
+    );
   });
 
   it('RFC 5798 §6.1: Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256 and Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time', () => {
@@ -551,23 +570,23 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
   describe('§7.1 receive validation', () => {
     it('RFC 5798 §7.1: MUST verify the IPv4 TTL / IPv6 Hop Limit is 255', () => {
       const { m } = started();
-      expect(first(m.handle(adv(100, { ttl: 0 })), 'discard').reason).toBe('ttl');
+      expect(first(m.handle(adv(100, { ttl: 0 })), 'discard').reason).toBe('VRRP_BAD_TTL');
     });
 
     it('RFC 5798 §7.1: MUST verify the VRRP version is 3', () => {
       const { m } = started();
-      expect(first(m.handle(adv(100, { version: 2 })), 'discard').reason).toBe('version');
+      expect(first(m.handle(adv(100, { version: 2 })), 'discard').reason).toBe('VRRP_VERSION_MISMATCH');
     });
 
     it('RFC 5798 §7.1: MUST verify the VRID is configured on the receiving interface', () => {
       const { m } = started();
-      expect(first(m.handle(adv(100, { vrid: 1 })), 'discard').reason).toBe('vrid');
+      expect(first(m.handle(adv(100, { vrid: 1 })), 'discard').reason).toBe('VRRP_VRID_MISMATCH');
     });
 
     it('RFC 5798 §7.1: MUST verify the local router is not the address owner (Priority = 255)', () => {
       const { m } = started(cfg({ priority: 255 }));
       const actions = m.handle(adv(100, { priority: 254 }));
-      expect(first(actions, 'discard').reason).toBe('addressOwner');
+      expect(first(actions, 'discard').reason).toBe('VRRP_LOCAL_OWNER');
       expect(all(actions, 'send')).toHaveLength(0);
     });
 
@@ -579,13 +598,13 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
         level: 'warn',
         message: '(VI_1) received VRID 9 advert from 192.168.77.12, ours is 51 - discarding',
       });
-      expect(m.snapshot().stats.discarded.vrid).toBe(1);
+      expect(m.snapshot().stats.discarded.VRRP_VRID_MISMATCH).toBe(1);
     });
 
     it('RFC 5798 §7.1: an address list mismatch from a non-owner MUST be dropped', () => {
       const { m } = started();
       const actions = m.handle(adv(100, { addresses: ['192.168.77.74', '192.168.77.75'], priority: 254 }));
-      expect(first(actions, 'discard').reason).toBe('addressList');
+      expect(first(actions, 'discard').reason).toBe('VRRP_ADDRESS_LIST_MISMATCH');
     });
 
     it('RFC 5798 §7.1: an address list mismatch from the owner is processed (and logged)', () => {
@@ -602,18 +621,22 @@ describe('RFC 5798 / RFC 9568 (VRRPv3)', () => {
 
     it('RFC 9568 §7.1: MUST verify that the Max Advertise Interval is non-zero', () => {
       const { m } = started();
-      expect(first(m.handle(adv(100, { maxAdvertIntervalCs: 0 })), 'discard').reason).toBe('interval');
+      expect(first(m.handle(adv(100, { maxAdvertIntervalCs: 0 })), 'discard').reason).toBe(
+        'VRRP_BAD_INTERVAL',
+      );
     });
 
     it('RFC 9568 §5.2.5: an advert whose address count is 0 MUST be ignored', () => {
       const { m } = started();
-      expect(first(m.handle(adv(100, { addresses: [] })), 'discard').reason).toBe('addressCount');
+      expect(first(m.handle(adv(100, { addresses: [] })), 'discard').reason).toBe('VRRP_NO_ADDRESS');
     });
 
     it('RFC 9568 §5.2.9: the address family of the listed addresses must match the packet family', () => {
       const { m } = started();
-      expect(first(m.handle(adv(100, { addresses: ['fe80::74'] })), 'discard').reason).toBe('badAddress');
-      expect(first(m.handle(adv(200, { from: 'fe80::1' })), 'discard').reason).toBe('badAddress');
+      expect(first(m.handle(adv(100, { addresses: ['fe80::74'] })), 'discard').reason).toBe(
+        'VRRP_BAD_ADDRESS',
+      );
+      expect(first(m.handle(adv(200, { from: 'fe80::1' })), 'discard').reason).toBe('VRRP_BAD_SOURCE');
     });
   });
 });

@@ -1,34 +1,37 @@
-import { MemoryNetwork } from '@proxyha/netio';
+import { ManualClock, MemoryLogger } from '@proxyha/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type AnnounceRequest,
   encodeVrrp,
+  type MachineConfig,
+  MemoryAdvertBus,
   MemoryVipManager,
-  RawTransport,
   type RouterTransition,
+  type VipAnnouncement,
   VrrpMachine,
   VrrpRouter,
 } from '../src/index';
 
-// Two or three routers bound to real timers over netio's in-memory network through the
-// same RawTransport the daemon uses on Linux: the driver path without root.
+// Routers on the manual clock over the in-memory advert bus: the driver path (timers, decode, receive
+// checks, VIPs, announcements, log lines) with virtual time, so every step happens at a known instant.
 const routers: VrrpRouter[] = [];
+let clock = new ManualClock();
 afterEach(async () => {
-  await Promise.all(routers.splice(0).map((r) => r.stop()));
+  const stopping = Promise.all(routers.splice(0).map((r) => r.stop()));
+  await clock.advanceAsync(10);
+  await stopping;
+  clock = new ManualClock();
 });
 
 function lan() {
-  const net = new MemoryNetwork();
-  const host = (name: string, last: number) =>
-    net.addHost(name, { interfaces: [{ name: 'eth0', ipv4: [`192.168.77.${last}/24`] }] });
-  return { net, host };
+  const bus = new MemoryAdvertBus(clock);
+  return { bus };
 }
 
 function router(
-  stack: ReturnType<ReturnType<typeof lan>['host']>,
+  bus: MemoryAdvertBus,
   address: string,
   priority: number,
-  extra: { intervalMs?: number; announce?: AnnounceRequest[]; log?: string[] } = {},
+  extra: { intervalMs?: number; announce?: VipAnnouncement[]; config?: Partial<MachineConfig> } = {},
 ) {
   const vips = new MemoryVipManager();
   const transitions: RouterTransition[] = [];
@@ -40,37 +43,28 @@ function router(
     advertIntervalMs: extra.intervalMs ?? 50,
     primaryAddress: address,
     virtualIps: ['192.168.77.74/24'],
+    ...extra.config,
   });
-  const log = extra.log ?? [];
+  const log = new MemoryLogger();
   const r = new VrrpRouter({
     machine,
     interface: 'eth0',
-    transport: new RawTransport({ interface: 'eth0', family: 4, source: address, stack }),
+    transport: bus.transport(address),
     vips,
     announce: (a) => extra.announce?.push(a),
-    logger: {
-      debug: (m) => log.push(m),
-      info: (m) => log.push(m),
-      warn: (m) => log.push(m),
-      error: (m) => log.push(m),
-    },
+    logger: log,
+    clock,
   });
   r.on('transition', (t) => transitions.push(t));
   routers.push(r);
   return { r, vips, transitions, log };
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const until = (cond: () => boolean, ms = 3000) => clock.until(cond, ms);
 
 describe('VrrpRouter over the in-memory network', () => {
   it('enforces Accept_Mode false through the filter: block before adding VIPs, unblock after removing', async () => {
-    const { host } = lan();
+    const { bus } = lan();
     const calls: string[] = [];
     const vips = new MemoryVipManager();
     const recordingVips = {
@@ -100,19 +94,15 @@ describe('VrrpRouter over the in-memory network', () => {
           accept,
         }),
         interface: 'eth0',
-        transport: new RawTransport({
-          interface: 'eth0',
-          family: 4,
-          source: '192.168.77.11',
-          stack: host(`a${accept}`, 11),
-        }),
+        transport: bus.transport('192.168.77.11'),
         vips: recordingVips,
         acceptFilter: filter,
+        clock,
       });
     const strict = make(false);
     await strict.start();
     await until(() => strict.snapshot().state === 'master' && calls.length >= 2);
-    await strict.stop();
+    await stopNow(strict);
     // the initial remove clears stale VIPs at start-up
     expect(calls).toEqual([
       'remove 192.168.77.74/24',
@@ -125,15 +115,15 @@ describe('VrrpRouter over the in-memory network', () => {
     const accepting = make(true);
     await accepting.start();
     await until(() => accepting.snapshot().state === 'master' && calls.length >= 2);
-    await accepting.stop();
+    await stopNow(accepting);
     expect(calls.filter((c) => c.startsWith('block') || c.startsWith('unblock'))).toEqual([]);
   });
 
   it('elects the higher priority, holds the VIPs, announces, and hands over on stop', async () => {
-    const { host } = lan();
-    const announce: AnnounceRequest[] = [];
-    const a = router(host('a', 11), '192.168.77.11', 150, { announce });
-    const b = router(host('b', 12), '192.168.77.12', 100);
+    const { bus } = lan();
+    const announce: VipAnnouncement[] = [];
+    const a = router(bus, '192.168.77.11', 150, { announce });
+    const b = router(bus, '192.168.77.12', 100);
     await Promise.all([a.r.start(), b.r.start()]);
     await until(() => a.r.snapshot().state === 'master' && b.r.snapshot().state === 'backup');
     expect(a.vips.held.get('eth0')).toEqual(new Set(['192.168.77.74/24']));
@@ -144,40 +134,48 @@ describe('VrrpRouter over the in-memory network', () => {
       interface: 'eth0',
       reason: 'becomeMaster',
     });
-    // log lines are written after the takeover's I/O, one turn of the event loop later
-    await until(() => a.log.includes('(VI_1) setting VIPs.'));
-    expect(a.log).toContain('(VI_1) Entering MASTER STATE');
+    // log lines are written after the takeover's I/O (an immediate later), in the machine's order
+    await until(() => a.log.lines().includes('(VI_1) setting VIPs.'));
+    expect(a.log.lines()).toContain('(VI_1) Entering MASTER STATE');
 
-    // stop: priority 0, VIPs removed, the backup takes over after Skew_Time (not Master_Down_Interval)
-    const t0 = performance.now();
-    await a.r.stop();
+    // stop: priority 0, VIPs removed, the backup takes over after Skew_Time, not Master_Down_Interval
+    const stoppedAt = clock.now();
+    await stopNow(a.r);
     expect(a.vips.calls.at(-1)).toBe('remove eth0 192.168.77.74/24');
     await until(() => b.r.snapshot().state === 'master');
-    const took = performance.now() - t0;
-    expect(b.log).toContain('(VI_1) Backup received priority 0 advertisement');
-    expect(took).toBeLessThan(3 * 50); // far below Master_Down_Interval (3 × 50 + skew)
-    expect(b.transitions.at(-1)).toMatchObject({ from: 'backup', to: 'master', reason: 'priorityZero' });
+    expect(b.log.lines()).toContain('(VI_1) Backup received priority 0 advertisement');
+    const takeover = b.transitions.at(-1) as RouterTransition;
+    expect(takeover).toMatchObject({ from: 'backup', to: 'master', reason: 'priorityZero' });
+    // Skew_Time of priority 100 at 50 ms: (256 - 100) × 50 / 256 ms after the priority 0 advert
+    expect(takeover.at).toBe(stoppedAt + ((256 - 100) * 50) / 256);
   });
 
-  it('fails over after Master_Down_Interval when the master vanishes without a word', async () => {
-    const { host } = lan();
-    const a = router(host('a', 11), '192.168.77.11', 150);
-    const b = router(host('b', 12), '192.168.77.12', 100);
+  it('fails over exactly Master_Down_Interval after the last advert when the master vanishes', async () => {
+    const { bus } = lan();
+    const a = router(bus, '192.168.77.11', 150);
+    const b = router(bus, '192.168.77.12', 100);
     await Promise.all([a.r.start(), b.r.start()]);
     await until(() => a.r.snapshot().state === 'master' && b.r.snapshot().state === 'backup');
     // a crash: from now on a's machine gets no events, so it sends nothing (no priority 0)
+    const lastAdvert = clock.now();
     a.r.setRoute(() => {});
+    bus.setConnected('192.168.77.11', false);
     await until(() => b.r.snapshot().state === 'master', 2000);
-    expect(b.transitions.at(-1)).toMatchObject({ to: 'master', reason: 'masterDown' });
+    const takeover = b.transitions.at(-1) as RouterTransition;
+    expect(takeover).toMatchObject({ to: 'master', reason: 'masterDown' });
+    // the last advert b heard arrived at or before lastAdvert; Master_Down_Interval = 3 × 50 + skew
+    expect(takeover.at - lastAdvert).toBeLessThanOrEqual(3 * 50 + ((256 - 100) * 50) / 256);
+    expect(takeover.at - lastAdvert).toBeGreaterThan(2 * 50 + ((256 - 100) * 50) / 256);
   });
 
   it('counts and drops malformed messages and keeps running', async () => {
-    const { host } = lan();
-    const b = router(host('b', 12), '192.168.77.12', 100, { intervalMs: 1000 });
+    const { bus } = lan();
+    const b = router(bus, '192.168.77.12', 100, { intervalMs: 1000 });
     await b.r.start();
     const dropped: string[] = [];
     b.r.on('dropped', (d) => dropped.push(d.code));
-    const rogue = await host('x', 13).openIpSocket({ family: 4, protocol: 112, interface: 'eth0', ttl: 255 });
+    const rogue = bus.transport('192.168.77.13');
+    await rogue.open(() => {});
     const good = encodeVrrp(
       {
         version: 3,
@@ -203,6 +201,40 @@ describe('VrrpRouter over the in-memory network', () => {
     // a valid higher-priority advert is still processed
     await rogue.send(good, '224.0.0.18');
     await until(() => b.r.snapshot().master?.address === '192.168.77.13');
-    rogue.close();
+    await rogue.close();
+  });
+
+  it('v2 with a password: adverts with another password or none change nothing, are counted and logged as keepalived logs them', async () => {
+    const { bus } = lan();
+    const v2 = (password: string | undefined): Partial<MachineConfig> => ({
+      version: 2,
+      ...(password === undefined ? {} : { auth: { type: 'simple', password } }),
+    });
+    const ours = router(bus, '192.168.77.11', 100, { intervalMs: 1000, config: v2('secret') });
+    const wrong = router(bus, '192.168.77.12', 200, { intervalMs: 1000, config: v2('wrong') });
+    const none = router(bus, '192.168.77.13', 250, { intervalMs: 1000, config: v2(undefined) });
+    await Promise.all([ours.r.start(), wrong.r.start(), none.r.start()]);
+    // the higher-priority routers with another password or none do not keep ours in Backup
+    await until(() => ours.r.snapshot().state === 'master', 10_000);
+    await clock.advanceAsync(5000);
+    expect(ours.r.snapshot().state).toBe('master');
+    expect(ours.transitions.map((t) => t.to)).toEqual(['backup', 'master']);
+    const stats = ours.r.snapshot().stats.discarded;
+    expect(stats.VRRP_AUTH_FAILURE).toBeGreaterThanOrEqual(5);
+    expect(stats.VRRP_AUTH_MISMATCH).toBeGreaterThanOrEqual(5);
+    expect(ours.log.lines()).toContain('(VI_1) received an invalid passwd!');
+    expect(ours.log.lines()).toContain('(VI_1) received a 0 auth, expecting 1!');
+    // the same password is heard: a router with it and a higher priority takes over
+    const right = router(bus, '192.168.77.14', 200, { intervalMs: 1000, config: v2('secret') });
+    await right.r.start();
+    await until(() => ours.r.snapshot().state === 'backup', 10_000);
+    expect(ours.transitions.at(-1)).toMatchObject({ from: 'master', to: 'backup', reason: 'higherPriority' });
   });
 });
+
+/** Stops a router while the virtual clock runs (its last advert and log lines need the event loop). */
+async function stopNow(r: VrrpRouter): Promise<void> {
+  const stopping = r.stop();
+  await clock.advanceAsync(1);
+  await stopping;
+}

@@ -7,7 +7,8 @@
 // adverts gets through (at once with the RFC 9568 response), the Master keeps its role and addresses
 // throughout, and the number of blips is what the timers imply, not more.
 import { describe, expect, it } from 'vitest';
-import { type LowerPriorityResponse, SimNetwork } from '../src/index';
+import type { LowerPriorityResponse } from '../src/index';
+import { SimNetwork } from '../src/sim/index';
 
 const HOUR = 3_600_000;
 

@@ -3,7 +3,8 @@
 // within Master_Down_Interval + one advert interval + twice the worst delay, and stay there.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { masterDownIntervalMs, SimNetwork } from '../src/index';
+import { masterDownIntervalMs } from '../src/index';
+import { SimNetwork } from '../src/sim/index';
 
 type Op =
   | { k: 'partition'; at: number; groups: number[] }

@@ -1,7 +1,8 @@
 // Deterministic multi-router simulations: elections, failover to the exact formula, priority 0
 // handover, partitions healing, preemption, preempt delay, unicast peers, Fault.
 import { describe, expect, it } from 'vitest';
-import { type MachineConfig, masterDownIntervalMs, SimNetwork, skewTimeMs } from '../src/index';
+import { type MachineConfig, masterDownIntervalMs, skewTimeMs } from '../src/index';
+import { SimNetwork } from '../src/sim/index';
 
 const VIP = '192.168.77.74/24';
 
@@ -305,7 +306,7 @@ describe('unicast peers', () => {
     expect(discards.length).toBeGreaterThan(10);
     expect(
       discards.every(
-        (d) => d.kind === 'discard' && d.reason === 'notUnicastPeer' && d.from === '192.168.77.13',
+        (d) => d.kind === 'discard' && d.reason === 'VRRP_UNKNOWN_PEER' && d.from === '192.168.77.13',
       ),
     ).toBe(true);
   });

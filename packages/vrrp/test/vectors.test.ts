@@ -12,7 +12,7 @@ import {
 
 /*
  * Real keepalived 2.2.7 and FRR 8.4.4 packets with tshark 4.0.17's decoding of every
- * field (../shared/vectors beside the repository; PROXYHA_VECTORS overrides the path).
+ * field (test/vectors, copied from the project's shared capture set; see test/vectors/README.md).
  * Every vector whose tshark_protocols contains vrrp must decode to tshark's fields and
  * re-encode byte for byte.
  */
@@ -26,8 +26,7 @@ interface Vector {
   decoded: Record<string, unknown>;
 }
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
-const vectorsPath = process.env.PROXYHA_VECTORS ?? resolve(repoRoot, '../shared/vectors/vectors.json');
+const vectorsPath = resolve(import.meta.dirname, 'vectors', 'vectors.json');
 const all = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vector[];
 const vrrpVectors = all.filter((v) => v.tshark_protocols.split(':').includes('vrrp'));
 const covered = new Set<string>();

@@ -32,8 +32,8 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '@proxyha/common';
 import { run, tsharkField, withLab } from '@proxyha/testlab';
-import ms from 'ms';
 
 const HERE = import.meta.dirname;
 const CLI = join(HERE, '..', 'dist', 'cli.js');
@@ -71,9 +71,9 @@ const { values: opt } = parseArgs({
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (t) => new Promise((r) => setTimeout(r, t));
 const toMs = (s) => {
-  const v = ms(s);
-  if (typeof v !== 'number' || !(v > 0)) throw new Error(`not a duration: ${s}`);
-  return v;
+  const v = parseDuration(s, { min: 1 });
+  if (!v.ok) throw new Error(v.error);
+  return v.value;
 };
 const list = (s) =>
   s

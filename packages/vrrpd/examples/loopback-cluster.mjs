@@ -24,7 +24,11 @@ const { values: args } = parseArgs({
     quiet: { type: 'boolean', default: false },
   },
 });
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
+// the built daemon; PROXYHA_VRRPD_COMMAND (a JSON array: program and arguments) runs another, as the
+// package's tests do to run it from its sources
+const command = process.env.PROXYHA_VRRPD_COMMAND
+  ? JSON.parse(process.env.PROXYHA_VRRPD_COMMAND)
+  : [process.execPath, join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js')];
 const VIP = '127.0.0.74';
 const ownerPort = Number(args['owner-port']);
 const routers = [
@@ -61,7 +65,9 @@ instances:
 }
 
 function start(r) {
-  const p = spawn(process.execPath, [cli, '--config', r.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(command[0], [...command.slice(1), '--config', r.config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let buf = '';
   const onData = (d) => {
     buf += d;

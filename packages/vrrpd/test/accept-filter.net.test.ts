@@ -1,3 +1,4 @@
+import type { CommandRunner } from '@proxyha/common';
 import { describeNet, withLab } from '@proxyha/testlab';
 import { expect, it } from 'vitest';
 import { NftAcceptModeFilter } from '../src/index';
@@ -6,7 +7,7 @@ import { startNameServices, vipAnswer } from './lab';
 describeNet('NftAcceptModeFilter (Accept_Mode false, as keepalived vrrp_strict)', () => {
   it('drops traffic to blocked VIPs, keeps neighbour discovery, and removes its table', () =>
     withLab({ nodes: ['a', 'c'] }, async (lab) => {
-      const runInA = (cmd: string, args: readonly string[]) => lab.exec('a', cmd, args).then((r) => r.stdout);
+      const runInA: CommandRunner = (cmd, args) => lab.exec('a', cmd, args, { allowFailure: true });
       await lab.exec('a', 'ip', ['addr', 'add', '192.168.77.74/24', 'dev', 'eth0']);
       await lab.exec('a', 'ip', ['addr', 'add', 'fd77::74/64', 'dev', 'eth0', 'nodad']);
       startNameServices(lab, ['a']);

@@ -1,22 +1,22 @@
-import { MemoryVmacManager } from '@proxyha/garp';
-import { type MemoryHost, MemoryNetwork } from '@proxyha/netio';
+import { type ConfigIssue, ManualClock } from '@proxyha/common';
+import { type MemoryHost, MemoryMacvlanManager, MemoryNetwork } from '@proxyha/netio';
+import { decodeVrrp, MemoryVipManager, type RouterTransition } from '@proxyha/vrrp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { garpBurstPolicyOf, garpInterfaceRatesOf, vmacOf } from '../src/daemon/config';
 import {
   type DaemonAnnounceRequest,
   type DaemonVmacManager,
-  decodeVrrp,
-  MemoryVipManager,
+  garpBurstPolicyOf,
+  garpInterfaceRatesOf,
   parseVrrpDaemonConfig,
   RawTransport,
-  type RouterTransition,
-  VrrpConfigError,
   VrrpDaemon,
+  VrrpdError,
+  vmacOf,
 } from '../src/index';
 
-// The daemon's gratuitous ARP and VMAC options without root: config validation, and two
-// daemons over netio's in-memory network (the same RawTransport as on Linux) with
-// garp's MemoryVmacManager and recording VIP managers and announcement hooks.
+// The daemon's gratuitous ARP and VMAC options without root: config validation, and two daemons on the
+// manual clock over netio's in-memory network (the same RawTransport as on Linux) with netio's
+// MemoryMacvlanManager and recording VIP managers and announcement hooks.
 
 const base = { name: 'VI_1', interface: 'eth0', vrid: 51, virtualIps: ['192.168.77.74/24'] };
 
@@ -24,8 +24,9 @@ const issues = (data: unknown): string[] => {
   try {
     parseVrrpDaemonConfig(data);
   } catch (e) {
-    expect(e).toBeInstanceOf(VrrpConfigError);
-    return [...(e as VrrpConfigError).issues];
+    expect(e).toBeInstanceOf(VrrpdError);
+    expect((e as VrrpdError).code).toBe('VRRPD_CONFIG_INVALID');
+    return (e as VrrpdError<{ issues: ConfigIssue[] }>).details.issues.map((i) => `${i.path}: ${i.message}`);
   }
   throw new Error('config was accepted');
 };
@@ -109,7 +110,7 @@ describe('garp and vmac configuration', () => {
       ]),
     );
     expect(issues({ instances: [{ ...base, garp: { refreshInterval: '2d' } }] })).toEqual([
-      'instances[0].garp.refreshInterval: at most 24h, got 172800000 ms',
+      'instances[0].garp.refreshInterval: must be at most 1d (got 2d)',
     ]);
   });
 
@@ -157,14 +158,23 @@ describe('garp and vmac configuration', () => {
 
 // ---- two daemons over netio's memory network ----------------------------------------------
 
+let clock = new ManualClock();
 const daemons: VrrpDaemon[] = [];
 afterEach(async () => {
-  await Promise.all(daemons.splice(0).map((d) => d.stop()));
+  await Promise.all(daemons.splice(0).map((d) => stop(d)));
+  clock = new ManualClock();
 });
 
-/** garp's MemoryVmacManager with link state, recording every call in `events`. */
-function vmacManager(events: string[]): DaemonVmacManager & { inner: MemoryVmacManager } {
-  const inner = new MemoryVmacManager(['eth0']);
+/** Stops a daemon while the virtual clock runs (its last adverts and log lines need the event loop). */
+async function stop(d: VrrpDaemon): Promise<void> {
+  const stopping = d.stop();
+  await clock.advanceAsync(5);
+  await stopping;
+}
+
+/** netio's MemoryMacvlanManager, recording every call in `events`. */
+function vmacManager(events: string[]): DaemonVmacManager & { inner: MemoryMacvlanManager } {
+  const inner = new MemoryMacvlanManager(['eth0']);
   return {
     inner,
     create: async (spec) => {
@@ -176,6 +186,7 @@ function vmacManager(events: string[]): DaemonVmacManager & { inner: MemoryVmacM
       events.push(`remove ${name}`);
     },
     setUp: async (name, up) => {
+      await inner.setUp(name, up);
       events.push(`${up ? 'up' : 'down'} ${name}`);
     },
   };
@@ -213,6 +224,7 @@ function node(host: MemoryHost, address: string, instance: object): Node {
     instances: [{ ...base, version: 3, advertInterval: '50ms', sourceAddress: address, ...instance }],
   });
   const d = new VrrpDaemon(config, {
+    clock,
     vips: recordingVips,
     vmacs,
     announce: (r) => {
@@ -221,15 +233,15 @@ function node(host: MemoryHost, address: string, instance: object): Node {
     },
     onTransition: (t) => transitions.push(t),
     links: host,
-    rawTransport: (inst, primary) => {
-      const t = new RawTransport({ interface: inst.interface, family: 4, source: primary, stack: host });
+    transports: (inst, primary) => {
+      const t = new RawTransport({ interface: inst.interface, family: 'ipv4', source: primary, stack: host });
       return {
         family: t.family,
         open: (cb) => t.open(cb),
         close: () => t.close(),
         send: async (payload, destination) => {
           const r = decodeVrrp(payload, { family: 'ipv4', source: primary, destination, ttl: 255 });
-          if (r.ok) sent.push({ at: performance.now(), priority: r.value.advert.priority });
+          if (r.ok) sent.push({ at: clock.now(), priority: r.value.advert.priority });
           await t.send(payload, destination);
         },
       };
@@ -249,21 +261,15 @@ function node(host: MemoryHost, address: string, instance: object): Node {
 }
 
 function lan() {
-  const net = new MemoryNetwork();
+  const net = new MemoryNetwork({ clock });
   const host = (name: string, last: number) =>
     net.addHost(name, { interfaces: [{ name: 'eth0', ipv4: [`192.168.77.${last}/24`] }] });
   return { a: host('a', 11), b: host('b', 12) };
 }
 
-const until = async (what: string, cond: () => boolean, ms = 4000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const until = (_what: string, cond: () => boolean, ms = 4000) => clock.until(cond, ms);
 
-describe('VrrpDaemon with vmac and garp settings (memory network, MemoryVmacManager)', () => {
+describe('VrrpDaemon with vmac and garp settings (memory network, MemoryMacvlanManager, manual clock)', () => {
   it('creates the VMAC, puts the VIPs on it, announces the virtual MAC after the VIPs, removes it on stop', async () => {
     const { a, b } = lan();
     const garp = { repeat: 2, secondBurstDelay: '1s' };
@@ -272,7 +278,7 @@ describe('VrrpDaemon with vmac and garp settings (memory network, MemoryVmacMana
     await na.d.start();
     await nb.d.start();
     expect(await na.vmacs.inner.list()).toEqual([
-      { parent: 'eth0', name: 'vrrp.51', mac: '00:00:5e:00:01:33' },
+      expect.objectContaining({ parent: 'eth0', name: 'vrrp.51', mac: '00:00:5e:00:01:33', family: 'ipv4' }),
     ]);
     expect(await nb.vmacs.inner.list()).toHaveLength(1);
     await until('a is master', () => na.state() === 'master');
@@ -301,7 +307,7 @@ describe('VrrpDaemon with vmac and garp settings (memory network, MemoryVmacMana
     expect(nb.vips.held.get('vrrp.51')?.size ?? 0).toBe(0);
 
     // a stops: down before the VIPs go, then the VMAC is removed; b takes over on its own VMAC
-    await na.d.stop();
+    await stop(na.d);
     expect(na.events.slice(-3)).toEqual([
       'down vrrp.51',
       'remove vrrp.51 192.168.77.74/24',
@@ -338,9 +344,12 @@ describe('VrrpDaemon with vmac and garp settings (memory network, MemoryVmacMana
     const config = parseVrrpDaemonConfig({
       instances: [{ ...base, vmac: true, sourceAddress: '192.168.77.11' }],
     });
-    await expect(new VrrpDaemon(config, { vips: new MemoryVipManager() }).start()).rejects.toThrow(
-      /instance VI_1: vmac needs a VMAC manager/,
-    );
+    await expect(
+      new VrrpDaemon(config, { vips: new MemoryVipManager(), clock }).start(),
+    ).rejects.toMatchObject({
+      code: 'VRRPD_MISSING_COMPONENT',
+      message: expect.stringMatching(/instance VI_1: vmac needs a VMAC manager/),
+    });
   });
 
   for (const option of [true, false])
@@ -360,7 +369,7 @@ describe('VrrpDaemon with vmac and garp settings (memory network, MemoryVmacMana
       await until('b yields', () => nb.state() === 'backup');
       const left = nb.transitions.at(-1) as RouterTransition;
       expect(left).toMatchObject({ from: 'master', to: 'backup', reason: 'higherPriority', priority: 100 });
-      await new Promise((r) => setTimeout(r, 200));
+      await clock.advanceAsync(200);
       // adverts b sent once it yielded (the transition and that send happen in one turn)
       const afterYield = nb.sent.filter((s) => s.at >= left.at - 0.001 && s.priority !== 0);
       if (option) {
@@ -386,6 +395,7 @@ describe('VrrpDaemon strict mode (keepalived vrrp_strict)', () => {
       ],
     });
     const d = new VrrpDaemon(config, {
+      clock,
       vips: new MemoryVipManager(),
       acceptFilter: {
         block: async (v) => void calls.push(`block ${v.join(' ')}`),
@@ -393,12 +403,12 @@ describe('VrrpDaemon strict mode (keepalived vrrp_strict)', () => {
         close: async () => void calls.push('close'),
       },
       links: a,
-      rawTransport: (inst, primary) =>
-        new RawTransport({ interface: inst.interface, family: 4, source: primary, stack: a }),
+      transports: (inst, primary) =>
+        new RawTransport({ interface: inst.interface, family: 'ipv4', source: primary, stack: a }),
     });
     await d.start();
     await until('master', () => d.routers.get('VI_1')?.snapshot().state === 'master' && calls.length > 0);
-    await d.stop();
+    await stop(d);
     expect(calls).toEqual(['block 192.168.77.74', 'unblock 192.168.77.74', 'close']);
     expect(parseVrrpDaemonConfig({ instances: [base] }).strict).toBe(false);
   });

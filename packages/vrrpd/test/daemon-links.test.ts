@@ -1,16 +1,22 @@
+import { ManualClock, MemoryLogger } from '@proxyha/common';
 import { type MemoryHost, MemoryNetwork } from '@proxyha/netio';
+import { MemoryVipManager } from '@proxyha/vrrp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryVipManager, parseVrrpDaemonConfig, RawTransport, VrrpDaemon } from '../src/index';
+import { parseVrrpDaemonConfig, RawTransport, VrrpDaemon } from '../src/index';
 
-// Two daemons on netio's in-memory network: link state comes from the twin's interface
-// watcher, as it comes from rtnetlink on Linux.
+// Two daemons on the manual clock over netio's in-memory network: link state comes from the twin's
+// interface watcher, as it comes from rtnetlink on Linux.
+let clock = new ManualClock();
 const daemons: VrrpDaemon[] = [];
 afterEach(async () => {
-  await Promise.all(daemons.splice(0).map((d) => d.stop()));
+  const stopping = Promise.all(daemons.splice(0).map((d) => d.stop()));
+  await clock.advanceAsync(5);
+  await stopping;
+  clock = new ManualClock();
 });
 
 function daemon(host: MemoryHost, address: string, instance: object) {
-  const lines: string[] = [];
+  const log = new MemoryLogger();
   const config = parseVrrpDaemonConfig({
     instances: [
       {
@@ -26,31 +32,28 @@ function daemon(host: MemoryHost, address: string, instance: object) {
     ],
   });
   const d = new VrrpDaemon(config, {
+    clock,
     vips: new MemoryVipManager(),
     links: host,
-    rawTransport: (inst, primary) =>
-      new RawTransport({ interface: inst.interface, family: 4, source: primary, stack: host }),
-    logger: {
-      debug() {},
-      info: (m) => lines.push(m),
-      warn: (m) => lines.push(m),
-      error: (m) => lines.push(m),
-    },
+    transports: (inst, primary) =>
+      new RawTransport({ interface: inst.interface, family: 'ipv4', source: primary, stack: host }),
+    logger: log,
   });
   daemons.push(d);
-  return { d, lines, state: () => d.routers.get('VI_1')?.snapshot() };
+  return {
+    d,
+    get lines() {
+      return log.lines('info');
+    },
+    state: () => d.routers.get('VI_1')?.snapshot(),
+  };
 }
 
-const until = async (what: string, cond: () => boolean | undefined, ms = 4000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const until = (_what: string, cond: () => boolean | undefined, ms = 4000) =>
+  clock.until(() => cond() === true, ms);
 
 function lan() {
-  const net = new MemoryNetwork();
+  const net = new MemoryNetwork({ clock });
   const host = (name: string, last: number) =>
     net.addHost(name, {
       interfaces: [

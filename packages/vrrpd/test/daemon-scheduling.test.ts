@@ -3,10 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { sourceNodeArgs } from '@proxyha/testlab';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+const cli = sourceNodeArgs(join(import.meta.dirname, '..', 'src', 'bin.ts'));
 const dir = mkdtempSync(join(tmpdir(), 'proxyha-sched-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -24,13 +25,13 @@ instances:
   - { name: VI_1, interface: lo, vrid: 51, virtualIps: ["127.0.0.75/8"], sourceAddress: 127.0.0.31, unicastPeers: [127.0.0.32] }
 `,
     );
-    const p = spawn(process.execPath, [cli, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...cli, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d) => {
       out += d;
     });
     try {
-      const end = Date.now() + 10_000;
+      const end = Date.now() + 20_000;
       while (!/Entering BACKUP STATE/.test(out) && Date.now() < end)
         await new Promise((r) => setTimeout(r, 20));
       const root = process.getuid?.() === 0;

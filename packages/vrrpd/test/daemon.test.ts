@@ -3,14 +3,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { ConfigIssue } from '@proxyha/common';
+import { runCliInMemory } from '@proxyha/common/cli';
+import { sourceNodeArgs } from '@proxyha/testlab';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseVrrpDaemonConfig, VrrpConfigError } from '../src/index';
+import { main } from '../src/cli/main';
+import { parseVrrpDaemonConfig, VrrpdError } from '../src/index';
 
 const run = promisify(execFile);
 const pkg = join(import.meta.dirname, '..');
-const cli = join(pkg, 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'proxyha-vrrpd-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the CLI body in-process: its exit status (as the bin would set it) and what it wrote. */
+const cli = (...argv: string[]) => runCliInMemory('proxyha-vrrpd', main, argv);
 
 const valid = {
   instances: [
@@ -34,9 +40,9 @@ const issues = (data: unknown): string[] => {
   try {
     parseVrrpDaemonConfig(data);
   } catch (e) {
-    expect(e).toBeInstanceOf(VrrpConfigError);
-    expect((e as VrrpConfigError).code).toBe('VRRP_CONFIG_INVALID');
-    return [...(e as VrrpConfigError).issues];
+    expect(e).toBeInstanceOf(VrrpdError);
+    expect((e as VrrpdError).code).toBe('VRRPD_CONFIG_INVALID');
+    return (e as VrrpdError<{ issues: ConfigIssue[] }>).details.issues.map((i) => `${i.path}: ${i.message}`);
   }
   throw new Error('config was accepted');
 };
@@ -108,27 +114,30 @@ describe('proxyha-vrrpd configuration', () => {
       bad,
       'instances:\n  - name: VI_1\n    interface: eth0\n    vrid: 0\n    virtualIps: ["192.168.77.74/24"]\n',
     );
-    const r = await run(process.execPath, [cli, '--config', bad]).catch((e) => e);
+    const r = await cli('--config', bad);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/instances\[0\]\.vrid: Too small/);
+    expect(r.stderr).toMatch(
+      /^proxyha-vrrpd: .*bad\.yaml: invalid configuration:\n {2}instances\[0\]\.vrid: Too small/,
+    );
     const notYaml = join(dir, 'broken.yaml');
     writeFileSync(notYaml, 'instances: [\n');
-    const r2 = await run(process.execPath, [cli, '--config', notYaml]).catch((e) => e);
+    const r2 = await cli('--config', notYaml);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/not valid YAML/);
-    const r3 = await run(process.execPath, [cli]).catch((e) => e);
+    const r3 = await cli();
     expect(r3.code).toBe(2);
     expect(r3.stderr).toMatch(/--config/);
     const good = join(dir, 'good.yaml');
     writeFileSync(good, JSON.stringify(valid));
-    const ok = await run(process.execPath, [cli, '--config', good, '--config-test']);
-    expect(ok.stdout).toMatch(/configuration OK \(1 instance/);
+    const ok = await cli('--config', good, '--config-test');
+    expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/configuration OK \(1 instance/) });
   });
 });
 
 describe('loopback demo cluster (README quick start 1)', () => {
   it('three proxyha-vrrpd processes elect, hand over, preempt and fail over', async () => {
     const base = 20000 + (process.pid % 20000);
+    const daemon = [process.execPath, ...sourceNodeArgs(join(pkg, 'src', 'bin.ts'))];
     const { stdout } = await run(
       process.execPath,
       [
@@ -141,7 +150,7 @@ describe('loopback demo cluster (README quick start 1)', () => {
         String(base + 1),
         '--quiet',
       ],
-      { timeout: 60_000 },
+      { timeout: 60_000, env: { ...process.env, PROXYHA_VRRPD_COMMAND: JSON.stringify(daemon) } },
     );
     expect(stdout).toMatch(/1\. elected: VIP 127\.0\.0\.74 is held by "VI_1 master 127\.0\.0\.11"/);
     expect(stdout).toMatch(/2\. router-a stopped .* "VI_1 master 127\.0\.0\.12"/);

@@ -30,6 +30,53 @@ export interface CliIo {
 /** The process's own stdout and stderr. */
 export const processIo: CliIo = { stdout: process.stdout, stderr: process.stderr };
 
+/** A {@link CliIo} that keeps what a command writes, for running its body in tests. */
+export class MemoryIo implements CliIo {
+  /** Everything written to stdout so far. */
+  out = '';
+  /** Everything written to stderr so far. */
+  err = '';
+  /** {@inheritDoc CliIo.stdout} */
+  readonly stdout = {
+    write: (text: string): boolean => {
+      this.out += text;
+      return true;
+    },
+  };
+  /** {@inheritDoc CliIo.stderr} */
+  readonly stderr = {
+    write: (text: string): boolean => {
+      this.err += text;
+      return true;
+    },
+  };
+}
+
+/**
+ * Runs a command's body in-process as {@link runCli} would run it, and returns the exit status with what
+ * it wrote (the line {@link describeCliError} prints for an error included).
+ *
+ * @param program - the program name
+ * @param main - the body
+ * @param argv - its arguments
+ */
+export async function runCliInMemory(
+  program: string,
+  main: CliMain,
+  argv: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = new MemoryIo();
+  let code: number;
+  try {
+    code = await main(argv, io);
+  } catch (error) {
+    const described = describeCliError(program, error);
+    if (described.line) io.stderr.write(`${described.line}\n`);
+    code = described.exitCode;
+  }
+  return { code, stdout: io.out, stderr: io.err };
+}
+
 /** A command's body: parses `argv` (the arguments after the program name), runs, returns an exit status. */
 export type CliMain = (argv: readonly string[], io: CliIo) => Promise<number>;
 

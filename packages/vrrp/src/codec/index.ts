@@ -1,17 +1,19 @@
 /**
- * VRRP codec: bytes <-> typed advertisements, with full receive validation.
+ * VRRP codec: bytes <-> typed advertisements, with full structural validation. The receive checks that
+ * depend on the local instance are `validateAgainstInstance` (beside the state machine, which runs the
+ * same checks).
  */
 
 export {
   VRRP_DROP_CATEGORIES,
-  VRRP_ERROR_CATEGORY,
-  VRRP_ERROR_CODES,
-  VrrpDecodeError,
+  VRRP_DROP_CATEGORY,
+  VRRP_DROP_CODES,
+  VRRP_ERRORS,
   type VrrpDropCategory,
-  VrrpEncodeError,
+  type VrrpDropCode,
+  VrrpError,
   type VrrpErrorCode,
   type VrrpErrorDetails,
-  type VrrpResult,
 } from './errors';
 export {
   decodeVrrpIpPacket,
@@ -39,12 +41,11 @@ export {
   type VrrpAdvert,
   type VrrpAdvertBase,
   type VrrpChecksumMode,
-  type VrrpFamily,
   type VrrpV2Advert,
   type VrrpV2Auth,
   type VrrpV3Advert,
 } from './types';
-export { type VrrpInstanceCheck, type VrrpInstanceCheckConfig, validateAgainstInstance } from './validate';
+export { defaultVmacName, parseVirtualMac, type VirtualMacInfo, virtualMac } from './vmac';
 export {
   decodeVrrp,
   encodeVrrp,

@@ -3,9 +3,15 @@
  * sockets (which deliver the IP header) work at.
  */
 
-import { formatIpv4, formatIpv6 } from './address';
-import { finish, sumWords, verifies } from './checksum';
-import { fail, VrrpEncodeError, type VrrpResult } from './errors';
+import {
+  checksumAdd,
+  checksumFinish,
+  checksumVerifies,
+  formatIpv4,
+  formatIpv6,
+  type Result,
+} from '@proxyha/common';
+import { drop, invalidArgument, type VrrpError } from './errors';
 import {
   IPSEC_AH_PROTOCOL,
   VRRP_MULTICAST_IPV4,
@@ -115,8 +121,7 @@ export interface VrrpIpEncodeOptions extends VrrpEncodeOptions {
 
 function field(value: number | undefined, fallback: number, name: string, max: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 0 || v > max)
-    throw new VrrpEncodeError(name, `must be 0..${max}, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > max) invalidArgument(name, `must be 0..${max}, got ${v}`);
   return v;
 }
 
@@ -128,12 +133,12 @@ function field(value: number | undefined, fallback: number, name: string, max: n
  * @param advert - the advertisement (its `family` selects IPv4 or IPv6)
  * @param options - header fields; `destination` defaults to the VRRP multicast group
  * @returns the packet bytes
- * @throws {@link VrrpEncodeError} on invalid input
+ * @throws {@link VrrpError} `VRRP_INVALID_ARGUMENT` on invalid input
  */
 export function encodeVrrpIpPacket(advert: VrrpAdvert, options: VrrpIpEncodeOptions): Uint8Array {
   const family = advert.family;
   if (family !== 'ipv4' && family !== 'ipv6') {
-    throw new VrrpEncodeError('family', `must be 'ipv4' or 'ipv6', got ${String(family)}`);
+    invalidArgument('family', `must be 'ipv4' or 'ipv6', got ${String(family)}`);
   }
   const destination = options.destination ?? (family === 'ipv4' ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6);
   const src = encodeAddress(family, options.source, 'source');
@@ -164,7 +169,7 @@ export function encodeVrrpIpPacket(advert: VrrpAdvert, options: VrrpIpEncodeOpti
       out[12 + i] = src[i]!;
       out[16 + i] = dst[i]!;
     }
-    const ck = finish(sumWords(out, 0, 20, 0));
+    const ck = checksumFinish(checksumAdd(out, 0, 20, 0));
     out[10] = ck >> 8;
     out[11] = ck & 0xff;
     writeVrrp(advert, plan, out, 20);
@@ -190,24 +195,24 @@ export function encodeVrrpIpPacket(advert: VrrpAdvert, options: VrrpIpEncodeOpti
   return out;
 }
 
-function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<VrrpIpDecoded> {
+function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): Result<VrrpIpDecoded, VrrpError> {
   const n = buf.length;
   if (n < 20) {
-    return fail('VRRP_BAD_IP_HEADER', `${n} bytes is shorter than an IPv4 header`, {
+    return drop('VRRP_BAD_IP_HEADER', `${n} bytes is shorter than an IPv4 header`, {
       field: 'length',
       actual: n,
     });
   }
   const ihl = (buf[0]! & 0x0f) * 4;
   if (ihl < 20 || ihl > n) {
-    return fail('VRRP_BAD_IP_HEADER', `IPv4 header length ${ihl} (packet ${n} bytes)`, {
+    return drop('VRRP_BAD_IP_HEADER', `IPv4 header length ${ihl} (packet ${n} bytes)`, {
       field: 'headerLength',
       actual: ihl,
     });
   }
   const totalLength = (buf[2]! << 8) | buf[3]!;
   if (totalLength < ihl || totalLength > n) {
-    return fail('VRRP_BAD_IP_HEADER', `IPv4 total length ${totalLength}, but ${n} bytes received`, {
+    return drop('VRRP_BAD_IP_HEADER', `IPv4 total length ${totalLength}, but ${n} bytes received`, {
       field: 'totalLength',
       actual: totalLength,
       expected: n,
@@ -215,18 +220,18 @@ function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
   }
   const flagsFrag = (buf[6]! << 8) | buf[7]!;
   if ((flagsFrag & 0x3fff) !== 0) {
-    return fail('VRRP_BAD_IP_HEADER', 'IPv4 fragment (VRRP is never fragmented)', {
+    return drop('VRRP_BAD_IP_HEADER', 'IPv4 fragment (VRRP is never fragmented)', {
       field: 'fragment',
       actual: flagsFrag,
     });
   }
   if ((flagsFrag & 0x8000) !== 0) {
     // RFC 791: the first flag bit is reserved and must be zero
-    return fail('VRRP_BAD_IP_HEADER', 'IPv4 reserved flag bit set', { field: 'flags', actual: flagsFrag });
+    return drop('VRRP_BAD_IP_HEADER', 'IPv4 reserved flag bit set', { field: 'flags', actual: flagsFrag });
   }
   const checksum = (buf[10]! << 8) | buf[11]!;
-  if (!verifies(sumWords(buf, 0, ihl, 0))) {
-    return fail(
+  if (!checksumVerifies(checksumAdd(buf, 0, ihl, 0))) {
+    return drop(
       'VRRP_BAD_IP_CHECKSUM',
       `IPv4 header checksum 0x${checksum.toString(16).padStart(4, '0')} is wrong`,
       {
@@ -237,13 +242,13 @@ function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
   }
   const protocol = buf[9]!;
   if (protocol === IPSEC_AH_PROTOCOL) {
-    return fail('VRRP_AUTH_AH_UNSUPPORTED', 'IPsec AH (VRRPv2 authentication type 2) is not supported', {
+    return drop('VRRP_AUTH_AH_UNSUPPORTED', 'IPsec AH (VRRPv2 authentication type 2) is not supported', {
       field: 'protocol',
       actual: protocol,
     });
   }
   if (protocol !== VRRP_PROTOCOL) {
-    return fail('VRRP_BAD_PROTOCOL', `IP protocol ${protocol}, expected 112`, {
+    return drop('VRRP_BAD_PROTOCOL', `IP protocol ${protocol}, expected 112`, {
       field: 'protocol',
       actual: protocol,
       expected: VRRP_PROTOCOL,
@@ -251,7 +256,7 @@ function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
   }
   const ttl = buf[8]!;
   if (options.checkTtl !== false && ttl !== VRRP_TTL) {
-    return fail('VRRP_BAD_TTL', `TTL ${ttl}, expected 255`, {
+    return drop('VRRP_BAD_TTL', `TTL ${ttl}, expected 255`, {
       field: 'ttl',
       actual: ttl,
       expected: VRRP_TTL,
@@ -288,17 +293,17 @@ function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
   };
 }
 
-function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<VrrpIpDecoded> {
+function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): Result<VrrpIpDecoded, VrrpError> {
   const n = buf.length;
   if (n < 40) {
-    return fail('VRRP_BAD_IP_HEADER', `${n} bytes is shorter than an IPv6 header`, {
+    return drop('VRRP_BAD_IP_HEADER', `${n} bytes is shorter than an IPv6 header`, {
       field: 'length',
       actual: n,
     });
   }
   const payloadLength = (buf[4]! << 8) | buf[5]!;
   if (40 + payloadLength > n) {
-    return fail('VRRP_BAD_IP_HEADER', `IPv6 payload length ${payloadLength}, but ${n - 40} bytes received`, {
+    return drop('VRRP_BAD_IP_HEADER', `IPv6 payload length ${payloadLength}, but ${n - 40} bytes received`, {
       field: 'payloadLength',
       actual: payloadLength,
       expected: n - 40,
@@ -306,7 +311,7 @@ function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
   }
   const nextHeader = buf[6]!;
   if (nextHeader !== VRRP_PROTOCOL) {
-    return fail('VRRP_BAD_PROTOCOL', `IPv6 next header ${nextHeader}, expected 112`, {
+    return drop('VRRP_BAD_PROTOCOL', `IPv6 next header ${nextHeader}, expected 112`, {
       field: 'nextHeader',
       actual: nextHeader,
       expected: VRRP_PROTOCOL,
@@ -314,7 +319,7 @@ function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
   }
   const hopLimit = buf[7]!;
   if (options.checkTtl !== false && hopLimit !== VRRP_TTL) {
-    return fail('VRRP_BAD_TTL', `hop limit ${hopLimit}, expected 255`, {
+    return drop('VRRP_BAD_TTL', `hop limit ${hopLimit}, expected 255`, {
       field: 'ttl',
       actual: hopLimit,
       expected: VRRP_TTL,
@@ -365,16 +370,16 @@ function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): VrrpResult<V
 export function decodeVrrpIpPacket(
   packet: Uint8Array,
   options: VrrpIpDecodeOptions = {},
-): VrrpResult<VrrpIpDecoded> {
+): Result<VrrpIpDecoded, VrrpError> {
   try {
-    if (!(packet instanceof Uint8Array)) return fail('VRRP_BAD_CONTEXT', 'packet is not a Uint8Array');
-    if (packet.length < 1) return fail('VRRP_BAD_IP_HEADER', 'empty packet', { field: 'length', actual: 0 });
+    if (!(packet instanceof Uint8Array)) return drop('VRRP_BAD_CONTEXT', 'packet is not a Uint8Array');
+    if (packet.length < 1) return drop('VRRP_BAD_IP_HEADER', 'empty packet', { field: 'length', actual: 0 });
     const version = packet[0]! >> 4;
     if (version === 4) return decodeIpv4(packet, options);
     if (version === 6) return decodeIpv6(packet, options);
-    return fail('VRRP_BAD_IP_HEADER', `IP version ${version}`, { field: 'ipVersion', actual: version });
+    return drop('VRRP_BAD_IP_HEADER', `IP version ${version}`, { field: 'ipVersion', actual: version });
   } catch (e) {
     /* Unreachable by design (property-tested); keeps the never-throws contract even so. */
-    return fail('VRRP_BAD_CONTEXT', `unexpected decoder failure: ${String(e)}`);
+    return drop('VRRP_BAD_CONTEXT', `unexpected decoder failure: ${String(e)}`);
   }
 }

@@ -2,14 +2,14 @@
  * Receive statistics: dropped packets counted by reason, as keepalived keeps them.
  */
 
+import type { Result } from '@proxyha/common';
 import {
   VRRP_DROP_CATEGORIES,
-  VRRP_ERROR_CATEGORY,
-  VRRP_ERROR_CODES,
-  type VrrpDecodeError,
+  VRRP_DROP_CATEGORY,
+  VRRP_DROP_CODES,
   type VrrpDropCategory,
-  type VrrpErrorCode,
-  type VrrpResult,
+  type VrrpDropCode,
+  type VrrpError,
 } from './errors';
 
 /** A point-in-time copy of {@link VrrpRxStats}, JSON-serialisable. */
@@ -19,14 +19,14 @@ export interface VrrpRxStatsSnapshot {
   /** Packets dropped, all reasons. */
   readonly dropped: number;
   /** Drops per stable code; every code present, zero if none. */
-  readonly byCode: Readonly<Record<VrrpErrorCode, number>>;
+  readonly byCode: Readonly<Record<VrrpDropCode, number>>;
   /** Drops per category (keepalived's counters); every category present. */
   readonly byCategory: Readonly<Record<VrrpDropCategory, number>>;
 }
 
 /**
  * Counters of received VRRP packets: accepted ones, and dropped ones keyed by the stable
- * {@link VrrpErrorCode} (grouped by {@link VrrpDropCategory}: TTL, checksum, version,
+ * {@link VrrpDropCode} (grouped by {@link VrrpDropCategory}: TTL, checksum, version,
  * VRID, address list, interval, auth, length, ...). One per instance or per interface,
  * as the driver sees fit.
  *
@@ -41,7 +41,7 @@ export interface VrrpRxStatsSnapshot {
  */
 export class VrrpRxStats {
   #received = 0;
-  #byCode = new Map<VrrpErrorCode, number>();
+  #byCode = new Map<VrrpDropCode, number>();
 
   /** Counts one accepted advert. */
   accept(): void {
@@ -53,9 +53,9 @@ export class VrrpRxStats {
    *
    * @param reason - the error from a decoder or {@link validateAgainstInstance}, or its code
    */
-  drop(reason: VrrpDecodeError | VrrpErrorCode): void {
-    const code = typeof reason === 'string' ? reason : reason.code;
-    if (!(code in VRRP_ERROR_CATEGORY)) throw new TypeError(`unknown VRRP error code ${String(code)}`);
+  drop(reason: VrrpError | VrrpDropCode): void {
+    const code = (typeof reason === 'string' ? reason : reason.code) as VrrpDropCode;
+    if (!(code in VRRP_DROP_CATEGORY)) throw new TypeError(`unknown VRRP error code ${String(code)}`);
     this.#byCode.set(code, (this.#byCode.get(code) ?? 0) + 1);
   }
 
@@ -66,7 +66,7 @@ export class VrrpRxStats {
    * @param result - any decoder or validator result
    * @returns the same result, for chaining
    */
-  observe<T>(result: VrrpResult<T>): VrrpResult<T> {
+  observe<T>(result: Result<T, VrrpError>): Result<T, VrrpError> {
     if (!result.ok) this.drop(result.error);
     return result;
   }
@@ -88,7 +88,7 @@ export class VrrpRxStats {
    *
    * @param code - the stable code
    */
-  count(code: VrrpErrorCode): number {
+  count(code: VrrpDropCode): number {
     return this.#byCode.get(code) ?? 0;
   }
 
@@ -99,17 +99,17 @@ export class VrrpRxStats {
    */
   countCategory(category: VrrpDropCategory): number {
     let n = 0;
-    for (const [code, v] of this.#byCode) if (VRRP_ERROR_CATEGORY[code] === category) n += v;
+    for (const [code, v] of this.#byCode) if (VRRP_DROP_CATEGORY[code] === category) n += v;
     return n;
   }
 
   /** A copy of all counters. */
   snapshot(): VrrpRxStatsSnapshot {
-    const byCode = {} as Record<VrrpErrorCode, number>;
-    for (const code of VRRP_ERROR_CODES) byCode[code] = this.count(code);
+    const byCode = {} as Record<VrrpDropCode, number>;
+    for (const code of VRRP_DROP_CODES) byCode[code] = this.count(code);
     const byCategory = {} as Record<VrrpDropCategory, number>;
     for (const c of VRRP_DROP_CATEGORIES) byCategory[c] = 0;
-    for (const [code, v] of this.#byCode) byCategory[VRRP_ERROR_CATEGORY[code]] += v;
+    for (const [code, v] of this.#byCode) byCategory[VRRP_DROP_CATEGORY[code]] += v;
     return { received: this.#received, dropped: this.dropped, byCode, byCategory };
   }
 

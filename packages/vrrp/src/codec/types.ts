@@ -2,6 +2,8 @@
  * VRRP advertisement types and protocol constants.
  */
 
+import type { IpFamily } from '@proxyha/common';
+
 /** IP protocol number of VRRP (RFC 3768 §5.2.4, RFC 5798 §5.1.1.3). */
 export const VRRP_PROTOCOL = 112;
 /** IP protocol number of IPsec AH, used by the removed VRRPv2 authentication type 2. */
@@ -24,9 +26,6 @@ export const VRRP_PRIORITY_RESIGN = 0;
 export const VRRP_V3_MAX_INTERVAL_CS = 4095;
 /** Length of the VRRPv2 authentication data field. */
 export const VRRP_V2_AUTH_LENGTH = 8;
-
-/** Address family of a VRRP instance. */
-export type VrrpFamily = 'ipv4' | 'ipv6';
 
 /**
  * VRRPv2 authentication (RFC 2338 §5.3.6; RFC 3768 keeps the field for compatibility).
@@ -80,7 +79,7 @@ export interface VrrpV3Advert extends VrrpAdvertBase {
   /** VRRP version. */
   readonly version: 3;
   /** IPv4 or IPv6 (the address family of `addresses`). */
-  readonly family: VrrpFamily;
+  readonly family: IpFamily;
   /** Max Advertise Interval in centiseconds, 1..4095. */
   readonly maxAdvertIntervalCs: number;
 }

@@ -2,9 +2,19 @@
  * Encoding and decoding of the VRRP message itself (the IP payload).
  */
 
-import { formatIpv4, formatIpv6, writeIpv4, writeIpv6 } from './address';
-import { finish, sumWords, verifies } from './checksum';
-import { fail, VrrpEncodeError, type VrrpResult } from './errors';
+import {
+  checksumAdd,
+  checksumFinish,
+  checksumVerifies,
+  formatIpv4,
+  formatIpv6,
+  type IpFamily,
+  pseudoHeaderSum,
+  type Result,
+  writeIpv4,
+  writeIpv6,
+} from '@proxyha/common';
+import { drop, invalidArgument, type VrrpError } from './errors';
 import {
   VRRP_MULTICAST_IPV4,
   VRRP_MULTICAST_IPV6,
@@ -15,7 +25,6 @@ import {
   VRRP_V3_MAX_INTERVAL_CS,
   type VrrpAdvert,
   type VrrpChecksumMode,
-  type VrrpFamily,
   type VrrpV2Auth,
 } from './types';
 
@@ -39,7 +48,7 @@ export interface VrrpDecodeOptions {
  */
 export interface VrrpDecodeContext extends VrrpDecodeOptions {
   /** Family of the socket the payload came from. */
-  readonly family: VrrpFamily;
+  readonly family: IpFamily;
   /** IP source address (an IPv6 "%zone" suffix is ignored). */
   readonly source: string;
   /** IP destination address: the multicast group, or the local address for unicast. */
@@ -87,21 +96,20 @@ const textEncoder = new TextEncoder();
 
 /** Length in bytes of the encoded VRRP message of an advert. */
 export function vrrpMessageLength(advert: VrrpAdvert): number {
-  if (!Array.isArray(advert.addresses)) throw new VrrpEncodeError('addresses', 'must be an array');
+  if (!Array.isArray(advert.addresses)) invalidArgument('addresses', 'must be an array');
   const addrLen = advert.family === 'ipv6' ? 16 : 4;
   return 8 + advert.addresses.length * addrLen + (advert.version === 2 ? VRRP_V2_AUTH_LENGTH : 0);
 }
 
 function pseudoSum(
-  family: VrrpFamily,
+  family: IpFamily,
   src: Uint8Array,
   srcOff: number,
   dst: Uint8Array,
   dstOff: number,
   len: number,
 ): number {
-  const n = family === 'ipv4' ? 4 : 16;
-  return sumWords(src, srcOff, n, sumWords(dst, dstOff, n, VRRP_PROTOCOL + len));
+  return pseudoHeaderSum(src, srcOff, dst, dstOff, family === 'ipv4' ? 4 : 16, VRRP_PROTOCOL, len);
 }
 
 function isByte(n: unknown, min: number, max: number): n is number {
@@ -120,12 +128,12 @@ export interface ChecksumPlan {
   readonly dst: Uint8Array | undefined;
 }
 
-/** Parses an address of `family` for the encoder, throwing {@link VrrpEncodeError}. @internal */
-export function encodeAddress(family: VrrpFamily, text: unknown, field: string): Uint8Array {
+/** Parses an address of `family` for the encoder, throwing {@link VrrpError} `VRRP_INVALID_ARGUMENT`. @internal */
+export function encodeAddress(family: IpFamily, text: unknown, field: string): Uint8Array {
   const out = new Uint8Array(family === 'ipv4' ? 4 : 16);
   const ok =
     typeof text === 'string' && (family === 'ipv4' ? writeIpv4(text, out, 0) : writeIpv6(text, out, 0));
-  if (!ok) throw new VrrpEncodeError(field, `${JSON.stringify(text)} is not an ${family} address`);
+  if (!ok) invalidArgument(field, `${JSON.stringify(text)} is not an ${family} address`);
   return out;
 }
 
@@ -133,10 +141,10 @@ export function encodeAddress(family: VrrpFamily, text: unknown, field: string):
 function assertKind(advert: VrrpAdvert): void {
   const a = advert as { version: unknown; family: unknown };
   if (a.version !== 2 && a.version !== 3) {
-    throw new VrrpEncodeError('version', `must be 2 or 3, got ${String(a.version)}`);
+    invalidArgument('version', `must be 2 or 3, got ${String(a.version)}`);
   }
   if (a.version === 2 ? a.family !== 'ipv4' : a.family !== 'ipv4' && a.family !== 'ipv6') {
-    throw new VrrpEncodeError(
+    invalidArgument(
       'family',
       `VRRPv${a.version} cannot be sent over ${String(a.family)}${a.version === 2 ? ' (v2 is IPv4 only)' : ''}`,
     );
@@ -150,17 +158,17 @@ export function planChecksum(advert: VrrpAdvert, options: VrrpEncodeOptions): Ch
   const natural: VrrpChecksumMode = advert.version === 2 ? 'vrrp-only' : 'pseudo-header';
   const mode = options.checksumMode ?? natural;
   if (mode !== natural && !(advert.version === 3 && family === 'ipv4')) {
-    throw new VrrpEncodeError(
+    invalidArgument(
       'checksumMode',
       `VRRPv${advert.version} over ${family} always uses '${natural}', not '${String(mode)}'`,
     );
   }
   if (mode !== 'vrrp-only' && mode !== 'pseudo-header' && mode !== 'pseudo-header-group') {
-    throw new VrrpEncodeError('checksumMode', `unknown checksum mode ${JSON.stringify(mode)}`);
+    invalidArgument('checksumMode', `unknown checksum mode ${JSON.stringify(mode)}`);
   }
   if (mode === 'vrrp-only') return { mode, src: undefined, dst: undefined };
   if (options.source === undefined) {
-    throw new VrrpEncodeError('source', `a '${mode}' checksum needs the IP source address`);
+    invalidArgument('source', `a '${mode}' checksum needs the IP source address`);
   }
   const src = encodeAddress(family, options.source, 'source');
   const dst =
@@ -180,13 +188,13 @@ export function planChecksum(advert: VrrpAdvert, options: VrrpEncodeOptions): Ch
  */
 export function writeVrrp(advert: VrrpAdvert, plan: ChecksumPlan, out: Uint8Array, off: number): number {
   assertKind(advert);
-  if (!isByte(advert.vrid, 1, 255)) throw new VrrpEncodeError('vrid', `must be 1..255, got ${advert.vrid}`);
+  if (!isByte(advert.vrid, 1, 255)) invalidArgument('vrid', `must be 1..255, got ${advert.vrid}`);
   if (!isByte(advert.priority, 0, 255)) {
-    throw new VrrpEncodeError('priority', `must be 0..255, got ${advert.priority}`);
+    invalidArgument('priority', `must be 0..255, got ${advert.priority}`);
   }
   const addresses = advert.addresses;
   if (!Array.isArray(addresses) || addresses.length > 255) {
-    throw new VrrpEncodeError('addresses', 'must be an array of at most 255 addresses');
+    invalidArgument('addresses', 'must be an array of at most 255 addresses');
   }
   const v6 = advert.family === 'ipv6';
   out[off] = (advert.version << 4) | VRRP_TYPE_ADVERTISEMENT;
@@ -196,13 +204,13 @@ export function writeVrrp(advert: VrrpAdvert, plan: ChecksumPlan, out: Uint8Arra
   if (advert.version === 2) {
     const auth: VrrpV2Auth = advert.auth ?? { type: 'none' };
     if (!isByte(advert.advertIntervalSec, 1, 255)) {
-      throw new VrrpEncodeError(
+      invalidArgument(
         'advertIntervalSec',
         `VRRPv2 advertises whole seconds 1..255, got ${advert.advertIntervalSec}`,
       );
     }
     if (auth.type !== 'none' && auth.type !== 'simple') {
-      throw new VrrpEncodeError(
+      invalidArgument(
         'auth.type',
         `must be 'none' or 'simple', got ${String((auth as { type: unknown }).type)}`,
       );
@@ -211,7 +219,7 @@ export function writeVrrp(advert: VrrpAdvert, plan: ChecksumPlan, out: Uint8Arra
     out[off + 5] = advert.advertIntervalSec;
   } else {
     if (!isByte(advert.maxAdvertIntervalCs, 1, VRRP_V3_MAX_INTERVAL_CS)) {
-      throw new VrrpEncodeError(
+      invalidArgument(
         'maxAdvertIntervalCs',
         `VRRPv3 advertises 1..4095 centiseconds, got ${advert.maxAdvertIntervalCs}`,
       );
@@ -226,26 +234,23 @@ export function writeVrrp(advert: VrrpAdvert, plan: ChecksumPlan, out: Uint8Arra
     const text = addresses[i];
     const ok = typeof text === 'string' && (v6 ? writeIpv6(text, out, p) : writeIpv4(text, out, p));
     if (!ok) {
-      throw new VrrpEncodeError(
-        `addresses[${i}]`,
-        `${JSON.stringify(text)} is not an ${advert.family} address`,
-      );
+      invalidArgument(`addresses[${i}]`, `${JSON.stringify(text)} is not an ${advert.family} address`);
     }
     p += v6 ? 16 : 4;
   }
   if (advert.version === 2) {
     const pw = passwordBytes(advert.auth ?? { type: 'none' });
     if (pw.length > VRRP_V2_AUTH_LENGTH) {
-      throw new VrrpEncodeError('auth.password', `at most 8 bytes, got ${pw.length}`);
+      invalidArgument('auth.password', `at most 8 bytes, got ${pw.length}`);
     }
     out.fill(0, p, p + VRRP_V2_AUTH_LENGTH);
     out.set(pw, p);
     p += VRRP_V2_AUTH_LENGTH;
   }
   const len = p - off;
-  let sum = sumWords(out, off, len, 0);
+  let sum = checksumAdd(out, off, len, 0);
   if (plan.mode !== 'vrrp-only') sum += pseudoSum(advert.family, plan.src!, 0, plan.dst!, 0, len);
-  const ck = finish(sum);
+  const ck = checksumFinish(sum);
   out[off + 6] = ck >> 8;
   out[off + 7] = ck & 0xff;
   return len;
@@ -258,7 +263,7 @@ export function writeVrrp(advert: VrrpAdvert, plan: ChecksumPlan, out: Uint8Arra
  * @param options - addresses for the pseudo-header and the checksum form (v3 needs
  *   `source`, and `destination` when it is not the multicast group)
  * @returns the message bytes, checksum filled in
- * @throws {@link VrrpEncodeError} if a field is out of range or an address does not parse
+ * @throws {@link VrrpError} `VRRP_INVALID_ARGUMENT` if a field is out of range or an address does not parse
  */
 export function encodeVrrp(advert: VrrpAdvert, options: VrrpEncodeOptions = {}): Uint8Array {
   const plan = planChecksum(advert, options);
@@ -282,15 +287,15 @@ export function decodeMessage(
   buf: Uint8Array,
   off: number,
   len: number,
-  family: VrrpFamily,
+  family: IpFamily,
   src: Uint8Array,
   srcOff: number,
   dst: Uint8Array,
   dstOff: number,
   options: VrrpDecodeOptions,
-): VrrpResult<MessageDecoded> {
+): Result<MessageDecoded, VrrpError> {
   if (len < 8) {
-    return fail('VRRP_BAD_LENGTH', `${len} bytes is shorter than the 8-byte VRRP header`, {
+    return drop('VRRP_BAD_LENGTH', `${len} bytes is shorter than the 8-byte VRRP header`, {
       field: 'length',
       actual: len,
       expected: 8,
@@ -299,20 +304,20 @@ export function decodeMessage(
   const version = buf[off]! >> 4;
   const type = buf[off]! & 0x0f;
   if (version !== 2 && version !== 3) {
-    return fail('VRRP_BAD_VERSION', `version ${version}, expected 2 or 3`, {
+    return drop('VRRP_BAD_VERSION', `version ${version}, expected 2 or 3`, {
       field: 'version',
       actual: version,
     });
   }
   if (version === 2 && family === 'ipv6') {
-    return fail('VRRP_BAD_VERSION', 'VRRPv2 is not defined over IPv6', {
+    return drop('VRRP_BAD_VERSION', 'VRRPv2 is not defined over IPv6', {
       field: 'version',
       actual: 2,
       expected: 3,
     });
   }
   if (type !== VRRP_TYPE_ADVERTISEMENT) {
-    return fail('VRRP_BAD_TYPE', `type ${type}, expected 1 (advertisement)`, {
+    return drop('VRRP_BAD_TYPE', `type ${type}, expected 1 (advertisement)`, {
       field: 'type',
       actual: type,
       expected: 1,
@@ -322,46 +327,46 @@ export function decodeMessage(
   const addrLen = family === 'ipv6' ? 16 : 4;
   const expected = 8 + count * addrLen + (version === 2 ? VRRP_V2_AUTH_LENGTH : 0);
   if (len !== expected) {
-    return fail(
+    return drop(
       'VRRP_BAD_LENGTH',
       `${len} bytes, but ${count} ${family} address(es) make a ${expected}-byte VRRPv${version} message`,
       { field: 'length', actual: len, expected },
     );
   }
   const checksum = (buf[off + 6]! << 8) | buf[off + 7]!;
-  const sum = sumWords(buf, off, len, 0);
+  const sum = checksumAdd(buf, off, len, 0);
   let mode: VrrpChecksumMode | undefined;
   if (version === 2) {
-    if (verifies(sum)) mode = 'vrrp-only';
+    if (checksumVerifies(sum)) mode = 'vrrp-only';
   } else if (family === 'ipv6') {
-    if (verifies(sum + pseudoSum(family, src, srcOff, dst, dstOff, len))) mode = 'pseudo-header';
+    if (checksumVerifies(sum + pseudoSum(family, src, srcOff, dst, dstOff, len))) mode = 'pseudo-header';
   } else {
     const accept = options.v3Ipv4Checksum ?? 'any';
     if (
       (accept === 'any' || accept === 'pseudo-header') &&
-      verifies(sum + pseudoSum(family, src, srcOff, dst, dstOff, len))
+      checksumVerifies(sum + pseudoSum(family, src, srcOff, dst, dstOff, len))
     ) {
       mode = 'pseudo-header';
-    } else if ((accept === 'any' || accept === 'vrrp-only') && verifies(sum)) {
+    } else if ((accept === 'any' || accept === 'vrrp-only') && checksumVerifies(sum)) {
       mode = 'vrrp-only';
     } else if (accept === 'any' || accept === 'pseudo-header-group') {
       let group = GROUP4;
       if (options.multicastGroup !== undefined) {
         group = new Uint8Array(4);
         if (!writeIpv4(options.multicastGroup, group, 0)) {
-          return fail(
+          return drop(
             'VRRP_BAD_CONTEXT',
             `multicastGroup ${JSON.stringify(options.multicastGroup)} is not IPv4`,
           );
         }
       }
-      if (verifies(sum + pseudoSum(family, src, srcOff, group, 0, len))) mode = 'pseudo-header-group';
+      if (checksumVerifies(sum + pseudoSum(family, src, srcOff, group, 0, len))) mode = 'pseudo-header-group';
     }
   }
   if (mode === undefined) {
     const forms =
       version === 2 ? 'the VRRP message' : family === 'ipv6' ? 'the IPv6 pseudo-header' : 'any accepted form';
-    return fail(
+    return drop(
       'VRRP_BAD_CHECKSUM',
       `checksum 0x${checksum.toString(16).padStart(4, '0')} does not verify over ${forms}`,
       {
@@ -372,7 +377,7 @@ export function decodeMessage(
   }
   const vrid = buf[off + 1]!;
   if (vrid === 0) {
-    return fail('VRRP_BAD_VRID', 'virtual router id 0 (valid: 1..255)', { field: 'vrid', actual: 0 });
+    return drop('VRRP_BAD_VRID', 'virtual router id 0 (valid: 1..255)', { field: 'vrid', actual: 0 });
   }
   const priority = buf[off + 2]!;
   const addresses: string[] = new Array(count);
@@ -385,7 +390,7 @@ export function decodeMessage(
     const authType = buf[off + 4]!;
     const interval = buf[off + 5]!;
     if (interval === 0) {
-      return fail('VRRP_BAD_INTERVAL', 'advertisement interval 0 s', {
+      return drop('VRRP_BAD_INTERVAL', 'advertisement interval 0 s', {
         field: 'advertIntervalSec',
         actual: 0,
       });
@@ -398,12 +403,12 @@ export function decodeMessage(
       while (end > p && buf[end - 1] === 0) end--;
       auth = { type: 'simple', password: buf.slice(p, end) };
     } else if (authType === 2) {
-      return fail('VRRP_AUTH_AH_UNSUPPORTED', 'authentication type 2 (IPsec AH) was removed by RFC 3768', {
+      return drop('VRRP_AUTH_AH_UNSUPPORTED', 'authentication type 2 (IPsec AH) was removed by RFC 3768', {
         field: 'authType',
         actual: 2,
       });
     } else {
-      return fail('VRRP_BAD_AUTH_TYPE', `unknown authentication type ${authType}`, {
+      return drop('VRRP_BAD_AUTH_TYPE', `unknown authentication type ${authType}`, {
         field: 'authType',
         actual: authType,
       });
@@ -419,7 +424,7 @@ export function decodeMessage(
   }
   const interval = ((buf[off + 4]! & 0x0f) << 8) | buf[off + 5]!;
   if (interval === 0) {
-    return fail('VRRP_BAD_INTERVAL', 'max advertise interval 0 cs', {
+    return drop('VRRP_BAD_INTERVAL', 'max advertise interval 0 cs', {
       field: 'maxAdvertIntervalCs',
       actual: 0,
     });
@@ -446,33 +451,33 @@ export function decodeMessage(
  * @param context - family, IP source and destination (needed for the v3 pseudo-header), TTL
  * @returns the advert with its checksum form, or the typed reason to drop it
  */
-export function decodeVrrp(payload: Uint8Array, context: VrrpDecodeContext): VrrpResult<VrrpDecoded> {
+export function decodeVrrp(payload: Uint8Array, context: VrrpDecodeContext): Result<VrrpDecoded, VrrpError> {
   try {
     const family = context.family;
     if (family !== 'ipv4' && family !== 'ipv6') {
-      return fail('VRRP_BAD_CONTEXT', `family ${JSON.stringify(family)} is not 'ipv4' or 'ipv6'`);
+      return drop('VRRP_BAD_CONTEXT', `family ${JSON.stringify(family)} is not 'ipv4' or 'ipv6'`);
     }
     const src = scratchSrc;
     const dst = scratchDst;
     const write = family === 'ipv4' ? writeIpv4 : writeIpv6;
-    if (typeof context.source !== 'string' || !write(context.source, src, 0)) {
-      return fail('VRRP_BAD_CONTEXT', `source ${JSON.stringify(context.source)} is not an ${family} address`);
+    if (typeof context.source !== 'string' || !write(withoutZone(context.source), src, 0)) {
+      return drop('VRRP_BAD_CONTEXT', `source ${JSON.stringify(context.source)} is not an ${family} address`);
     }
-    if (typeof context.destination !== 'string' || !write(context.destination, dst, 0)) {
-      return fail(
+    if (typeof context.destination !== 'string' || !write(withoutZone(context.destination), dst, 0)) {
+      return drop(
         'VRRP_BAD_CONTEXT',
         `destination ${JSON.stringify(context.destination)} is not an ${family} address`,
       );
     }
     const ttl = context.ttl;
     if (ttl !== undefined && ttl !== VRRP_TTL) {
-      return fail('VRRP_BAD_TTL', `${family === 'ipv4' ? 'TTL' : 'hop limit'} ${ttl}, expected 255`, {
+      return drop('VRRP_BAD_TTL', `${family === 'ipv4' ? 'TTL' : 'hop limit'} ${ttl}, expected 255`, {
         field: 'ttl',
         actual: ttl,
         expected: VRRP_TTL,
       });
     }
-    if (!(payload instanceof Uint8Array)) return fail('VRRP_BAD_CONTEXT', 'payload is not a Uint8Array');
+    if (!(payload instanceof Uint8Array)) return drop('VRRP_BAD_CONTEXT', 'payload is not a Uint8Array');
     const r = decodeMessage(payload, 0, payload.length, family, src, 0, dst, 0, context);
     if (!r.ok) return r;
     const format = family === 'ipv4' ? formatIpv4 : formatIpv6;
@@ -490,6 +495,12 @@ export function decodeVrrp(payload: Uint8Array, context: VrrpDecodeContext): Vrr
     };
   } catch (e) {
     /* Unreachable by design (property-tested); keeps the never-throws contract even so. */
-    return fail('VRRP_BAD_CONTEXT', `unexpected decoder failure: ${String(e)}`);
+    return drop('VRRP_BAD_CONTEXT', `unexpected decoder failure: ${String(e)}`);
   }
+}
+
+/** A socket API's link-local address may carry its zone (`fe80::1%eth0`): the packet does not. */
+function withoutZone(address: string): string {
+  const pct = address.indexOf('%');
+  return pct < 0 ? address : address.slice(0, pct);
 }

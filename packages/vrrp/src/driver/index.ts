@@ -1,24 +1,10 @@
-export { type AcceptModeFilter, type CommandRunner, NftAcceptModeFilter } from './accept-filter';
-export { RawTransport, type RawTransportOptions } from './raw-transport';
 export {
   type AnnounceHook,
-  type AnnounceRequest,
   type RouterTransition,
-  type VrrpLogger,
+  type VipAnnouncement,
   VrrpRouter,
   type VrrpRouterEvents,
   type VrrpRouterOptions,
 } from './router';
-export {
-  type AdvertMeta,
-  type AdvertTransport,
-  LoopbackTransport,
-  type LoopbackTransportOptions,
-} from './transport';
-export {
-  LoopbackOwnerVipManager,
-  MemoryVipManager,
-  StackVipManager,
-  type VipManager,
-  type VipSpec,
-} from './vips';
+export { type AdvertMeta, type AdvertTransport, MemoryAdvertBus } from './transport';
+export { type AcceptModeFilter, MemoryVipManager, type VipManager, type VipSpec } from './vips';

@@ -1,5 +1,13 @@
 import { EventEmitter } from 'node:events';
 import {
+  type Clock,
+  type Logger,
+  type LogLevel,
+  noopLogger,
+  systemClock,
+  type TimerHandle,
+} from '@proxyha/common';
+import {
   decodeVrrp,
   encodeVrrp,
   VRRP_MULTICAST_IPV4,
@@ -17,30 +25,15 @@ import type {
   TimerName,
   TransitionAction,
 } from '../machine/types';
-import type { AcceptModeFilter } from './accept-filter';
 import type { AdvertMeta, AdvertTransport } from './transport';
-import type { VipManager } from './vips';
-
-type VrrpLogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-/** Where the router writes operator log lines; pino's logger fits. */
-export interface VrrpLogger {
-  /** Detail lines (keepalived's `-D`). */
-  debug(msg: string): void;
-  /** Normal operation: state changes, VIPs set and removed. */
-  info(msg: string): void;
-  /** Something is wrong but the router carries on. */
-  warn(msg: string): void;
-  /** An operation failed (a VIP could not be added, a send failed). */
-  error(msg: string): void;
-}
+import type { AcceptModeFilter, VipManager } from './vips';
 
 /**
  * What the announcement hook receives: the addresses to announce by gratuitous ARP /
  * unsolicited neighbour advertisement, on which interface and why. The vrrp package
  * sends no ARP itself; `@proxyha/garp`'s announcer plugs in here.
  */
-export interface AnnounceRequest {
+export interface VipAnnouncement {
   /** Instance name (`VI_1`). */
   readonly instance: string;
   /** VRID, for a virtual MAC. */
@@ -55,8 +48,8 @@ export interface AnnounceRequest {
   readonly at: number;
 }
 
-/** Called on entering Master and when a split brain is seen; see {@link AnnounceRequest}. */
-export type AnnounceHook = (request: AnnounceRequest) => void;
+/** Called on entering Master and when a split brain is seen; see {@link VipAnnouncement}. */
+export type AnnounceHook = (request: VipAnnouncement) => void;
 
 /** A state change as the router reports it. */
 export interface RouterTransition extends TransitionAction {
@@ -88,22 +81,22 @@ export interface VrrpRouterOptions {
    * `vrrp_strict`.
    */
   readonly acceptFilter?: AcceptModeFilter;
-  /** Operator log lines. Default: none. */
-  readonly logger?: VrrpLogger;
+  /** Operator log lines (keepalived's wording). Default: none. */
+  readonly logger?: Logger;
   /** Gratuitous ARP / NA hook. */
   readonly announce?: AnnounceHook;
   /** VRRPv3 over IPv4: checksum form to send (default `pseudo-header`, as keepalived and FRR). */
   readonly checksumMode?: VrrpChecksumMode;
-  /** v2 simple-text password (auth type 1), at most 8 bytes. */
-  readonly authPassword?: string;
-  /** Monotonic clock in ms (default `performance.now`). */
-  readonly now?: () => number;
+  /**
+   * Time and timers (default {@link systemClock}); tests pass a `ManualClock`. Timers are armed on whole
+   * milliseconds and the rest of a due time is waited out with `spinUntil`, so that expiries land on the
+   * RFC's fractional due times.
+   */
+  readonly clock?: Clock;
 }
 
 /** A receive timestamp older than this is not trusted (wall clock stepped, or a long stall). */
 const MAX_TRUSTED_RECEIVE_WAIT_MS = 100;
-
-const noLog: VrrpLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * Binds one VRRP state machine to real I/O: decodes received messages into machine
@@ -116,9 +109,9 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   /** Messages dropped before the machine, by reason (keepalived's statistics). */
   readonly rxStats = new VrrpRxStats();
   readonly #o: VrrpRouterOptions;
-  readonly #log: VrrpLogger;
-  readonly #now: () => number;
-  readonly #timers = new Map<TimerName, NodeJS.Timeout | NodeJS.Immediate>();
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #timers = new Map<TimerName, TimerHandle>();
   #vipChain: Promise<void> = Promise.resolve();
   #pendingSends = new Set<Promise<void>>();
   #running = false;
@@ -129,8 +122,8 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   constructor(options: VrrpRouterOptions) {
     super();
     this.#o = options;
-    this.#log = options.logger ?? noLog;
-    this.#now = options.now ?? (() => performance.now());
+    this.#log = options.logger ?? noopLogger;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** The instance name. */
@@ -155,7 +148,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     });
     await this.#o.transport.open((payload, meta) => this.receive(payload, meta));
     this.#running = true;
-    this.#dispatch({ type: 'startup', at: this.#now() });
+    this.#dispatch({ type: 'startup', at: this.#clock.now() });
   }
 
   /**
@@ -165,13 +158,13 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
    */
   async stop(): Promise<void> {
     if (!this.#running) return;
-    this.#dispatch({ type: 'shutdown', at: this.#now() });
+    this.#dispatch({ type: 'shutdown', at: this.#clock.now() });
     this.#running = false;
     for (const timer of [...this.#timers.keys()]) this.#disarm(timer);
     await Promise.all([...this.#pendingSends]);
     await this.#vipChain;
     await this.#o.transport.close();
-    await new Promise((r) => setImmediate(r)); // the last log lines are written
+    await new Promise<void>((r) => this.#clock.setImmediate(r)); // the last log lines are written
   }
 
   /** Feeds one received VRRP message (the bytes after the IP header). */
@@ -207,7 +200,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
       maxAdvertIntervalCs: a.version === 3 ? a.maxAdvertIntervalCs : a.advertIntervalSec * 100,
       addresses: a.addresses,
       ...(decoded.value.ttl === undefined ? {} : { ttl: decoded.value.ttl }),
-      ...(a.version === 2 ? { authType: a.auth?.type === 'simple' ? 1 : 0 } : {}),
+      ...(a.version === 2 && a.auth ? { auth: a.auth } : {}),
     });
   }
 
@@ -218,10 +211,10 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
    * time never runs back behind the previous event.
    */
   #arrival(receivedAt: number | undefined): number {
-    const now = this.#now();
+    const now = this.#clock.now();
     let at = now;
     if (receivedAt !== undefined) {
-      const waited = performance.timeOrigin + performance.now() - receivedAt;
+      const waited = this.#clock.wallTime() - receivedAt;
       if (waited > 0 && waited < MAX_TRUSTED_RECEIVE_WAIT_MS) at = now - waited;
     }
     return Math.max(at, this.#lastAt);
@@ -231,7 +224,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   trackerChanged(tracker: string, state: 'up' | 'down', weight?: number): void {
     this.#dispatch({
       type: 'trackerChanged',
-      at: this.#now(),
+      at: this.#clock.now(),
       tracker,
       state,
       ...(weight === undefined ? {} : { weight }),
@@ -240,7 +233,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
 
   /** The interface went down (Fault) or came back up. */
   interfaceChanged(up: boolean): void {
-    this.#dispatch({ type: up ? 'interfaceUp' : 'interfaceDown', at: this.#now() });
+    this.#dispatch({ type: up ? 'interfaceUp' : 'interfaceDown', at: this.#clock.now() });
   }
 
   /**
@@ -262,7 +255,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   execute(actions: readonly MachineAction[]): void {
     // Adverts, VIPs, announcements and timers first; log lines after them, in their order,
     // so that writing logs never delays a takeover (keepalived's order on the wire).
-    const lines: [VrrpLogLevel, string][] = [];
+    const lines: [LogLevel, string][] = [];
     for (const a of actions) {
       switch (a.type) {
         case 'send':
@@ -310,10 +303,10 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
       }
     }
     // written after the poll phase: the advert, the VIPs' netlink replies and the ARPs first
-    if (lines.length) setImmediate(() => this.#writeLog(lines));
+    if (lines.length) this.#clock.setImmediate(() => this.#writeLog(lines));
   }
 
-  #writeLog(lines: readonly [VrrpLogLevel, string][]) {
+  #writeLog(lines: readonly [LogLevel, string][]) {
     for (const [level, line] of lines) this.#log[level](line);
   }
 
@@ -323,37 +316,34 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
 
   #disarm(timer: TimerName) {
     const t = this.#timers.get(timer);
-    if (t && 'refresh' in t) clearTimeout(t);
-    else if (t) clearImmediate(t);
+    if (t) this.#clock.clearTimeout(t);
     this.#timers.delete(timer);
   }
 
   #arm(timer: TimerName, due: number) {
     this.#disarm(timer);
     if (!this.#running) return;
-    // Node timers have 1 ms granularity and fire up to ~1 ms late: arm for the whole
-    // milliseconds (Master_Down, which decides the takeover time: one earlier) and wait out
-    // the rest of the due time when the timer fires.
-    const delay = Math.max(0, Math.floor(due - this.#now()) - (timer === 'masterDown' ? 1 : 0));
+    // Timers fire on whole milliseconds: arm for the whole milliseconds (Master_Down, which decides
+    // the takeover time: one earlier) and wait out the rest of the due time when the timer fires.
+    const clock = this.#clock;
+    const delay = Math.max(0, Math.floor(due - clock.now()) - (timer === 'masterDown' ? 1 : 0));
     this.#timers.set(
       timer,
-      setTimeout(() => {
+      clock.setTimeout(() => {
         this.#timers.delete(timer);
         if (!this.#running) return;
-        while (this.#now() < due) {
-          // at most one millisecond (two for Master_Down)
-        }
+        clock.spinUntil(due); // at most one millisecond (two for Master_Down)
         if (timer !== 'masterDown') {
-          this.#dispatch({ type: 'timer', timer, at: this.#now() });
+          this.#dispatch({ type: 'timer', timer, at: clock.now() });
           return;
         }
-        // Node runs due timers before it reads sockets: after a stall of this process the
-        // Master's adverts may be waiting unread. setImmediate runs after the poll phase, so
-        // they are handled (and re-arm the timer) before the Master is declared down.
-        const armed = setImmediate(() => {
+        // Timers run before sockets are read: after a stall of this process the Master's adverts may
+        // be waiting unread. An immediate runs after pending I/O, so they are handled (and re-arm the
+        // timer) before the Master is declared down.
+        const armed = clock.setImmediate(() => {
           if (this.#timers.get(timer) !== armed) return;
           this.#timers.delete(timer);
-          if (this.#running) this.#dispatch({ type: 'timer', timer, at: this.#now() });
+          if (this.#running) this.#dispatch({ type: 'timer', timer, at: clock.now() });
         });
         this.#timers.set(timer, armed);
       }, delay),
@@ -385,9 +375,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
             version: 2,
             family: 'ipv4',
             advertIntervalSec: Math.round(intervalMs / 1000),
-            auth: this.#o.authPassword
-              ? { type: 'simple', password: this.#o.authPassword }
-              : { type: 'none' },
+            auth: m.auth,
           }
         : { ...common, version: 3, family, maxAdvertIntervalCs: Math.round(intervalMs / 10) };
     const peers = m.unicastPeers;

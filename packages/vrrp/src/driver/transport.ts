@@ -1,5 +1,4 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { isIP } from 'node:net';
+import type { IpFamily } from '@proxyha/common';
 
 /** How a received VRRP message arrived. */
 export interface AdvertMeta {
@@ -18,12 +17,12 @@ export interface AdvertMeta {
 /**
  * Carries VRRP messages (the bytes after the IP header) for one interface and address
  * family. The router driver encodes and decodes; the transport only moves bytes.
- * Implementations: a raw IP protocol 112 socket (`rawTransport`, needs CAP_NET_RAW), UDP
- * on loopback ({@link LoopbackTransport}, no privileges) and in-memory twins in tests.
+ * Implementations: `@proxyha/vrrpd`'s raw IP protocol 112 socket (`RawTransport`, needs CAP_NET_RAW)
+ * and UDP on loopback (`LoopbackTransport`, no privileges), and the in-memory {@link MemoryAdvertBus}.
  */
 export interface AdvertTransport {
   /** Address family of the messages this transport carries. */
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: IpFamily;
   /** Starts receiving; `onMessage` gets every message with its metadata. */
   open(onMessage: (payload: Uint8Array, meta: AdvertMeta) => void): Promise<void>;
   /** Sends one message to `destination` (multicast group or a unicast peer). */
@@ -32,70 +31,84 @@ export interface AdvertTransport {
   close(): Promise<void>;
 }
 
-/** Options of {@link LoopbackTransport}. */
-export interface LoopbackTransportOptions {
-  /** This router's loopback address, e.g. 127.0.0.11: it binds there. */
-  readonly address: string;
-  /** UDP port every router of the demo cluster uses (default 5112). */
-  readonly port?: number;
+/**
+ * An in-memory segment for {@link AdvertTransport}s, the router driver's twin of a LAN: a message sent to
+ * the VRRP multicast group reaches every other open transport of the family, one sent to an address
+ * reaches the transport bound to it. Delivery is asynchronous (a microtask after `send`), with TTL 255 and
+ * `receivedAt` from the bus's clock; transports can be cut off (a partition or a dead link) and brought
+ * back.
+ *
+ * @example
+ * ```ts
+ * const bus = new MemoryAdvertBus();
+ * const a = bus.transport('192.168.77.11');
+ * const b = bus.transport('192.168.77.12');
+ * ```
+ */
+export class MemoryAdvertBus {
+  readonly #members = new Map<string, MemoryMember>();
+  readonly #wallTime: () => number;
+  /** Messages delivered and messages that went nowhere (cut off, or no such address). */
+  readonly stats = { delivered: 0, dropped: 0 };
+
+  /** @param clock - stamps `receivedAt` (default: the system wall clock) */
+  constructor(clock: { wallTime(): number } = { wallTime: () => Date.now() }) {
+    this.#wallTime = () => clock.wallTime();
+  }
+
+  /**
+   * A transport bound to `address` (its family is the address's).
+   *
+   * @param address - the router's primary address on this segment
+   */
+  transport(address: string): AdvertTransport {
+    const family: IpFamily = address.includes(':') ? 'ipv6' : 'ipv4';
+    const member: MemoryMember = { address, family, connected: true, onMessage: undefined };
+    const bus = this;
+    return {
+      family,
+      async open(onMessage) {
+        member.onMessage = onMessage;
+        bus.#members.set(address, member);
+      },
+      async send(payload, destination) {
+        bus.#deliver(member, Uint8Array.from(payload), destination);
+      },
+      async close() {
+        member.onMessage = undefined;
+        if (bus.#members.get(address) === member) bus.#members.delete(address);
+      },
+    };
+  }
+
+  /** Cuts the transport of `address` off the segment (`false`) or reconnects it (`true`). */
+  setConnected(address: string, connected: boolean): void {
+    const m = this.#members.get(address);
+    if (m) m.connected = connected;
+  }
+
+  #deliver(from: MemoryMember, payload: Uint8Array, destination: string): void {
+    const group = destination === '224.0.0.18' || destination.toLowerCase() === 'ff02::12';
+    for (const to of this.#members.values()) {
+      if (to === from || to.family !== from.family) continue;
+      if (!group && to.address !== destination) continue;
+      if (!from.connected || !to.connected || !to.onMessage) {
+        this.stats.dropped++;
+        continue;
+      }
+      const receive = to.onMessage;
+      const receivedAt = this.#wallTime();
+      this.stats.delivered++;
+      queueMicrotask(() =>
+        receive(Uint8Array.from(payload), { source: from.address, destination, ttl: 255, receivedAt }),
+      );
+    }
+  }
 }
 
-/**
- * VRRP messages over UDP between routers on distinct loopback addresses
- * (127.0.0.11, 127.0.0.12, ...), for running the real daemon and state machine without
- * root. Routers must list each other as unicast peers; the multicast group is mapped
- * to "every peer" by the router driver. The wire hop is simulated: TTL is reported as
- * 255 because UDP on loopback is only the carrier of the VRRP message.
- */
-export class LoopbackTransport implements AdvertTransport {
-  readonly family: 'ipv4' | 'ipv6';
-  readonly #address: string;
-  readonly #port: number;
-  #socket: Socket | undefined;
-
-  constructor(opts: LoopbackTransportOptions) {
-    const fam = isIP(opts.address);
-    if (fam === 0) throw new TypeError(`loopback transport: '${opts.address}' is not an IP address`);
-    this.family = fam === 4 ? 'ipv4' : 'ipv6';
-    this.#address = opts.address;
-    this.#port = opts.port ?? 5112;
-  }
-
-  async open(onMessage: (payload: Uint8Array, meta: AdvertMeta) => void): Promise<void> {
-    const socket = createSocket({ type: this.family === 'ipv4' ? 'udp4' : 'udp6', reuseAddr: false });
-    socket.on('message', (msg, rinfo) => {
-      onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), {
-        source: rinfo.address,
-        destination: this.#address,
-        ttl: 255,
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(this.#port, this.#address, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    socket.on('error', () => {
-      /* a send to a stopped peer's port is reported asynchronously: nothing to do */
-    });
-    this.#socket = socket;
-  }
-
-  send(payload: Uint8Array, destination: string): Promise<void> {
-    const socket = this.#socket;
-    if (!socket) return Promise.reject(new Error('loopback transport is not open'));
-    return new Promise((resolve) => {
-      // A peer that is down makes the kernel report ECONNREFUSED; on a real wire the
-      // advert would just be lost, so it is not an error here either.
-      socket.send(payload, this.#port, destination, () => resolve());
-    });
-  }
-
-  async close(): Promise<void> {
-    const socket = this.#socket;
-    this.#socket = undefined;
-    if (socket) await new Promise<void>((r) => socket.close(() => r()));
-  }
+interface MemoryMember {
+  readonly address: string;
+  readonly family: IpFamily;
+  connected: boolean;
+  onMessage: ((payload: Uint8Array, meta: AdvertMeta) => void) | undefined;
 }

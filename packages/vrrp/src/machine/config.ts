@@ -1,7 +1,16 @@
-// Validation and normalisation of MachineConfig (zod at the boundary, typed error out).
+// Validation and normalisation of MachineConfig (zod at the boundary, a typed error out).
+import {
+  formatIssues,
+  issuesFromSchema,
+  type ParsedCidr,
+  type ParsedIp,
+  parseCidr,
+  parseIp,
+} from '@proxyha/common';
 import { z } from 'zod';
-import { VrrpMachineError } from './errors';
-import { type ParsedIp, parseIp, parseIpWithPrefix } from './ip';
+import { VrrpError } from '../codec/errors';
+import { VRRP_V2_AUTH_LENGTH, type VrrpV2Auth } from '../codec/types';
+import { type ReceiveRules, receiveRules } from './receive';
 import type { LowerPriorityResponse, MachineConfig, TrackerConfig } from './types';
 
 /** A tracker after defaults. */
@@ -21,26 +30,27 @@ export interface ResolvedConfig {
   readonly owner: boolean;
   readonly advertIntervalMs: number;
   readonly primary: ParsedIp;
-  readonly family: 4 | 6;
   /** As configured (with prefixes), for addVips/removeVips. */
   readonly virtualIps: readonly string[];
   /** Canonical texts, for adverts and announcements. */
   readonly vipTexts: readonly string[];
-  readonly vipSet: ReadonlySet<string>;
   readonly preempt: boolean;
   readonly preemptDelayMs: number;
   readonly accept: boolean;
-  readonly unicastPeers: ReadonlySet<string>;
+  readonly unicastPeers: readonly string[];
   readonly lowerPriorityResponse: LowerPriorityResponse;
-  readonly checkAddressList: boolean;
-  readonly authType: number;
   readonly trackers: readonly ResolvedTracker[];
+  /** v2 authentication sent in adverts. */
+  readonly auth: VrrpV2Auth;
+  /** What received adverts are checked against (the one §7.1 validator's input). */
+  readonly rules: ReceiveRules;
 }
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const address = z
   .string()
   .refine((s) => parseIp(s) !== undefined, { message: 'not an IPv4 or IPv6 address' });
+const encoder = new TextEncoder();
 
 const schema = z
   .strictObject({
@@ -52,7 +62,7 @@ const schema = z
     primaryAddress: address,
     virtualIps: z
       .array(
-        z.string().refine((s) => parseIpWithPrefix(s) !== undefined, {
+        z.string().refine((s) => parseCidr(s) !== undefined, {
           message: 'not an IPv4 or IPv6 address (with optional /prefix)',
         }),
       )
@@ -63,7 +73,20 @@ const schema = z
     unicastPeers: z.array(address).default([]),
     lowerPriorityResponse: z.enum(['rfc9568', 'rfc5798']).default('rfc9568'),
     checkAddressList: z.boolean().default(true),
-    authType: int(0, 2).default(0),
+    auth: z
+      .discriminatedUnion('type', [
+        z.strictObject({ type: z.literal('none') }),
+        z.strictObject({
+          type: z.literal('simple'),
+          password: z
+            .union([z.string(), z.instanceof(Uint8Array)])
+            .refine(
+              (p) => (typeof p === 'string' ? encoder.encode(p).length : p.length) <= VRRP_V2_AUTH_LENGTH,
+              { message: 'at most 8 bytes' },
+            ),
+        }),
+      ])
+      .default({ type: 'none' }),
     trackers: z
       .array(
         z.strictObject({
@@ -89,23 +112,28 @@ const schema = z
           message: `version 2 needs whole seconds, 1000..255000 ms (got ${c.advertIntervalMs})`,
         });
       }
-      if (primary?.family === 6) {
+      if (primary?.family === 'ipv6') {
         ctx.addIssue({ code: 'custom', path: ['version'], message: 'VRRP version 2 is IPv4 only' });
       }
-    } else if (
-      !Number.isInteger(c.advertIntervalMs / 10) ||
-      c.advertIntervalMs < 10 ||
-      c.advertIntervalMs > 40_950
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['advertIntervalMs'],
-        message: `version 3 needs whole centiseconds, 10..40950 ms (got ${c.advertIntervalMs})`,
-      });
+    } else {
+      if (
+        !Number.isInteger(c.advertIntervalMs / 10) ||
+        c.advertIntervalMs < 10 ||
+        c.advertIntervalMs > 40_950
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['advertIntervalMs'],
+          message: `version 3 needs whole centiseconds, 10..40950 ms (got ${c.advertIntervalMs})`,
+        });
+      }
+      if (c.auth.type !== 'none') {
+        ctx.addIssue({ code: 'custom', path: ['auth'], message: 'VRRPv3 has no authentication' });
+      }
     }
     if (primary === undefined) return;
     c.virtualIps.forEach((vip, i) => {
-      const ip = parseIpWithPrefix(vip);
+      const ip = parseCidr(vip);
       if (ip && ip.family !== primary.family) {
         ctx.addIssue({
           code: 'custom',
@@ -140,32 +168,20 @@ const schema = z
 /**
  * Validates a MachineConfig and applies defaults.
  *
- * @throws VrrpMachineError with code `VRRP_MACHINE_CONFIG`, one problem per bad path
+ * @throws VrrpError `VRRP_CONFIG_INVALID`, with `details.issues` naming each bad path and value
  */
 export function resolveConfig(config: MachineConfig): ResolvedConfig {
-  const parsed = schema.safeParse(config);
+  const parsed = schema.safeParse(config, { reportInput: true });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const path = issue.path.length > 0 ? issue.path.join('.') : '(config)';
-      let value: unknown = config;
-      for (const key of issue.path) {
-        value =
-          value !== null && typeof value === 'object'
-            ? (value as Record<PropertyKey, unknown>)[key]
-            : undefined;
-      }
-      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
-      return `${path}: ${issue.message}${issue.message.includes('(got') ? '' : shown}`;
+    const issues = issuesFromSchema(parsed.error.issues, config);
+    throw new VrrpError('VRRP_CONFIG_INVALID', formatIssues('VRRP instance config', issues), {
+      details: { issues },
     });
-    throw new VrrpMachineError(
-      'VRRP_MACHINE_CONFIG',
-      `invalid VRRP instance config: ${problems.join('; ')}`,
-      problems,
-    );
   }
   const c = parsed.data;
   const primary = parseIp(c.primaryAddress) as ParsedIp;
-  const vipTexts = c.virtualIps.map((v) => (parseIpWithPrefix(v) as ParsedIp).text);
+  const vipTexts = c.virtualIps.map((v) => (parseCidr(v) as ParsedCidr).text);
+  const unicastPeers = c.unicastPeers.map((p) => (parseIp(p) as ParsedIp).text);
   return {
     name: c.name,
     vrid: c.vrid,
@@ -174,17 +190,22 @@ export function resolveConfig(config: MachineConfig): ResolvedConfig {
     owner: c.priority === 255,
     advertIntervalMs: c.advertIntervalMs,
     primary,
-    family: primary.family,
     virtualIps: [...c.virtualIps],
     vipTexts,
-    vipSet: new Set(vipTexts),
     preempt: c.preempt,
     preemptDelayMs: c.preempt ? c.preemptDelayMs : 0,
     accept: c.accept,
-    unicastPeers: new Set(c.unicastPeers.map((p) => (parseIp(p) as ParsedIp).text)),
+    unicastPeers,
     lowerPriorityResponse: c.lowerPriorityResponse,
-    checkAddressList: c.checkAddressList,
-    authType: c.authType,
     trackers: c.trackers.map((t) => ({ name: t.name, kind: t.kind, weight: t.weight, initial: t.initial })),
+    auth: c.auth,
+    rules: rulesOf(c),
   };
+}
+
+function rulesOf(c: z.output<typeof schema>): ReceiveRules {
+  const rules = receiveRules(c);
+  // unreachable: the schema has accepted every address
+  if (!rules.ok) throw new VrrpError('VRRP_CONFIG_INVALID', `${rules.error.field}: not usable`);
+  return rules.value;
 }

@@ -1,8 +1,18 @@
 // Public surface of the VRRP state machine.
 
-export { compareAddresses } from './address';
-export { VrrpMachineError, type VrrpMachineErrorCode } from './errors';
 export { VrrpMachine } from './machine';
+export {
+  checkReceived,
+  type ReceiveCheck,
+  type ReceivedAdvert,
+  type ReceiveRules,
+  receiveRules,
+  VRRP_RECEIVE_CODES,
+  type VrrpInstanceCheck,
+  type VrrpInstanceCheckConfig,
+  type VrrpReceiveCode,
+  validateAgainstInstance,
+} from './receive';
 export { SyncGroup, type SyncGroupAction } from './sync-group';
 export { masterDownIntervalMs, skewTimeMs } from './timing';
 export type * from './types';

@@ -1,13 +1,14 @@
 // The VRRP state machine: RFC 3768 (v2) and RFC 5798 / RFC 9568 (v3) §6.4 and §7.1, plus
 // keepalived's Fault state, tracking and preempt delay. Pure and deterministic: events carry the time,
 // actions come out; no timers, sockets or clock in here.
+import { compareIp, type ParsedIp } from '@proxyha/common';
+import { VrrpError } from '../codec/errors';
+import type { VrrpV2Auth } from '../codec/types';
 import { type ResolvedConfig, resolveConfig } from './config';
-import { VrrpMachineError } from './errors';
-import { compareIp, type ParsedIp, parseIp } from './ip';
+import { checkReceived, VRRP_RECEIVE_CODES, type VrrpReceiveCode } from './receive';
 import { masterDownIntervalMs, skewTimeMs } from './timing';
 import type {
   AdvertEvent,
-  DiscardReason,
   FaultReason,
   MachineAction,
   MachineConfig,
@@ -20,20 +21,6 @@ import type {
 } from './types';
 
 const TIMERS: readonly TimerName[] = ['adver', 'masterDown', 'preemptDelay'];
-const DISCARD_REASONS: readonly DiscardReason[] = [
-  'ttl',
-  'version',
-  'vrid',
-  'addressOwner',
-  'ownAddress',
-  'notUnicastPeer',
-  'priority',
-  'interval',
-  'authType',
-  'addressCount',
-  'addressList',
-  'badAddress',
-];
 
 interface Stats {
   advertsReceived: number;
@@ -42,12 +29,8 @@ interface Stats {
   priorityZeroSent: number;
   becameMaster: number;
   releasedMaster: number;
-  discarded: Record<DiscardReason, number>;
+  discarded: Record<VrrpReceiveCode, number>;
 }
-
-type Validation =
-  | { readonly ok: true; readonly from: ParsedIp }
-  | { readonly ok: false; readonly reason: DiscardReason; readonly message: string };
 
 /**
  * One VRRP virtual router instance as a pure state machine.
@@ -84,7 +67,7 @@ export class VrrpMachine {
 
   /**
    * @param config - the instance configuration
-   * @throws VrrpMachineError with code `VRRP_MACHINE_CONFIG` when the configuration is invalid
+   * @throws {@link VrrpError} `VRRP_CONFIG_INVALID` when the configuration is invalid
    */
   constructor(config: MachineConfig) {
     this.#c = resolveConfig(config);
@@ -92,8 +75,8 @@ export class VrrpMachine {
     for (const t of this.#c.trackers)
       this.#trackers.set(t.name, { up: t.initial === 'up', weight: t.weight });
     this.#effective = this.#computeEffective();
-    const discarded = {} as Record<DiscardReason, number>;
-    for (const r of DISCARD_REASONS) discarded[r] = 0;
+    const discarded = {} as Record<VrrpReceiveCode, number>;
+    for (const r of VRRP_RECEIVE_CODES) discarded[r] = 0;
     this.#stats = {
       advertsReceived: 0,
       advertsSent: 0,
@@ -140,9 +123,14 @@ export class VrrpMachine {
     return this.#c.primary.text;
   }
 
+  /** The configured v2 authentication, sent in this instance's adverts. */
+  get auth(): VrrpV2Auth {
+    return this.#c.auth;
+  }
+
   /** The configured unicast peers in canonical form (empty: multicast). */
   get unicastPeers(): readonly string[] {
-    return [...this.#c.unicastPeers];
+    return this.#c.unicastPeers;
   }
 
   /** The earliest armed timer's due time, or `undefined` when no timer is armed. */
@@ -159,7 +147,7 @@ export class VrrpMachine {
    * Handles one event and returns the actions to carry out, in order.
    *
    * @param event - the event; its `at` must be a finite number
-   * @throws VrrpMachineError with code `VRRP_MACHINE_EVENT` for a malformed event
+   * @throws {@link VrrpError} `VRRP_INVALID_EVENT` for a malformed event
    */
   handle(event: MachineEvent): MachineAction[] {
     if (
@@ -168,8 +156,8 @@ export class VrrpMachine {
       typeof event.at !== 'number' ||
       !Number.isFinite(event.at)
     ) {
-      throw new VrrpMachineError(
-        'VRRP_MACHINE_EVENT',
+      throw new VrrpError(
+        'VRRP_INVALID_EVENT',
         `event needs a finite numeric "at" (got ${JSON.stringify(event)})`,
       );
     }
@@ -188,7 +176,7 @@ export class VrrpMachine {
         break;
       case 'timer':
         if (!TIMERS.includes(event.timer)) {
-          throw new VrrpMachineError('VRRP_MACHINE_EVENT', `unknown timer ${JSON.stringify(event.timer)}`);
+          throw new VrrpError('VRRP_INVALID_EVENT', `unknown timer ${JSON.stringify(event.timer)}`);
         }
         this.#onTimer(event.timer);
         break;
@@ -207,8 +195,8 @@ export class VrrpMachine {
         this.#onSyncGroup(event.group, event.to);
         break;
       default:
-        throw new VrrpMachineError(
-          'VRRP_MACHINE_EVENT',
+        throw new VrrpError(
+          'VRRP_INVALID_EVENT',
           `unknown event type ${JSON.stringify((event as { type?: unknown }).type)}`,
         );
     }
@@ -330,14 +318,14 @@ export class VrrpMachine {
 
   #onTracker(name: string, state: 'up' | 'down', weight: number | undefined): void {
     if (state !== 'up' && state !== 'down') {
-      throw new VrrpMachineError(
-        'VRRP_MACHINE_EVENT',
+      throw new VrrpError(
+        'VRRP_INVALID_EVENT',
         `tracker state must be "up" or "down" (got ${JSON.stringify(state)})`,
       );
     }
     if (weight !== undefined && !(Number.isInteger(weight) && weight >= -253 && weight <= 253)) {
-      throw new VrrpMachineError(
-        'VRRP_MACHINE_EVENT',
+      throw new VrrpError(
+        'VRRP_INVALID_EVENT',
         `tracker weight must be an integer -253..253 (got ${weight})`,
       );
     }
@@ -370,7 +358,7 @@ export class VrrpMachine {
       this.#groupFault = false;
       this.#reevaluate();
     } else {
-      throw new VrrpMachineError('VRRP_MACHINE_EVENT', `unknown sync group request ${JSON.stringify(to)}`);
+      throw new VrrpError('VRRP_INVALID_EVENT', `unknown sync group request ${JSON.stringify(to)}`);
     }
   }
 
@@ -379,106 +367,25 @@ export class VrrpMachine {
   #onAdvert(ev: AdvertEvent): void {
     // Only Backup and Master take part in the protocol; Initialize and Fault read nothing.
     if (this.#state !== 'backup' && this.#state !== 'master') return;
-    const v = this.#validate(ev);
+    // the one receive validator (RFC 3768 §7.1 / RFC 5798 §7.1), the same as validateAgainstInstance
+    const v = checkReceived({ ...ev, source: ev.from }, this.#c.rules);
     if (!v.ok) {
-      this.#stats.discarded[v.reason]++;
-      this.#out.push({ type: 'discard', at: this.#at, reason: v.reason, from: String(ev.from) });
-      this.#log('warn', v.message);
+      const code = v.error.code as VrrpReceiveCode;
+      this.#stats.discarded[code]++;
+      this.#out.push({ type: 'discard', at: this.#at, reason: code, from: String(ev.from) });
+      this.#log('warn', v.error.message);
       return;
+    }
+    if (!v.value.addressListMatches) {
+      this.#log(
+        'warn',
+        `address list in advert from owner ${v.value.from.text} differs from ours; processing it (RFC 5798 §7.1)`,
+      );
     }
     this.#stats.advertsReceived++;
     if (ev.priority === 0) this.#stats.priorityZeroReceived++;
-    if (this.#state === 'backup') this.#backupAdvert(ev, v.from);
-    else this.#masterAdvert(ev, v.from);
-  }
-
-  /** RFC 3768 §7.1 / RFC 5798 §7.1 receive checks that are not the codec's (bytes, length, checksum). */
-  #validate(ev: AdvertEvent): Validation {
-    const c = this.#c;
-    const from = typeof ev.from === 'string' ? parseIp(ev.from) : undefined;
-    const src = from?.text ?? String(ev.from);
-    const bad = (reason: DiscardReason, message: string): Validation => ({ ok: false, reason, message });
-    if (ev.ttl !== undefined && ev.ttl !== 255) {
-      return bad('ttl', `invalid TTL/HL. Received ${ev.ttl} and expect 255 (advert from ${src})`);
-    }
-    if (ev.version !== c.version) {
-      return bad(
-        'version',
-        `received version ${ev.version} advert from ${src}, ours is ${c.version} - discarding`,
-      );
-    }
-    if (ev.vrid !== undefined && ev.vrid !== c.vrid) {
-      return bad('vrid', `received VRID ${ev.vrid} advert from ${src}, ours is ${c.vrid} - discarding`);
-    }
-    if (from === undefined || from.family !== c.family) {
-      return bad('badAddress', `advert source ${src} is not an IPv${c.family} address - discarding`);
-    }
-    if (c.owner) {
-      // RFC 5798 §7.1: the owner processes no adverts. Another owner is a configuration error that
-      // leaves two Masters (keepalived lowers its priority instead; we keep the RFC and say so).
-      return bad(
-        'addressOwner',
-        ev.priority === 255
-          ? `CONFIGURATION ERROR: local instance and a remote instance (${src}) are both configured as address owner (priority 255), please fix`
-          : `we own the virtual addresses (priority 255); ignoring advert from ${src}`,
-      );
-    }
-    if (from.value === c.primary.value) {
-      return bad('ownAddress', `advert from ${src} carries our own primary address - discarding`);
-    }
-    if (c.unicastPeers.size > 0 && !c.unicastPeers.has(from.text)) {
-      return bad('notUnicastPeer', `advert from ${src} is not from a configured unicast peer - discarding`);
-    }
-    if (!Number.isInteger(ev.priority) || ev.priority < 0 || ev.priority > 255) {
-      return bad('priority', `invalid priority ${ev.priority} in advert from ${src} - discarding`);
-    }
-    const cs = ev.maxAdvertIntervalCs;
-    if (!Number.isInteger(cs) || cs <= 0 || cs > 4095) {
-      return bad('interval', `invalid advertisement interval ${cs} cs in advert from ${src} - discarding`);
-    }
-    if (c.version === 2 && cs * 10 !== c.advertIntervalMs) {
-      return bad(
-        'interval',
-        `advertisement interval mismatch mine=${c.advertIntervalMs / 1000} sec rcv'd=${cs / 100} sec (from ${src})`,
-      );
-    }
-    if (c.version === 2 && ev.authType !== undefined && ev.authType !== c.authType) {
-      return bad(
-        'authType',
-        `received auth type ${ev.authType} from ${src}, ours is ${c.authType} - discarding`,
-      );
-    }
-    const list = Array.isArray(ev.addresses) ? ev.addresses : [];
-    if (list.length === 0) {
-      return bad('addressCount', `advert from ${src} carries no address - discarding`);
-    }
-    const texts = new Set<string>();
-    for (const a of list) {
-      const ip = typeof a === 'string' ? parseIp(a) : undefined;
-      if (ip === undefined || ip.family !== c.family) {
-        return bad(
-          'badAddress',
-          `advert from ${src} lists ${String(a)}, not an IPv${c.family} address - discarding`,
-        );
-      }
-      texts.add(ip.text);
-    }
-    if (c.checkAddressList) {
-      const same = texts.size === c.vipSet.size && [...texts].every((t) => c.vipSet.has(t));
-      if (!same) {
-        if (ev.priority !== 255) {
-          return bad(
-            'addressList',
-            `address list in advert from ${src} (${[...texts].join(', ')}) differs from ours (${c.vipTexts.join(', ')}) - discarding`,
-          );
-        }
-        this.#log(
-          'warn',
-          `address list in advert from owner ${src} differs from ours; processing it (RFC 5798 §7.1)`,
-        );
-      }
-    }
-    return { ok: true, from };
+    if (this.#state === 'backup') this.#backupAdvert(ev, v.value.from);
+    else this.#masterAdvert(ev, v.value.from);
   }
 
   #backupAdvert(ev: AdvertEvent, from: ParsedIp): void {

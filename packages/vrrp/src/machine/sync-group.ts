@@ -1,5 +1,5 @@
 // keepalived's vrrp_sync_group as a pure coordinator over several machines.
-import { VrrpMachineError } from './errors';
+import { VrrpError } from '../codec/errors';
 import type { VrrpMachine } from './machine';
 import type { MachineAction, MachineEvent, TransitionAction } from './types';
 
@@ -29,18 +29,18 @@ export class SyncGroup {
   /**
    * @param name - group name, for log lines
    * @param members - the machines; their instance names must be unique
-   * @throws VrrpMachineError with code `VRRP_SYNC_GROUP` for duplicate names or fewer than two members
+   * @throws {@link VrrpError} `VRRP_INVALID_SYNC_GROUP` for duplicate names or fewer than two members
    */
   constructor(name: string, members: readonly VrrpMachine[]) {
     this.#name = name;
     for (const m of members) {
       if (this.#members.has(m.name)) {
-        throw new VrrpMachineError('VRRP_SYNC_GROUP', `sync group ${name}: duplicate member ${m.name}`);
+        throw new VrrpError('VRRP_INVALID_SYNC_GROUP', `sync group ${name}: duplicate member ${m.name}`);
       }
       this.#members.set(m.name, m);
     }
     if (this.#members.size < 2) {
-      throw new VrrpMachineError('VRRP_SYNC_GROUP', `sync group ${name}: needs at least two members`);
+      throw new VrrpError('VRRP_INVALID_SYNC_GROUP', `sync group ${name}: needs at least two members`);
     }
   }
 
@@ -58,7 +58,7 @@ export class SyncGroup {
   member(instance: string): VrrpMachine {
     const m = this.#members.get(instance);
     if (m === undefined) {
-      throw new VrrpMachineError('VRRP_SYNC_GROUP', `sync group ${this.#name}: no member ${instance}`);
+      throw new VrrpError('VRRP_INVALID_SYNC_GROUP', `sync group ${this.#name}: no member ${instance}`);
     }
     return m;
   }
@@ -69,7 +69,7 @@ export class SyncGroup {
    *
    * @param instance - the member's instance name
    * @param event - the event for it
-   * @throws VrrpMachineError with code `VRRP_SYNC_GROUP` for an unknown member
+   * @throws {@link VrrpError} `VRRP_INVALID_SYNC_GROUP` for an unknown member
    */
   handle(instance: string, event: MachineEvent): SyncGroupAction[] {
     const out: SyncGroupAction[] = [];

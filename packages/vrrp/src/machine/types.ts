@@ -1,3 +1,6 @@
+import type { VrrpV2Auth } from '../codec/types';
+import type { VrrpReceiveCode } from './receive';
+
 // Public types of the VRRP state machine: configuration, events in, actions out, snapshots.
 
 /**
@@ -101,8 +104,13 @@ export interface MachineConfig {
    * and processed. Default true (keepalived checks too).
    */
   readonly checkAddressList?: boolean;
-  /** Version 2 only: the Auth Type adverts must carry (0 none, 1 simple text, 2 IP AH). Default 0. */
-  readonly authType?: number;
+  /**
+   * Version 2 only: the authentication adverts must carry (RFC 2338 §5.3.6; keepalived `authentication`):
+   * `{ type: 'simple', password }` (auth type 1, at most 8 bytes, compared in constant time) or
+   * `{ type: 'none' }` (the default). Adverts with another type or password are discarded
+   * (`VRRP_AUTH_MISMATCH`, `VRRP_AUTH_FAILURE`).
+   */
+  readonly auth?: VrrpV2Auth;
   /** Tracked objects; see {@link TrackerConfig}. */
   readonly trackers?: readonly TrackerConfig[];
 }
@@ -133,8 +141,11 @@ export interface AdvertEvent {
   readonly addresses: readonly string[];
   /** IPv4 TTL / IPv6 Hop Limit of the received packet, if known; must be 255 (RFC 5798 §5.1.1.3). */
   readonly ttl?: number;
-  /** v2 Auth Type field, if known. */
-  readonly authType?: number;
+  /**
+   * v2 authentication as received (type and password); absent means type 0. An instance configured with a
+   * password discards an advert without one (`VRRP_AUTH_MISMATCH`).
+   */
+  readonly auth?: VrrpV2Auth;
 }
 
 /** Start the instance (RFC 5798 §6.4.1 Startup event). Ignored unless in Initialize. */
@@ -178,7 +189,7 @@ export interface TickEvent {
 }
 
 /** The instance's interface went down (Fault) or came back up. */
-export interface InterfaceEvent {
+export interface LinkEvent {
   /** Discriminator. */
   readonly type: 'interfaceDown' | 'interfaceUp';
   /** Time in milliseconds. */
@@ -221,7 +232,7 @@ export type MachineEvent =
   | AdvertEvent
   | TimerEvent
   | TickEvent
-  | InterfaceEvent
+  | LinkEvent
   | TrackerChangedEvent
   | SyncGroupEvent;
 
@@ -270,37 +281,6 @@ export type SendReason =
   | 'lowerPriorityReceived'
   | 'shutdown'
   | 'fault';
-
-/**
- * Why a received advertisement was discarded (receive validation, RFC 3768 §7.1 / RFC 5798 §7.1).
- * Counted in {@link MachineStats.discarded}. Byte-level checks (length, checksum, type) are the codec's.
- *
- * - `ttl`: TTL / Hop Limit not 255.
- * - `version`: not the configured version.
- * - `vrid`: not the configured VRID.
- * - `addressOwner`: this router owns the addresses (priority 255) and so processes no adverts.
- * - `ownAddress`: the advert's source is our own primary address (a looped-back advert).
- * - `notUnicastPeer`: unicast peers are configured and the source is not one of them.
- * - `priority`: the priority field is not an integer 0..255.
- * - `interval`: v3 Max Adver Int is 0 or out of range; v2 Adver Int differs from ours (RFC 3768 §7.1).
- * - `authType`: v2 Auth Type differs from ours.
- * - `addressCount`: the advert carries no address (RFC 9568 §5.2.5).
- * - `addressList`: the address list differs from ours and the sender is not the owner.
- * - `badAddress`: the source or a listed address is not an address of our family.
- */
-export type DiscardReason =
-  | 'ttl'
-  | 'version'
-  | 'vrid'
-  | 'addressOwner'
-  | 'ownAddress'
-  | 'notUnicastPeer'
-  | 'priority'
-  | 'interval'
-  | 'authType'
-  | 'addressCount'
-  | 'addressList'
-  | 'badAddress';
 
 /** Send one advertisement (to the multicast group, or to each unicast peer). */
 export interface SendAction {
@@ -405,7 +385,7 @@ export interface DiscardAction {
   /** Time of the advert. */
   readonly at: number;
   /** Why. */
-  readonly reason: DiscardReason;
+  readonly reason: VrrpReceiveCode;
   /** Source of the advert. */
   readonly from: string;
 }
@@ -465,7 +445,7 @@ export interface MachineStats {
   /** Transitions out of Master. */
   readonly releasedMaster: number;
   /** Discarded adverts by reason. */
-  readonly discarded: Readonly<Record<DiscardReason, number>>;
+  readonly discarded: Readonly<Record<VrrpReceiveCode, number>>;
 }
 
 /** Why the instance is (or would be) in Fault. */

@@ -1,15 +1,16 @@
 // An in-memory LAN of VRRP routers on a virtual clock: the same pure machine, driven by a discrete
 // event queue, with per-link loss (seeded), delay, jitter, partitions, crashes and restarts.
-import { VrrpMachine } from '../machine/machine';
-import type {
-  MachineAction,
-  MachineConfig,
-  MachineEvent,
-  MachineStateName,
-  SendAction,
-  TimerName,
-  TransitionReason,
-} from '../machine/types';
+// the package's own main entry (not a relative path): the two bundles share one VrrpMachine class
+import {
+  type MachineAction,
+  type MachineConfig,
+  type MachineEvent,
+  type MachineStateName,
+  type SendAction,
+  type TimerName,
+  type TransitionReason,
+  VrrpMachine,
+} from '@proxyha/vrrp';
 import { createPrng } from './prng';
 import { EventQueue } from './queue';
 
@@ -448,6 +449,7 @@ export class SimNetwork {
         maxAdvertIntervalCs: send.intervalMs / 10,
         addresses: send.addresses,
         ttl: 255,
+        ...(m.version === 2 ? { auth: m.auth } : {}),
       };
       this.#queue.push(this.#now + delay, () => {
         if (!dst.alive || !dst.ifUp) {

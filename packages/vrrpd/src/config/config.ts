@@ -1,153 +1,227 @@
-import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import ms from 'ms';
-import { parse as parseYaml } from 'yaml';
+// The proxyha-vrrpd configuration: validation (zod, internal), the typed result, and its mapping onto
+// the pieces it configures (VRRP machines, garp policies, virtual MACs).
+import {
+  type ConfigIssue,
+  formatIssues,
+  type IpFamily,
+  issuesFromSchema,
+  parseCidr,
+  parseDuration,
+  parseIp,
+  resultOrIssue,
+} from '@proxyha/common';
+import { readConfigFile } from '@proxyha/common/cli';
+import type { BurstPolicyInput, InterfaceRate } from '@proxyha/garp';
+import { defaultVmacName, type MachineConfig, type TrackerConfig, virtualMac } from '@proxyha/vrrp';
 import { z } from 'zod';
+import { VrrpdError } from '../errors';
 
-/** A config file that cannot be read or is invalid; `issues` name each path and problem. */
-export class VrrpConfigError extends Error {
-  /** Stable error code. */
-  readonly code = 'VRRP_CONFIG_INVALID';
-  constructor(
-    message: string,
-    /** One line per problem: `instances[0].vrid: ...`. */
-    readonly issues: readonly string[] = [],
-  ) {
-    super(issues.length ? `${message}\n  ${issues.join('\n  ')}` : message);
-    this.name = 'VrrpConfigError';
-  }
+/** A keepalived `vrrp_script`: a command run every `interval`; its exit status is the tracker's state. */
+export interface TrackScriptConfig {
+  /** Name, used in log lines (`VRRP_Script(NAME) failed`). */
+  readonly name: string;
+  /** Program and arguments (no shell). */
+  readonly command: readonly string[];
+  /** Milliseconds between runs. Default 2000. */
+  readonly interval: number;
+  /** Milliseconds before a run counts as failed. Default 2000. */
+  readonly timeout: number;
+  /** keepalived weight semantics: > 0 added while up, < 0 added while down, 0 forces Fault while down. */
+  readonly weight: number;
+  /** Consecutive successes from down to up. Default 1. */
+  readonly rise: number;
+  /** Consecutive failures from up to down. Default 1. */
+  readonly fall: number;
 }
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const n = typeof v === 'number' ? v : ms(v as ms.StringValue);
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `not a duration: ${JSON.stringify(v)} (use e.g. "100ms", "1s")`,
-    });
-    return z.NEVER;
-  }
-  return n;
+/** A keepalived `track_file`: a file holding an integer, 0 (or no file) meaning healthy. */
+export interface TrackFileConfig {
+  /** Name in log lines; default the path. */
+  readonly name?: string | undefined;
+  /** The file. */
+  readonly path: string;
+  /** Weight, as for scripts. */
+  readonly weight: number;
+}
+
+/** A keepalived `track_interface`: another interface's link state. */
+export interface TrackInterfaceConfig {
+  /** Interface name. */
+  readonly name: string;
+  /** Weight, as for scripts. */
+  readonly weight: number;
+}
+
+/** Gratuitous ARP / unsolicited NA timing of one instance (keepalived's `garp_*`), durations in ms. */
+export interface GarpConfig {
+  /** `garp_master_repeat`: frames per address at once. */
+  readonly repeat?: number | undefined;
+  /** `garp_master_delay`: the second burst; 0 = none. */
+  readonly secondBurstDelay?: number | undefined;
+  /** `garp_master_refresh`: periodic refresh while master; 0 = none. */
+  readonly refreshInterval?: number | undefined;
+  /** `garp_master_refresh_repeat`. */
+  readonly refreshRepeat?: number | undefined;
+  /** `garp_lower_prio_repeat`: on a lower-priority advert; 0 = none. */
+  readonly reassertRepeat?: number | undefined;
+  /** `garp_lower_prio_delay`. */
+  readonly reassertDelay?: number | undefined;
+  /** `garp_interval`: minimum gap between ARPs on the interface. */
+  readonly interval?: number | undefined;
+  /** `gna_interval`: minimum gap between neighbour adverts on the interface (default: `interval`). */
+  readonly naInterval?: number | undefined;
+  /** `request` (keepalived, FRR) or `reply` (`arping -A`). */
+  readonly arpOperation?: 'request' | 'reply' | undefined;
+  /** Set the router flag in neighbour adverts (FRR does). */
+  readonly naRouterFlag?: boolean | undefined;
+}
+
+/** One validated VRRP instance of {@link VrrpDaemonConfig} (durations in milliseconds, defaults applied). */
+export interface VrrpInstanceConfig {
+  /** Instance name (`VI_1`), in every log line. */
+  readonly name: string;
+  /** Interface the adverts go out on. */
+  readonly interface: string;
+  /** Virtual router id, 1..255. */
+  readonly vrid: number;
+  /** Priority 1..255 (255: address owner). Default 100. */
+  readonly priority: number;
+  /** VRRP version. Default 3. */
+  readonly version: 2 | 3;
+  /** Advertisement interval in ms. Default 1000. */
+  readonly advertInterval: number;
+  /** The virtual addresses with prefix lengths. */
+  readonly virtualIps: readonly string[];
+  /** Preempt a lower-priority master. Default true. */
+  readonly preempt: boolean;
+  /** keepalived's `preempt_delay` in ms. Default 0. */
+  readonly preemptDelay: number;
+  /** keepalived's `unicast_peer`. */
+  readonly unicastPeers: readonly string[];
+  /** Accept_Mode. Default false. */
+  readonly accept: boolean;
+  /** Source of the adverts; default the interface's first IPv4 / link-local IPv6 address. */
+  readonly sourceAddress?: string | undefined;
+  /** v3 over IPv4 checksum form on send. */
+  readonly checksum?: 'pseudo-header' | 'vrrp-only' | undefined;
+  /** How a master answers a lower-priority advert. Default `rfc9568`. */
+  readonly lowerPriorityResponse: 'rfc9568' | 'rfc5798';
+  /** v2 simple password (keepalived `auth_type PASS`, `auth_pass`), at most 8 bytes. */
+  readonly authPassword?: string | undefined;
+  /** Track scripts. */
+  readonly trackScripts: readonly TrackScriptConfig[];
+  /** Track files. */
+  readonly trackFiles: readonly TrackFileConfig[];
+  /** Track interfaces. */
+  readonly trackInterfaces: readonly TrackInterfaceConfig[];
+  /** Gratuitous ARP / NA timing. */
+  readonly garp?: GarpConfig | undefined;
+  /** keepalived's `use_vmac`: `true`, or `{ name }` for another macvlan name. Default false. */
+  readonly vmac: boolean | { readonly name?: string | undefined };
+  /** keepalived's `higher_prio_send_advert`. Default false. */
+  readonly higherPrioritySendAdvert: boolean;
+}
+
+/** A validated `proxyha-vrrpd` configuration (durations in milliseconds, defaults applied). */
+export interface VrrpDaemonConfig {
+  /** `raw` (IP protocol 112 on the interfaces) or `loopback` (UDP on 127.0.0.x, no root). Default raw. */
+  readonly transport: 'raw' | 'loopback';
+  /** keepalived's `vrrp_strict`: enforce Accept_Mode false with nftables. Default false. */
+  readonly strict: boolean;
+  /** keepalived's `vrrp_rt_priority`: SCHED_RR 1..99 for the daemon. */
+  readonly realtimePriority?: number | undefined;
+  /** keepalived's `vrrp_priority`: a nice value. */
+  readonly nice?: number | undefined;
+  /** Ports of the loopback transport. */
+  readonly loopback: { readonly port: number; readonly ownerPort: number };
+  /** The instances. */
+  readonly instances: readonly VrrpInstanceConfig[];
+  /** keepalived's `vrrp_sync_group`s. */
+  readonly syncGroups: readonly { readonly name: string; readonly instances: readonly string[] }[];
+}
+
+const duration = (max?: number) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => resultOrIssue(parseDuration(v, max === undefined ? {} : { max }), ctx));
+const weight = z.number().int().min(-253).max(253).default(0);
+const ip = z.string().refine((s) => parseIp(s) !== undefined, { message: 'not an IP address' });
+const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
+  message: 'not an address with an optional prefix length (192.168.77.74/24, fd77::74/64)',
 });
-
-const ip = z.string().refine((s) => isIP(s) !== 0, { message: 'not an IP address' });
-const cidr = z.string().refine(
-  (s) => {
-    const [addr, len, extra] = s.split('/');
-    if (extra !== undefined || !addr) return false;
-    const fam = isIP(addr);
-    if (fam === 0) return false;
-    if (len === undefined) return true;
-    const n = Number(len);
-    return /^\d+$/.test(len) && n <= (fam === 4 ? 32 : 128);
-  },
-  { message: 'not an address with an optional prefix length (192.168.77.74/24, fd77::74/64)' },
-);
-
-const trackScript = z.strictObject({
-  name: z.string().min(1),
-  command: z.array(z.string()).min(1),
-  interval: duration.default(2000),
-  timeout: duration.default(2000),
-  weight: z.number().int().min(-253).max(253).default(0),
-  rise: z.number().int().min(1).default(1),
-  fall: z.number().int().min(1).default(1),
-});
-
-const trackFile = z.strictObject({
-  name: z.string().min(1).optional(),
-  path: z.string().min(1),
-  weight: z.number().int().min(-253).max(253).default(0),
-});
-
 const ifname = z
   .string()
   .regex(
     /^[A-Za-z0-9_.:@-]{1,15}$/,
     'not an interface name (1 to 15 letters, digits, "_", ".", ":", "@", "-")',
   );
-
-/**
- * Gratuitous ARP / unsolicited NA timing of one instance: `@proxyha/garp`'s policy with
- * durations as strings. Left out: keepalived's defaults (5 at once, 5 more after 5 s).
- */
-const garp = z.strictObject({
-  /** keepalived `garp_master_repeat` */
-  repeat: z.number().int().min(1).max(1000).optional(),
-  /** `garp_master_delay`; 0 = no second burst */
-  secondBurstDelay: duration.optional(),
-  /** `garp_master_refresh`; 0 = none */
-  refreshInterval: duration.optional(),
-  /** `garp_master_refresh_repeat` */
-  refreshRepeat: z.number().int().min(1).max(1000).optional(),
-  /** `garp_lower_prio_repeat`; 0 = do not re-announce on a lower-priority advert */
-  reassertRepeat: z.number().int().min(0).max(1000).optional(),
-  /** `garp_lower_prio_delay` */
-  reassertDelay: duration.optional(),
-  /** `garp_interval`: minimum gap between gratuitous ARPs on the interface */
-  interval: duration.optional(),
-  /** `gna_interval`: minimum gap between neighbour adverts on the interface (default: `interval`) */
-  naInterval: duration.optional(),
-  arpOperation: z.enum(['request', 'reply']).optional(),
-  naRouterFlag: z.boolean().optional(),
-});
-
-const vmac = z.union([z.boolean(), z.strictObject({ name: ifname.optional() })]);
+const DAY = 86_400_000;
 
 const instance = z
   .strictObject({
     name: z.string().regex(/^[\w.-]+$/, 'letters, digits, "_", "." and "-" only'),
-    interface: z.string().min(1).max(15),
+    interface: ifname,
     vrid: z.number().int().min(1).max(255),
     priority: z.number().int().min(1).max(255).default(100),
     version: z.union([z.literal(2), z.literal(3)]).default(3),
-    advertInterval: duration.default(1000),
+    advertInterval: duration().default(1000),
     virtualIps: z.array(cidr).min(1),
     preempt: z.boolean().default(true),
-    preemptDelay: duration.default(0),
+    preemptDelay: duration().default(0),
     unicastPeers: z.array(ip).default([]),
     accept: z.boolean().default(false),
     sourceAddress: ip.optional(),
     checksum: z.enum(['pseudo-header', 'vrrp-only']).optional(),
     lowerPriorityResponse: z.enum(['rfc9568', 'rfc5798']).default('rfc9568'),
-    authPassword: z.string().max(8).optional(),
-    trackScripts: z.array(trackScript).default([]),
-    trackFiles: z.array(trackFile).default([]),
-    // keepalived's track_interface: another interface's link state, with an optional weight
-    trackInterfaces: z
+    authPassword: z
+      .string()
+      .refine((p) => new TextEncoder().encode(p).length <= 8, { message: 'at most 8 bytes' })
+      .optional(),
+    trackScripts: z
       .array(
         z.strictObject({
-          name: z.string().min(1).max(15),
-          weight: z.number().int().min(-253).max(253).default(0),
+          name: z.string().min(1),
+          command: z.array(z.string()).min(1),
+          interval: duration().default(2000),
+          timeout: duration().default(2000),
+          weight,
+          rise: z.number().int().min(1).default(1),
+          fall: z.number().int().min(1).default(1),
         }),
       )
       .default([]),
-    garp: garp.optional(),
-    vmac: vmac.default(false),
+    trackFiles: z
+      .array(z.strictObject({ name: z.string().min(1).optional(), path: z.string().min(1), weight }))
+      .default([]),
+    trackInterfaces: z.array(z.strictObject({ name: ifname, weight })).default([]),
+    garp: z
+      .strictObject({
+        repeat: z.number().int().min(1).max(1000).optional(),
+        secondBurstDelay: duration(DAY).optional(),
+        refreshInterval: duration(DAY).optional(),
+        refreshRepeat: z.number().int().min(1).max(1000).optional(),
+        reassertRepeat: z.number().int().min(0).max(1000).optional(),
+        reassertDelay: duration(DAY).optional(),
+        interval: duration(DAY).optional(),
+        naInterval: duration(DAY).optional(),
+        arpOperation: z.enum(['request', 'reply']).optional(),
+        naRouterFlag: z.boolean().optional(),
+      })
+      .optional(),
+    vmac: z.union([z.boolean(), z.strictObject({ name: ifname.optional() })]).default(false),
     higherPrioritySendAdvert: z.boolean().default(false),
   })
   .superRefine((inst, ctx) => {
-    for (const k of [
-      'secondBurstDelay',
-      'refreshInterval',
-      'reassertDelay',
-      'interval',
-      'naInterval',
-    ] as const) {
-      const v = inst.garp?.[k];
-      if (v !== undefined && v > 86_400_000)
-        ctx.addIssue({ code: 'custom', path: ['garp', k], message: `at most 24h, got ${v} ms` });
-    }
-    const families = new Set(inst.virtualIps.map((v) => isIP(v.split('/')[0] as string)));
+    const families = new Set(inst.virtualIps.map((v) => parseCidr(v)?.family));
     if (families.size > 1)
       ctx.addIssue({
         code: 'custom',
         path: ['virtualIps'],
         message: 'mixes IPv4 and IPv6: use one instance per family',
       });
-    const v6 = families.has(6);
+    const family = familyOf(inst);
     if (inst.version === 2) {
-      if (v6)
+      if (family === 'ipv6')
         ctx.addIssue({
           code: 'custom',
           path: ['version'],
@@ -170,13 +244,13 @@ const instance = z
         ctx.addIssue({ code: 'custom', path: ['authPassword'], message: 'VRRPv3 has no authentication' });
     }
     for (const [i, peer] of inst.unicastPeers.entries())
-      if ((isIP(peer) === 6) !== v6)
+      if (parseIp(peer)?.family !== family)
         ctx.addIssue({
           code: 'custom',
           path: ['unicastPeers', i],
           message: 'not of the virtual addresses’ family',
         });
-    if (inst.sourceAddress && (isIP(inst.sourceAddress) === 6) !== v6)
+    if (inst.sourceAddress && parseIp(inst.sourceAddress)?.family !== family)
       ctx.addIssue({
         code: 'custom',
         path: ['sourceAddress'],
@@ -184,14 +258,10 @@ const instance = z
       });
   });
 
-/** The schema of `proxyha-vrrpd --config FILE` (YAML or JSON). */
-export const vrrpDaemonConfigSchema = z
+const schema = z
   .strictObject({
     transport: z.enum(['raw', 'loopback']).default('raw'),
-    // keepalived's vrrp_strict: enforce Accept_Mode false with nftables
     strict: z.boolean().default(false),
-    // keepalived's vrrp_rt_priority (SCHED_RR 1..99) and vrrp_priority (nice): keep adverts on
-    // time when the host is loaded (needs CAP_SYS_NICE)
     realtimePriority: z.number().int().min(1).max(99).optional(),
     nice: z.number().int().min(-20).max(19).optional(),
     loopback: z
@@ -217,10 +287,7 @@ export const vrrpDaemonConfigSchema = z
       names.set(inst.name, i);
       const clash = cfg.instances.findIndex(
         (o, j) =>
-          j < i &&
-          o.interface === inst.interface &&
-          o.vrid === inst.vrid &&
-          o.virtualIps[0]?.includes(':') === inst.virtualIps[0]?.includes(':'),
+          j < i && o.interface === inst.interface && o.vrid === inst.vrid && familyOf(o) === familyOf(inst),
       );
       if (clash >= 0)
         ctx.addIssue({
@@ -228,18 +295,26 @@ export const vrrpDaemonConfigSchema = z
           path: ['instances', i, 'vrid'],
           message: `VRID ${inst.vrid} on ${inst.interface} is already used by instances[${clash}]`,
         });
-      if (cfg.transport === 'loopback' && inst.unicastPeers.length === 0)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['instances', i, 'unicastPeers'],
-          message: 'the loopback transport needs the other routers as unicast peers',
-        });
-      if (cfg.transport === 'loopback' && inst.vmac !== false)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['instances', i, 'vmac'],
-          message: 'a virtual MAC needs the raw transport (a real interface)',
-        });
+      if (cfg.transport === 'loopback') {
+        if (inst.unicastPeers.length === 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['instances', i, 'unicastPeers'],
+            message: 'the loopback transport needs the other routers as unicast peers',
+          });
+        if (inst.vmac !== false)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['instances', i, 'vmac'],
+            message: 'a virtual MAC needs the raw transport (a real interface)',
+          });
+        if (!inst.sourceAddress)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['instances', i, 'sourceAddress'],
+            message: 'the loopback transport needs this router’s own 127.0.0.x address',
+          });
+      }
       const vm = vmacOf(inst);
       if (vm) {
         const other = cfg.instances.findIndex(
@@ -252,12 +327,6 @@ export const vrrpDaemonConfigSchema = z
             message: `interface name ${vm.name} is already used by instances[${other}]`,
           });
       }
-      if (cfg.transport === 'loopback' && !inst.sourceAddress)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['instances', i, 'sourceAddress'],
-          message: 'the loopback transport needs this router’s own 127.0.0.x address',
-        });
     }
     // the ARP / NA rate limits are per interface: instances announcing on one must agree
     const rates = new Map<string, { i: number; arp: number | undefined; na: number | undefined }>();
@@ -294,37 +363,47 @@ export const vrrpDaemonConfigSchema = z
       }
   });
 
-/** A validated daemon configuration (durations in milliseconds, defaults applied). */
-export type VrrpDaemonConfig = z.output<typeof vrrpDaemonConfigSchema>;
-/** One validated instance of {@link VrrpDaemonConfig}. */
-export type VrrpInstanceConfig = VrrpDaemonConfig['instances'][number];
+// the schema's output is exactly the documented interface (checked at compile time)
+const checkOutput = (c: z.output<typeof schema>): VrrpDaemonConfig => c;
 
-/** A VRRP virtual MAC: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6), RFC 5798 §7.3. */
-function virtualMacOf(vrid: number, family: 'ipv4' | 'ipv6'): string {
-  return `00:00:5e:00:0${family === 'ipv4' ? 1 : 2}:${vrid.toString(16).padStart(2, '0')}`;
+/**
+ * Validates an already parsed configuration (YAML or JSON) and applies defaults.
+ *
+ * @param data - the parsed document
+ * @param source - how to name it in the message (the file name)
+ * @throws {@link VrrpdError} `VRRPD_CONFIG_INVALID`, with `details.issues` naming each bad path and value
+ */
+export function parseVrrpDaemonConfig(data: unknown, source = 'config'): VrrpDaemonConfig {
+  const r = schema.safeParse(data, { reportInput: true });
+  if (r.success) return checkOutput(r.data);
+  const issues: ConfigIssue[] = issuesFromSchema(r.error.issues, data);
+  throw new VrrpdError('VRRPD_CONFIG_INVALID', formatIssues(source, issues), { details: { issues } });
+}
+
+type InstanceInput = Pick<VrrpInstanceConfig, 'interface' | 'vrid' | 'virtualIps' | 'vmac'>;
+
+function familyOf(inst: Pick<VrrpInstanceConfig, 'virtualIps'>): IpFamily {
+  return parseCidr(inst.virtualIps[0])?.family ?? 'ipv4';
 }
 
 /** The virtual MAC interface of an instance with `vmac` set. */
 export interface VmacConfig {
   /** The macvlan's name: `vrrp.<vrid>` (IPv4) or `vrrp6.<vrid>` (IPv6) unless configured. */
   readonly name: string;
-  /** Its MAC address, 00:00:5e:00:01:VRID or 00:00:5e:00:02:VRID. */
+  /** Its MAC address, 00:00:5e:00:01:VRID or 00:00:5e:00:02:VRID (RFC 5798 §7.3). */
   readonly mac: string;
   /** The instance's interface, which the macvlan sits on. */
   readonly parent: string;
   /** Address family of the instance. */
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: IpFamily;
 }
-
-type InstanceInput = Pick<VrrpInstanceConfig, 'interface' | 'vrid' | 'virtualIps' | 'vmac'>;
 
 /** The VMAC of an instance (keepalived's `use_vmac`), or undefined when it has none. */
 export function vmacOf(inst: InstanceInput): VmacConfig | undefined {
   if (inst.vmac === false) return undefined;
-  const family = inst.virtualIps[0]?.includes(':') ? 'ipv6' : 'ipv4';
-  const name =
-    (inst.vmac === true ? undefined : inst.vmac.name) ?? `vrrp${family === 'ipv4' ? '' : '6'}.${inst.vrid}`;
-  return { name, mac: virtualMacOf(inst.vrid, family), parent: inst.interface, family };
+  const family = familyOf(inst);
+  const name = (inst.vmac === true ? undefined : inst.vmac.name) ?? defaultVmacName(inst.vrid, family);
+  return { name, mac: virtualMac(inst.vrid, family), parent: inst.interface, family };
 }
 
 /** The interface an instance's VIPs live on and are announced on: its VMAC, else its interface. */
@@ -333,13 +412,13 @@ export function announceInterfaceOf(inst: InstanceInput): string {
 }
 
 /**
- * The per-request burst policy of an instance in `@proxyha/garp`'s field names (its
- * `BurstPolicyInput`), or undefined when the instance sets none.
+ * The per-request burst policy of an instance in `@proxyha/garp`'s terms, or undefined when the
+ * instance sets none.
  */
-export function garpBurstPolicyOf(inst: Pick<VrrpInstanceConfig, 'garp'>): GarpBurstPolicy | undefined {
+export function garpBurstPolicyOf(inst: Pick<VrrpInstanceConfig, 'garp'>): BurstPolicyInput | undefined {
   const g = inst.garp;
   if (!g) return undefined;
-  const out: { -readonly [K in keyof GarpBurstPolicy]: GarpBurstPolicy[K] } = {};
+  const out: { -readonly [K in keyof BurstPolicyInput]: BurstPolicyInput[K] } = {};
   if (g.repeat !== undefined) out.repeat = g.repeat;
   if (g.secondBurstDelay !== undefined) out.secondBurstDelayMs = g.secondBurstDelay;
   if (g.refreshInterval !== undefined) out.refreshIntervalMs = g.refreshInterval;
@@ -351,34 +430,14 @@ export function garpBurstPolicyOf(inst: Pick<VrrpInstanceConfig, 'garp'>): GarpB
   return Object.keys(out).length ? out : undefined;
 }
 
-/** Announcement burst settings in `@proxyha/garp`'s names (milliseconds); see its README. */
-export interface GarpBurstPolicy {
-  /** Frames per address at once on entering Master. */
-  readonly repeat?: number;
-  /** Delay of the second burst; 0 = none. */
-  readonly secondBurstDelayMs?: number;
-  /** Periodic refresh while Master; 0 = none. */
-  readonly refreshIntervalMs?: number;
-  /** Frames per address per refresh. */
-  readonly refreshRepeat?: number;
-  /** Frames per address when a lower-priority advert shows another Master; 0 = none. */
-  readonly reassertRepeat?: number;
-  /** Delay of the follow-up burst after a reassertion; 0 = none. */
-  readonly reassertDelayMs?: number;
-  /** `request` (default) or `reply`. */
-  readonly arpOperation?: 'request' | 'reply';
-  /** Set the router flag in neighbour adverts. */
-  readonly naRouterFlag?: boolean;
-}
-
 /**
  * The per-interface ARP / NA rate limits of a config (`garp.interval`, `garp.naInterval`), as
  * `@proxyha/garp`'s `AnnouncePolicyInput.interfaces`.
  */
 export function garpInterfaceRatesOf(
   config: Pick<VrrpDaemonConfig, 'instances'>,
-): Record<string, { arpIntervalMs: number; naIntervalMs: number }> {
-  const out: Record<string, { arpIntervalMs: number; naIntervalMs: number }> = {};
+): Record<string, InterfaceRate> {
+  const out: Record<string, InterfaceRate> = {};
   for (const inst of config.instances) {
     const arp = inst.garp?.interval;
     const na = inst.garp?.naInterval ?? arp;
@@ -388,42 +447,59 @@ export function garpInterfaceRatesOf(
   return out;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
-    '',
-  );
+/** The tracker names the daemon reports for an instance: `script:NAME`, `file:NAME`, `interface:NAME`. */
+export function trackersOf(inst: VrrpInstanceConfig): TrackerConfig[] {
+  return [
+    ...inst.trackScripts.map((s) => ({
+      name: `script:${s.name}`,
+      kind: 'script' as const,
+      weight: s.weight,
+    })),
+    ...inst.trackFiles.map((f) => ({
+      name: `file:${f.name ?? f.path}`,
+      kind: 'file' as const,
+      weight: f.weight,
+    })),
+    ...inst.trackInterfaces.map((t) => ({
+      name: `interface:${t.name}`,
+      kind: 'interface' as const,
+      weight: t.weight,
+    })),
+  ];
 }
 
-/** Validates an already parsed config object; throws {@link VrrpConfigError} naming each bad path. */
-export function parseVrrpDaemonConfig(data: unknown, source = 'config'): VrrpDaemonConfig {
-  const r = vrrpDaemonConfigSchema.safeParse(data, { reportInput: true });
-  if (r.success) return r.data;
-  throw new VrrpConfigError(
-    `${source}: invalid configuration`,
-    r.error.issues.map((i) => {
-      const got =
-        'input' in i && i.input !== undefined && (typeof i.input !== 'object' || i.input === null)
-          ? ` (got ${JSON.stringify(i.input)})`
-          : '';
-      return `${formatPath(i.path) || '(top level)'}: ${i.message}${got}`;
-    }),
-  );
+/**
+ * The `@proxyha/vrrp` machine configuration of a validated instance.
+ *
+ * @param inst - the instance
+ * @param primaryAddress - the address its adverts are sent from
+ */
+export function toMachineConfig(inst: VrrpInstanceConfig, primaryAddress: string): MachineConfig {
+  return {
+    name: inst.name,
+    vrid: inst.vrid,
+    version: inst.version,
+    priority: inst.priority,
+    advertIntervalMs: inst.advertInterval,
+    primaryAddress,
+    virtualIps: inst.virtualIps,
+    preempt: inst.preempt,
+    preemptDelayMs: inst.preemptDelay,
+    accept: inst.accept,
+    unicastPeers: inst.unicastPeers,
+    lowerPriorityResponse: inst.lowerPriorityResponse,
+    auth: inst.authPassword ? { type: 'simple', password: inst.authPassword } : { type: 'none' },
+    trackers: trackersOf(inst),
+  };
 }
 
-/** Reads and validates a YAML (or JSON) config file. */
+/**
+ * Reads and validates a YAML (or JSON) configuration file.
+ *
+ * @param file - the path
+ * @throws `COMMON_CONFIG_READ` when it cannot be read or parsed, {@link VrrpdError} `VRRPD_CONFIG_INVALID`
+ *   when it does not validate
+ */
 export async function loadVrrpDaemonConfig(file: string): Promise<VrrpDaemonConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new VrrpConfigError(`${file}: cannot read: ${(e as Error).message}`);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    throw new VrrpConfigError(`${file}: not valid YAML: ${(e as Error).message}`);
-  }
-  return parseVrrpDaemonConfig(data, file);
+  return parseVrrpDaemonConfig(await readConfigFile(file), file);
 }

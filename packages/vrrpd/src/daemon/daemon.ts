@@ -1,25 +1,43 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
-import { linuxStack, type NetworkStack } from '@proxyha/netio';
-import { type AcceptModeFilter, NftAcceptModeFilter } from '../driver/accept-filter';
-import { RawTransport } from '../driver/raw-transport';
-import { type AnnounceRequest, type RouterTransition, type VrrpLogger, VrrpRouter } from '../driver/router';
-import { type AdvertMeta, type AdvertTransport, LoopbackTransport } from '../driver/transport';
-import { LoopbackOwnerVipManager, StackVipManager, type VipManager } from '../driver/vips';
-import { VrrpMachine } from '../machine/machine';
-import { SyncGroup } from '../machine/sync-group';
-import type { MachineAction, MachineConfig, TrackerConfig } from '../machine/types';
+import {
+  type Clock,
+  type CommandRunner,
+  type IpFamily,
+  type Logger,
+  noopLogger,
+  parseCidr,
+  runCommand,
+  systemClock,
+} from '@proxyha/common';
+import type { BurstPolicyInput } from '@proxyha/garp';
+import { linuxStack, type MacvlanSpec, type NetworkStack } from '@proxyha/netio';
+import {
+  type AcceptModeFilter,
+  type AdvertMeta,
+  type AdvertTransport,
+  type MachineAction,
+  type RouterTransition,
+  SyncGroup,
+  type VipAnnouncement,
+  type VipManager,
+  VrrpMachine,
+  VrrpRouter,
+} from '@proxyha/vrrp';
 import {
   announceInterfaceOf,
-  type GarpBurstPolicy,
   garpBurstPolicyOf,
+  toMachineConfig,
   type VmacConfig,
-  VrrpConfigError,
   type VrrpDaemonConfig,
   type VrrpInstanceConfig,
   vmacOf,
-} from './config';
+} from '../config/config';
+import { NftAcceptModeFilter } from '../driver/accept-filter';
+import { LoopbackTransport } from '../driver/loopback-transport';
+import { RawTransport } from '../driver/raw-transport';
+import { LoopbackOwnerVipManager, StackVipManager } from '../driver/vips';
+import { VrrpdError } from '../errors';
+import { type RunningTracker, startTrackFile, startTrackScript, type TrackerContext } from './trackers';
 
 /** Builds the transport of one instance; the daemon shares it between instances of one link. */
 export type TransportFactory = (instance: VrrpInstanceConfig, primaryAddress: string) => AdvertTransport;
@@ -29,36 +47,37 @@ export type TransportFactory = (instance: VrrpInstanceConfig, primaryAddress: st
  * instance's VMAC interface when it has one), plus the virtual MAC to announce and the
  * instance's `garp` burst settings.
  */
-export interface DaemonAnnounceRequest extends AnnounceRequest {
+export interface DaemonAnnounceRequest extends VipAnnouncement {
   /** The virtual MAC (00:00:5e:00:01:VRID / 00:00:5e:00:02:VRID) when the instance uses one. */
   readonly vmac?: string;
   /** The instance's `garp` burst settings, in `@proxyha/garp`'s names (milliseconds). */
-  readonly policy?: GarpBurstPolicy;
+  readonly policy?: BurstPolicyInput;
 }
 
 /** The daemon's announcement hook (`@proxyha/garp`'s Announcer behind it in proxyha-vrrpd). */
 export type DaemonAnnounceHook = (request: DaemonAnnounceRequest) => void;
 
 /**
- * Creates and removes the macvlan interfaces of instances with `vmac` set. `@proxyha/garp`'s
- * `LinuxVmacManager` and `MemoryVmacManager` fit (proxyha-vrrpd adds `setUp` on Linux).
+ * Creates and removes the macvlan interfaces of instances with `vmac` set: `@proxyha/netio`'s
+ * `LinuxMacvlanManager` (or its `MemoryMacvlanManager` twin).
  */
 export interface DaemonVmacManager {
   /** Creates the macvlan (or adopts a matching one left by a crashed run). */
-  create(spec: { parent: string; name: string; mac: string }): Promise<void>;
+  create(spec: MacvlanSpec): Promise<void>;
   /** Removes it; removing an absent one is not an error. */
   remove(name: string): Promise<void>;
-  /**
-   * Brings the macvlan up (before the VIPs are added on entering Master) or down (before
-   * they are removed). Optional: without it the macvlan stays up from creation.
-   */
-  setUp?(name: string, up: boolean): Promise<void>;
+  /** Brings it up (before the VIPs are added on entering Master) or down (before they are removed). */
+  setUp(name: string, up: boolean): Promise<void>;
 }
 
 /** Options of {@link VrrpDaemon}. */
 export interface VrrpDaemonOptions {
-  /** Operator log lines. */
-  readonly logger?: VrrpLogger;
+  /** Operator log lines (keepalived's wording). Default: none. */
+  readonly logger?: Logger;
+  /** Time and timers of the routers, trackers and announcement waits (default the system clock). */
+  readonly clock?: Clock;
+  /** Runs track scripts (default `@proxyha/common`'s runner; tests inject one). */
+  readonly run?: CommandRunner;
   /**
    * Gratuitous ARP / NA hook, called on entering Master once the VIPs are in place, and when
    * a lower-priority advert shows another Master (see `@proxyha/garp`).
@@ -66,8 +85,12 @@ export interface VrrpDaemonOptions {
   readonly announce?: DaemonAnnounceHook;
   /** Creates the macvlans of instances with `vmac` set (required for them). */
   readonly vmacs?: DaemonVmacManager;
-  /** Transport for `transport: raw` configs; default a raw IP protocol 112 socket ({@link RawTransport}). */
-  readonly rawTransport?: TransportFactory;
+  /**
+   * Builds the transports (shared by the instances of one interface and source address). Default: a raw
+   * IP protocol 112 socket ({@link RawTransport}) for `transport: raw`, UDP on loopback
+   * ({@link LoopbackTransport}) for `transport: loopback`; tests pass `MemoryAdvertBus` transports.
+   */
+  readonly transports?: TransportFactory;
   /**
    * Where link states come from (`transport: raw`): the instance's own interface going down
    * means Fault, `trackInterfaces` move the priority. Default `@proxyha/netio`'s Linux stack
@@ -79,7 +102,7 @@ export interface VrrpDaemonOptions {
    * nftables ({@link NftAcceptModeFilter}).
    */
   readonly acceptFilter?: AcceptModeFilter;
-  /** VIP manager for `transport: raw` configs; default rtnetlink ({@link StackVipManager}). */
+  /** VIP manager; default rtnetlink ({@link StackVipManager}) for `transport: raw`, {@link LoopbackOwnerVipManager} for `loopback`. */
   readonly vips?: VipManager;
   /** Called on every state change of every instance. */
   readonly onTransition?: (t: RouterTransition) => void;
@@ -87,7 +110,7 @@ export interface VrrpDaemonOptions {
 
 /** Fans one transport out to every instance on the same interface and family. */
 class SharedTransport {
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: IpFamily;
   #listeners = new Set<(p: Uint8Array, m: AdvertMeta) => void>();
   #opened: Promise<void> | undefined;
   #users = 0;
@@ -120,11 +143,6 @@ class SharedTransport {
   }
 }
 
-/** A tracker the daemon runs for one instance. */
-interface RunningTracker {
-  stop(): void;
-}
-
 /**
  * The `proxyha-vrrpd` daemon as a class: builds one {@link VrrpRouter} per configured
  * instance, shares a transport between instances on one link, joins sync groups, runs
@@ -138,11 +156,19 @@ export class VrrpDaemon {
   readonly #trackers: RunningTracker[] = [];
   readonly #vmacsCreated: string[] = [];
   readonly #acceptFilter: AcceptModeFilter | undefined;
+  readonly #log: Logger;
+  readonly #clock: Clock;
   #started = false;
 
+  /**
+   * @param config - a validated configuration (`parseVrrpDaemonConfig`, `loadVrrpDaemonConfig`)
+   * @param options - the components; every one has a Linux default
+   */
   constructor(config: VrrpDaemonConfig, options: VrrpDaemonOptions = {}) {
     this.#config = config;
     this.#o = options;
+    this.#log = options.logger ?? noopLogger;
+    this.#clock = options.clock ?? systemClock;
     this.#acceptFilter =
       config.strict && config.transport === 'raw'
         ? (options.acceptFilter ?? new NftAcceptModeFilter())
@@ -154,12 +180,17 @@ export class VrrpDaemon {
     return this.#routers;
   }
 
-  /** Builds every instance and starts them. Throws {@link VrrpConfigError} for what the config cannot give. */
+  /**
+   * Builds every instance and starts them.
+   *
+   * @throws {@link VrrpdError} `VRRPD_CONFIG_INVALID` for an interface this host lacks or that has no
+   *   address to send from; `VRRPD_MISSING_COMPONENT` for `vmac` without a VMAC manager
+   */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
     const cfg = this.#config;
-    const log = this.#o.logger;
+    const log = this.#log;
     const shared = new Map<string, SharedTransport>();
     const machines = new Map<string, VrrpMachine>();
     const loopbackVips = new Map<string, VipManager>();
@@ -167,7 +198,7 @@ export class VrrpDaemon {
     for (const inst of cfg.instances) {
       const vm = vmacOf(inst);
       if (vm && !this.#o.vmacs)
-        throw new VrrpConfigError(`instance ${inst.name}: vmac needs a VMAC manager (install @proxyha/garp)`);
+        throw new VrrpdError('VRRPD_MISSING_COMPONENT', `instance ${inst.name}: vmac needs a VMAC manager`);
     }
     for (const inst of cfg.instances) {
       const primary = inst.sourceAddress ?? primaryAddressOf(inst);
@@ -190,21 +221,21 @@ export class VrrpDaemon {
       const vm = vmacOf(inst);
       if (vm) {
         const vmacs = this.#o.vmacs as DaemonVmacManager;
-        await vmacs.create({ parent: vm.parent, name: vm.name, mac: vm.mac });
+        await vmacs.create({ parent: vm.parent, name: vm.name, mac: vm.mac, family: vm.family });
         this.#vmacsCreated.push(vm.name);
-        log?.info(`(${inst.name}) using VMAC ${vm.name} (${vm.mac}) on ${vm.parent}`);
+        log.info(`(${inst.name}) using VMAC ${vm.name} (${vm.mac}) on ${vm.parent}`);
       }
-      const wiring = new InstanceWiring(inst, vm, vips ?? new StackVipManager(), this.#o, log);
+      const wiring = new InstanceWiring(inst, vm, vips ?? new StackVipManager(), this.#o, log, this.#clock);
       const router = new VrrpRouter({
         machine,
         // the VIPs live (and are announced) on the VMAC when there is one; adverts use the parent
         interface: announceInterfaceOf(inst),
         transport: transport.view(),
         vips: wiring.vips,
-        ...(log ? { logger: log } : {}),
+        logger: log,
+        clock: this.#clock,
         ...(this.#o.announce ? { announce: wiring.announce } : {}),
         ...(inst.checksum ? { checksumMode: inst.checksum } : {}),
-        ...(inst.authPassword ? { authPassword: inst.authPassword } : {}),
         ...(this.#acceptFilter ? { acceptFilter: this.#acceptFilter } : {}),
       });
       router.on('transition', (t) => wiring.transition(t, router));
@@ -252,7 +283,7 @@ export class VrrpDaemon {
       for (const inst of cfg.instances) {
         const router = this.#routers.get(inst.name) as VrrpRouter;
         if (inst.interface === name && !(first && up)) {
-          this.#o.logger?.info(`(${inst.name}) Interface ${name} ${up ? 'up' : 'down'}`);
+          this.#log.info(`(${inst.name}) Interface ${name} ${up ? 'up' : 'down'}`);
           router.interfaceChanged(up);
         }
         if (inst.trackInterfaces.some((t) => t.name === name) && !(first && up))
@@ -268,7 +299,7 @@ export class VrrpDaemon {
         if (!watched.has(e.interface.name)) return;
         apply(e.interface.name, e.type !== 'removed' && e.interface.up && e.interface.running);
       },
-      { onError: (err) => this.#o.logger?.warn(`interface watch: ${err.message}`) },
+      { onError: (err) => this.#log.warn(`interface watch: ${err.message}`) },
     );
     this.#trackers.push({ stop: () => watcher.close() });
     await watcher.ready;
@@ -285,96 +316,38 @@ export class VrrpDaemon {
     for (const t of this.#trackers.splice(0)) t.stop();
     await Promise.all([...this.#routers.values()].map((r) => r.stop()));
     await this.#acceptFilter?.close().catch((e) => {
-      this.#o.logger?.error(`cannot remove the accept-mode filter: ${(e as Error).message}`);
+      this.#log.error(`cannot remove the accept-mode filter: ${(e as Error).message}`);
     });
     for (const name of this.#vmacsCreated.splice(0).reverse()) {
       await this.#o.vmacs?.remove(name).catch((e) => {
-        this.#o.logger?.error(`cannot remove VMAC ${name}: ${(e as Error).message}`);
+        this.#log.error(`cannot remove VMAC ${name}: ${(e as Error).message}`);
       });
-      this.#o.logger?.info(`removed VMAC ${name}`);
+      this.#log.info(`removed VMAC ${name}`);
     }
   }
 
   #makeTransport(inst: VrrpInstanceConfig, primary: string): AdvertTransport {
+    if (this.#o.transports) return this.#o.transports(inst, primary);
     if (this.#config.transport === 'loopback')
       return new LoopbackTransport({ address: primary, port: this.#config.loopback.port });
-    if (this.#o.rawTransport) return this.#o.rawTransport(inst, primary);
     return new RawTransport({
       interface: inst.interface,
-      family: primary.includes(':') ? 6 : 4,
+      family: parseCidr(inst.virtualIps[0])?.family ?? 'ipv4',
       source: primary,
       multicast: inst.unicastPeers.length === 0,
     });
   }
 
   #startTrackers(inst: VrrpInstanceConfig, router: VrrpRouter) {
-    for (const s of inst.trackScripts) {
-      let good = 0;
-      let bad = 0;
-      let state: 'up' | 'down' = 'up';
-      let lastStatus: number | undefined = 0;
-      let stopped = false;
-      let timer: NodeJS.Timeout | undefined;
-      const runOnce = () => {
-        const [cmd, ...args] = s.command as [string, ...string[]];
-        execFile(cmd, args, { timeout: s.timeout }, (err) => {
-          if (stopped) return;
-          // keepalived's lines: the exit status when it changes, and the tracker's state changes
-          const status = !err ? 0 : typeof err.code === 'number' ? err.code : undefined;
-          if (status !== lastStatus) {
-            lastStatus = status;
-            this.#o.logger?.info(
-              status === undefined
-                ? `Script \`${s.name}\` timed out`
-                : `Script \`${s.name}\` now returning ${status}`,
-            );
-          }
-          if (err) {
-            bad++;
-            good = 0;
-          } else {
-            good++;
-            bad = 0;
-          }
-          const next =
-            state === 'up' && bad >= s.fall ? 'down' : state === 'down' && good >= s.rise ? 'up' : state;
-          if (next !== state) {
-            state = next;
-            this.#o.logger?.info(
-              next === 'up'
-                ? `(${inst.name}) VRRP_Script(${s.name}) succeeded`
-                : `(${inst.name}) VRRP_Script(${s.name}) failed (${status === undefined ? 'timed out' : `exited with status ${status}`})`,
-            );
-            router.trackerChanged(`script:${s.name}`, state);
-          }
-          timer = setTimeout(runOnce, s.interval);
-        });
-      };
-      runOnce();
-      this.#trackers.push({
-        stop: () => {
-          stopped = true;
-          clearTimeout(timer);
-        },
-      });
-    }
-    for (const f of inst.trackFiles) {
-      const name = `file:${f.name ?? f.path}`;
-      let last: 'up' | 'down' | undefined;
-      const poll = async () => {
-        // keepalived's track_file: the file holds an integer; 0 (or no file) means healthy
-        const text = await readFile(f.path, 'utf8').catch(() => '0');
-        const value = Number.parseInt(text.trim() || '0', 10);
-        const state = Number.isFinite(value) && value === 0 ? 'up' : 'down';
-        if (state !== last) {
-          last = state;
-          router.trackerChanged(name, state);
-        }
-      };
-      void poll();
-      const timer = setInterval(() => void poll(), 1000);
-      this.#trackers.push({ stop: () => clearInterval(timer) });
-    }
+    const ctx: TrackerContext = { clock: this.#clock, run: this.#o.run ?? runCommand, logger: this.#log };
+    for (const s of inst.trackScripts)
+      this.#trackers.push(
+        startTrackScript(inst.name, s, (state) => router.trackerChanged(`script:${s.name}`, state), ctx),
+      );
+    for (const f of inst.trackFiles)
+      this.#trackers.push(
+        startTrackFile(f, (state) => router.trackerChanged(`file:${f.name ?? f.path}`, state), ctx),
+      );
   }
 }
 
@@ -390,7 +363,7 @@ const VIP_WAIT_MS = 1000;
  */
 class InstanceWiring {
   readonly vips: VipManager;
-  readonly announce: (req: AnnounceRequest) => void;
+  readonly announce: (req: VipAnnouncement) => void;
   #vipsAdded: { promise: Promise<void>; resolve: () => void } | undefined;
   #addresses: readonly string[] | undefined;
 
@@ -399,13 +372,14 @@ class InstanceWiring {
     vm: VmacConfig | undefined,
     inner: VipManager,
     private readonly o: VrrpDaemonOptions,
-    private readonly log: VrrpLogger | undefined,
+    private readonly log: Logger,
+    private readonly clock: Clock,
   ) {
     const links = vm ? o.vmacs : undefined;
     this.vips = {
       add: async (ifname, addrs) => {
         try {
-          if (vm && links?.setUp) await links.setUp(vm.name, true);
+          if (vm && links) await links.setUp(vm.name, true);
           await inner.add(ifname, addrs);
         } finally {
           this.#vipsAdded?.resolve();
@@ -414,7 +388,7 @@ class InstanceWiring {
       remove: async (ifname, addrs) => {
         // down first: an IPv6 VIP removed from a VMAC that is up would send an MLD report from
         // the virtual MAC and pull the switch's entry for it back to this (former) Master
-        if (vm && links?.setUp) await links.setUp(vm.name, false);
+        if (vm && links) await links.setUp(vm.name, false);
         await inner.remove(ifname, addrs);
       },
     };
@@ -430,14 +404,14 @@ class InstanceWiring {
       };
       const waiting = req.reason === 'becomeMaster' ? this.#vipsAdded : undefined;
       if (!waiting) return hook(full);
-      let timer: NodeJS.Timeout | undefined;
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
       void Promise.race([
         waiting.promise,
         new Promise<void>((r) => {
-          timer = setTimeout(r, VIP_WAIT_MS);
+          timer = this.clock.setTimeout(r, VIP_WAIT_MS);
         }),
       ]).then(() => {
-        clearTimeout(timer);
+        if (timer) this.clock.clearTimeout(timer);
         // still the same mastership? (a quick step-down has stopped the announcer already)
         if (this.#vipsAdded === waiting) hook(full);
       });
@@ -464,7 +438,7 @@ class InstanceWiring {
       // keepalived's higher_prio_send_advert: one advert at our (lower) priority before we go,
       // so that the other Master re-announces (garp_lower_prio_repeat) and neighbour caches
       // that followed our announcements during a split brain come back to it
-      this.log?.debug(
+      this.log.debug(
         `(${this.inst.name}) sending an advert with priority ${t.priority} before leaving MASTER`,
       );
       router.execute([
@@ -481,57 +455,24 @@ class InstanceWiring {
   }
 }
 
-/** The MachineConfig of a validated instance. */
-export function toMachineConfig(inst: VrrpInstanceConfig, primaryAddress: string): MachineConfig {
-  const trackers: TrackerConfig[] = [
-    ...inst.trackScripts.map((s) => ({
-      name: `script:${s.name}`,
-      kind: 'script' as const,
-      weight: s.weight,
-    })),
-    ...inst.trackFiles.map((f) => ({
-      name: `file:${f.name ?? f.path}`,
-      kind: 'file' as const,
-      weight: f.weight,
-    })),
-    ...inst.trackInterfaces.map((t) => ({
-      name: `interface:${t.name}`,
-      kind: 'interface' as const,
-      weight: t.weight,
-    })),
-  ];
-  return {
-    name: inst.name,
-    vrid: inst.vrid,
-    version: inst.version,
-    priority: inst.priority,
-    advertIntervalMs: inst.advertInterval,
-    primaryAddress,
-    virtualIps: inst.virtualIps,
-    preempt: inst.preempt,
-    preemptDelayMs: inst.preemptDelay,
-    accept: inst.accept,
-    unicastPeers: inst.unicastPeers,
-    lowerPriorityResponse: inst.lowerPriorityResponse,
-    authType: inst.authPassword ? 1 : 0,
-    trackers,
-  };
-}
-
 /**
  * The address adverts are sent from: the interface's first IPv4 address, or for IPv6
  * its link-local address (RFC 5798 §5.1.2.1). Throws when the interface has none.
  */
 export function primaryAddressOf(inst: VrrpInstanceConfig): string {
-  const v6 = inst.virtualIps[0]?.includes(':') ?? false;
+  const v6 = parseCidr(inst.virtualIps[0])?.family === 'ipv6';
   const addrs = networkInterfaces()[inst.interface];
-  if (!addrs) throw new VrrpConfigError(`instance ${inst.name}: interface ${inst.interface} does not exist`);
+  if (!addrs) throw hostMismatch(`instance ${inst.name}: interface ${inst.interface} does not exist`);
   const pick = v6
     ? addrs.find((a) => a.family === 'IPv6' && a.address.startsWith('fe80:'))
     : addrs.find((a) => a.family === 'IPv4');
   if (!pick)
-    throw new VrrpConfigError(
+    throw hostMismatch(
       `instance ${inst.name}: interface ${inst.interface} has no ${v6 ? 'IPv6 link-local' : 'IPv4'} address to send from`,
     );
   return pick.address;
+}
+
+function hostMismatch(message: string): VrrpdError {
+  return new VrrpdError('VRRPD_CONFIG_INVALID', message, { details: { issues: [] } });
 }

@@ -1,30 +1,5 @@
-import { execFile } from 'node:child_process';
-
-/** Runs a command and resolves with its stdout; rejects with stderr in the message. */
-export type CommandRunner = (cmd: string, args: readonly string[]) => Promise<string>;
-
-/** Runs commands with execFile (10 s timeout). */
-const execRunner: CommandRunner = (cmd, args) =>
-  new Promise((resolve, reject) => {
-    execFile(cmd, args as string[], { timeout: 10_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
-      else resolve(String(stdout));
-    });
-  });
-
-/**
- * Enforces Accept_Mode false (RFC 5798 §6.4.3): while a non-owner Master holds VIPs it
- * must not accept packets addressed to them. The router blocks the addresses before it
- * adds them and unblocks them after it removes them.
- */
-export interface AcceptModeFilter {
-  /** Drop local traffic to these addresses (no prefix). */
-  block(addresses: readonly string[]): Promise<void>;
-  /** Stop dropping it. */
-  unblock(addresses: readonly string[]): Promise<void>;
-  /** Remove everything the filter installed. */
-  close(): Promise<void>;
-}
+import { type CommandRunner, checkCommand, ipFamily, runCommand } from '@proxyha/common';
+import type { AcceptModeFilter } from '@proxyha/vrrp';
 
 const TABLE = 'proxyha_vrrp';
 
@@ -35,16 +10,17 @@ const TABLE = 'proxyha_vrrp';
  * discovery keeps working. Needs CAP_NET_ADMIN.
  */
 export class NftAcceptModeFilter implements AcceptModeFilter {
-  readonly #run: CommandRunner;
+  readonly #run: (args: string[]) => Promise<string>;
   #ready: Promise<void> | undefined;
 
-  constructor(run: CommandRunner = execRunner) {
-    this.#run = run;
+  /** @param run - runs `nft` (default: `@proxyha/common`'s runner; inject one to record or to run in a namespace) */
+  constructor(run: CommandRunner = runCommand) {
+    this.#run = (args) => checkCommand(run, 'nft', args);
   }
 
   async #ensureTable(): Promise<void> {
     // create-then-delete makes the first command succeed whether or not a table was left behind
-    this.#ready ??= this.#run('nft', [
+    this.#ready ??= this.#run([
       `table inet ${TABLE} {}; delete table inet ${TABLE}; table inet ${TABLE} { ` +
         'set vips4 { type ipv4_addr; }; set vips6 { type ipv6_addr; }; ' +
         'chain accept_mode { type filter hook input priority filter; policy accept; ' +
@@ -60,27 +36,30 @@ export class NftAcceptModeFilter implements AcceptModeFilter {
     }
   }
 
+  /** {@inheritDoc @proxyha/vrrp!AcceptModeFilter.block} */
   async block(addresses: readonly string[]): Promise<void> {
     await this.#ensureTable();
-    for (const a of addresses) await this.#run('nft', [`add element inet ${TABLE} ${setOf(a)} { ${a} }`]);
+    for (const a of addresses) await this.#run([`add element inet ${TABLE} ${setOf(a)} { ${a} }`]);
   }
 
+  /** {@inheritDoc @proxyha/vrrp!AcceptModeFilter.unblock} */
   async unblock(addresses: readonly string[]): Promise<void> {
     if (!this.#ready) return;
     await this.#ensureTable();
     for (const a of addresses) {
       // deleting an element that is not there is not an error for us
-      await this.#run('nft', [`delete element inet ${TABLE} ${setOf(a)} { ${a} }`]).catch(() => undefined);
+      await this.#run([`delete element inet ${TABLE} ${setOf(a)} { ${a} }`]).catch(() => undefined);
     }
   }
 
+  /** Removes the table. */
   async close(): Promise<void> {
     if (!this.#ready) return;
     this.#ready = undefined;
-    await this.#run('nft', [`table inet ${TABLE} {}; delete table inet ${TABLE}`]);
+    await this.#run([`table inet ${TABLE} {}; delete table inet ${TABLE}`]);
   }
 }
 
 function setOf(address: string): 'vips4' | 'vips6' {
-  return address.includes(':') ? 'vips6' : 'vips4';
+  return ipFamily(address) === 'ipv6' ? 'vips6' : 'vips4';
 }

@@ -1,19 +1,21 @@
+import type { IpFamily } from '@proxyha/common';
 import { type IpSocket, linuxStack, type NetworkStack } from '@proxyha/netio';
 import {
+  type AdvertMeta,
+  type AdvertTransport,
   VRRP_MULTICAST_IPV4,
   VRRP_MULTICAST_IPV6,
   VRRP_PROTOCOL,
   VRRP_TOS_CS6,
   VRRP_TTL,
-} from '../codec/index';
-import type { AdvertMeta, AdvertTransport } from './transport';
+} from '@proxyha/vrrp';
 
 /** Options of {@link RawTransport}. */
 export interface RawTransportOptions {
   /** Interface to send and receive on (SO_BINDTODEVICE). */
   readonly interface: string;
-  /** 4 or 6. */
-  readonly family: 4 | 6;
+  /** The address family. */
+  readonly family: IpFamily;
   /** Source address of our adverts (the interface's primary / link-local address). */
   readonly source: string;
   /** Join the VRRP multicast group (false when only unicast peers are used). Default true. */
@@ -28,15 +30,18 @@ export interface RawTransportOptions {
  * interface, joined to 224.0.0.18 / ff02::12. Needs CAP_NET_RAW.
  */
 export class RawTransport implements AdvertTransport {
-  readonly family: 'ipv4' | 'ipv6';
+  /** The address family. */
+  readonly family: IpFamily;
   readonly #o: RawTransportOptions;
   #socket: IpSocket | undefined;
 
+  /** @param options - interface, family, source address, multicast, stack */
   constructor(options: RawTransportOptions) {
     this.#o = options;
-    this.family = options.family === 4 ? 'ipv4' : 'ipv6';
+    this.family = options.family;
   }
 
+  /** Opens the socket (joining the group unless unicast only) and starts receiving. */
   async open(onMessage: (payload: Uint8Array, meta: AdvertMeta) => void): Promise<void> {
     const stack = this.#o.stack ?? linuxStack;
     const socket = await stack.openIpSocket({
@@ -50,7 +55,7 @@ export class RawTransport implements AdvertTransport {
       source: this.#o.source,
     });
     if (this.#o.multicast ?? true)
-      socket.joinGroup(this.#o.family === 4 ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6);
+      socket.joinGroup(this.#o.family === 'ipv4' ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6);
     socket.onPacket((p) =>
       onMessage(p.payload, {
         source: p.source,
@@ -63,11 +68,13 @@ export class RawTransport implements AdvertTransport {
     this.#socket = socket;
   }
 
+  /** Sends one message to the group or a unicast peer. */
   async send(payload: Uint8Array, destination: string): Promise<void> {
     if (!this.#socket) throw new Error('raw transport is not open');
     await this.#socket.send(payload, destination);
   }
 
+  /** Closes the socket. */
   async close(): Promise<void> {
     this.#socket?.close();
     this.#socket = undefined;

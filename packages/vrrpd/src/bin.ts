@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// proxyha-vrrpd: see src/cli/main.ts. Exit codes: 0 stopped cleanly (or -t ok), 1 failed at run time,
+// 2 bad usage or an invalid configuration.
+import { runCli } from '@proxyha/common/cli';
+import { main } from './cli/main';
+
+void runCli('proxyha-vrrpd', main);

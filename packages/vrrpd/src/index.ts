@@ -1,0 +1,42 @@
+/**
+ * `proxyha-vrrpd`, the VRRP daemon, as a library: the configuration (`parseVrrpDaemonConfig`,
+ * `loadVrrpDaemonConfig`), {@link VrrpDaemon} (one `@proxyha/vrrp` router per instance, shared
+ * transports, sync groups, track scripts, track files and track interfaces, virtual MACs, Accept_Mode),
+ * the Linux components it wires (raw-socket transport, rtnetlink VIPs, nftables filter) and the
+ * gratuitous ARP / NA announcer over `@proxyha/garp`. The gateway app reuses all of it.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  announceInterfaceOf,
+  type GarpConfig,
+  garpBurstPolicyOf,
+  garpInterfaceRatesOf,
+  loadVrrpDaemonConfig,
+  parseVrrpDaemonConfig,
+  type TrackFileConfig,
+  type TrackInterfaceConfig,
+  type TrackScriptConfig,
+  toMachineConfig,
+  trackersOf,
+  type VmacConfig,
+  type VrrpDaemonConfig,
+  type VrrpInstanceConfig,
+  vmacOf,
+} from './config/config';
+export { createAnnouncer, type DaemonAnnouncer } from './daemon/announce';
+export {
+  type DaemonAnnounceHook,
+  type DaemonAnnounceRequest,
+  type DaemonVmacManager,
+  primaryAddressOf,
+  type TransportFactory,
+  VrrpDaemon,
+  type VrrpDaemonOptions,
+} from './daemon/daemon';
+export { NftAcceptModeFilter } from './driver/accept-filter';
+export { LoopbackTransport, type LoopbackTransportOptions } from './driver/loopback-transport';
+export { RawTransport, type RawTransportOptions } from './driver/raw-transport';
+export { LoopbackOwnerVipManager, StackVipManager } from './driver/vips';
+export { VRRPD_ERRORS, VrrpdError, type VrrpdErrorCode } from './errors';
