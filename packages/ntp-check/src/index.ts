@@ -8,31 +8,19 @@
  * with ntpd's 1000 s panic threshold) and peer clock-offset estimation for central
  * management (`estimatePeerSkew`, `judgePeerSkew`).
  *
- * Layers: codec (`decodePacket`, `encodePacket`), pure checks (`validateReply`,
- * `selectSources`, `evaluateSkew`), driver (`NtpClient`).
+ * Layers:
+ * - codec (`src/codec/`): {@link decodePacket}, {@link encodePacket}, NTP timestamps;
+ * - machine (`src/machine/`, pure, time as input): {@link validateReply}, {@link selectSources},
+ *   {@link evaluateSkew}, {@link estimatePeerSkew}, and the per-server poll-interval and
+ *   Kiss-o'-Death state;
+ * - driver (`src/driver/`): {@link NtpClient} and {@link checkSkew}, on a `Clock` of `@proxyha/common`.
+ *
+ * Errors are {@link NtpError} with a code from {@link NTP_ERRORS}.
  *
  * @packageDocumentation
  */
 
 export { NTP_PORT, type NtpServerAddress, parseServerAddress } from './address';
-export { type CheckSkewOptions, checkSkew } from './check-skew';
-export {
-  DEFAULT_LOCAL_PRECISION,
-  DEFAULT_MAX_ROOT_DISTANCE_MS,
-  estimatePeerSkew,
-  judgePeerSkew,
-  NTP_MIN_DISPERSION_MS,
-  NTP_PHI,
-  type NtpSample,
-  offsetAndDelay,
-  type PeerExchange,
-  type PeerSkewEstimate,
-  type PeerSkewVerdict,
-  type ReplyContext,
-  validateReply,
-} from './checks';
-export { DEFAULT_TIMEOUT_MS, NtpClient, type NtpClientOptions } from './client';
-export { type Clock, createSystemClock } from './clock';
 export {
   createRequest,
   decodePacket,
@@ -42,25 +30,47 @@ export {
   NtpMode,
   type NtpPacket,
   referenceIdAscii,
-} from './codec';
-export { NtpError, type NtpErrorCode, type Result } from './errors';
-export {
-  DEFAULT_PANIC_THRESHOLD_MS,
-  evaluateSkew,
-  type ServerResult,
-  type ServerVerdict,
-  type SkewLevel,
-  type SkewPolicy,
-  type SkewReason,
-  type SkewReport,
-} from './guard';
-export { DEFAULT_MIN_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_FLOOR_MS } from './poll';
-export { type SelectionCandidate, type SelectionResult, selectSources } from './select';
+} from './codec/packet';
 export {
   fromNtpTimestamp,
   NTP_UNIX_EPOCH_OFFSET_SECONDS,
   type NtpTimestamp,
   ntpDifferenceMs,
   ntpEra,
+  ntpTimestampToUnixMs,
   toNtpTimestamp,
-} from './timestamp';
+  unixMsToNtpTimestamp,
+} from './codec/timestamp';
+export { type CheckSkewOptions, checkSkew } from './driver/check-skew';
+export { DEFAULT_NTP_TIMEOUT_MS, NtpClient, type NtpClientOptions } from './driver/client';
+export { NTP_ERRORS, NtpError, type NtpErrorCode } from './errors';
+export {
+  estimatePeerSkew,
+  judgePeerSkew,
+  type PeerExchange,
+  type PeerSkewEstimate,
+  type PeerSkewVerdict,
+} from './machine/peer';
+export { DEFAULT_MIN_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_FLOOR_MS } from './machine/poll';
+export {
+  DEFAULT_LOCAL_PRECISION,
+  DEFAULT_MAX_ROOT_DISTANCE_MS,
+  NTP_MIN_DISPERSION_MS,
+  NTP_PHI,
+  type NtpSample,
+  offsetAndDelay,
+  type ReplyContext,
+  validateReply,
+} from './machine/reply';
+export { type SelectionCandidate, type SelectionResult, selectSources } from './machine/select';
+export {
+  DEFAULT_PANIC_THRESHOLD_MS,
+  evaluateSkew,
+  type NtpServerResult,
+  type NtpServerVerdict,
+  type SkewLevel,
+  type SkewPolicy,
+  type SkewReason,
+  type SkewReasonCode,
+  type SkewReport,
+} from './machine/skew';

@@ -21,6 +21,7 @@ describe('parseServerAddress', () => {
     expect(ok('[2001:db8::1]:4123')).toEqual({ host: '2001:db8::1', port: 4123 });
     expect(ok('[::1]')).toEqual({ host: '::1', port: 123 });
     expect(ok('2001:db8::1')).toEqual({ host: '2001:db8::1', port: 123 });
+    expect(ok('[fe80::123%eth0]:123')).toEqual({ host: 'fe80::123%eth0', port: 123 });
   });
 
   it('names the input and the problem when it cannot parse', () => {
@@ -32,6 +33,10 @@ describe('parseServerAddress', () => {
     expect(bad('2001:db8::1:123:zz')).toMatch(/not an IPv6 address/);
     expect(bad('bad_host!')).toMatch(/not a host name or IP address/);
     expect(bad(':123')).toMatch(/empty host/);
+    // not IP addresses in common's strict reading, and not host names either (numeric top-level label)
+    expect(bad('192.0.2.01')).toBe("invalid server '192.0.2.01': not a host name or IP address");
+    expect(bad('1.2.3')).toMatch(/not a host name or IP address/);
+    expect(bad('[fe80::1%bad zone]')).toMatch(/brackets are for IPv6/);
   });
 
   it('round-trips through formatServerAddress', () => {

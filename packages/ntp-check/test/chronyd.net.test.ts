@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describeNet, withScope } from '@proxyha/testlab';
 import { expect, it } from 'vitest';
-import { checkSkew } from '../src/check-skew';
-import { NtpClient } from '../src/client';
+import { checkSkew } from '../src/driver/check-skew';
+import { NtpClient } from '../src/driver/client';
 import { closedPort, withServers } from './helpers/ntp-server';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
@@ -22,15 +22,15 @@ function run(
 }
 
 describeNet('ntp-check against a real chronyd on loopback', () => {
-  it('measures the offset to chronyd (local stratum 8) within ±5 ms', () =>
+  it('measures the offset to chronyd (local stratum 8) within the on-wire bound', () =>
     withScope(async (scope) => {
       const port = await closedPort();
       await scope.chronyd({ port, address: '127.0.0.1', extraConfig: 'local stratum 8' });
       const client = new NtpClient({ timeout: '2s' });
       const r = await client.query(`127.0.0.1:${port}`);
       if (!r.ok) throw new Error(`chronyd query failed: ${r.error.code} ${r.error.message}`);
-      // Same host, same clock: the true offset is 0.
-      expect(Math.abs(r.sample.offsetMs)).toBeLessThanOrEqual(5);
+      // Same host, same clock: the true offset is 0, within ±δ/2 (plus 0.5 ms of clock reading error)
+      // whatever the load; how close it gets is bench/accuracy.mjs's business.
       expect(Math.abs(r.sample.offsetMs)).toBeLessThanOrEqual(r.sample.delayMs / 2 + 0.5);
       expect(r.sample.stratum).toBe(8);
       expect(r.sample.leap).toBe(0);

@@ -1,32 +1,36 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describeCliError } from '@proxyha/common/cli';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main';
 import { closedPort, withServers } from './helpers/ntp-server';
 
-const pkg = fileURLToPath(new URL('..', import.meta.url));
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs the CLI body in-process as `runCli` does, with buffers for stdout and stderr. */
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+      },
+    },
+  };
+  let code: number;
+  try {
+    code = await main(args, io);
+  } catch (error) {
+    const d = describeCliError('proxyha-ntp', error);
+    if (d.line) stderr += `${d.line}\n`;
+    code = d.exitCode;
+  }
+  return { code, stdout, stderr };
 }
 
-beforeAll(async () => {
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      'pnpm',
-      ['--filter', '@proxyha/ntp-check', 'build'],
-      { cwd: pkg, timeout: 110_000 },
-      (e, _o, err) => (e ? reject(new Error(`build failed: ${err}`)) : resolve()),
-    );
-  });
-}, 120_000);
-
-describe('proxyha-ntp CLI (dist/cli.js)', () => {
+describe('proxyha-ntp CLI (main, in-process)', () => {
   it('prints offset, delay, stratum and verdict per server and exits 0 when in sync', async () => {
     await withServers([{ shiftMs: 2 }, { shiftMs: 120_000 }, {}], async ([a, b, c]) => {
       const r = await run(['--max-offset', '500ms', a!.label, b!.label, c!.label]);
@@ -118,23 +122,32 @@ describe('proxyha-ntp CLI (dist/cli.js)', () => {
     expect(r.stdout).toMatch(/connection refused/);
   });
 
-  it('exits 2 for bad arguments', async () => {
-    const bad = [
-      [],
-      ['--max-offset', 'lots', '127.0.0.1'],
-      ['--max-offset', '0', '127.0.0.1'],
-      ['127.0.0.1:99999'],
-      ['[127.0.0.1]:123'],
-      ['--timeout', '5m', '127.0.0.1'],
-      ['--warn-offset', '2s', '--max-offset', '1s', '127.0.0.1'],
-      ['--bogus', '127.0.0.1'],
+  it('exits 2 for bad arguments, saying what is wrong on stderr', async () => {
+    const bad: [string[], string][] = [
+      [[], "error: missing required argument 'server'"],
+      [['--max-offset', 'lots', '127.0.0.1'], '--max-offset not a duration: "lots"'],
+      [['--max-offset', '0', '127.0.0.1'], '--max-offset must be greater than 0'],
+      [['127.0.0.1:99999'], "proxyha-ntp: invalid server '127.0.0.1:99999': port must be 1-65535"],
+      [['[127.0.0.1]:123'], 'brackets are for IPv6 addresses'],
+      [['--timeout', '5m', '127.0.0.1'], '--timeout must be at most 1m (got 5m)'],
+      [
+        ['--warn-offset', '2s', '--max-offset', '1s', '127.0.0.1'],
+        'proxyha-ntp: --warn-offset must not exceed --max-offset',
+      ],
+      [
+        ['--panic-threshold', '500ms', '127.0.0.1'],
+        'proxyha-ntp: --panic-threshold must not be below --max-offset',
+      ],
+      [['--bogus', '127.0.0.1'], "error: unknown option '--bogus'"],
     ];
-    for (const args of bad) {
+    for (const [args, message] of bad) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
-      expect(r.stderr.length).toBeGreaterThan(0);
+      expect(r.stderr).toContain(message);
     }
-    expect((await run(['--help'])).code).toBe(0);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: proxyha-ntp \[options\] <server...>/);
   });
 });

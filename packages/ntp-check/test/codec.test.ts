@@ -8,7 +8,7 @@ import {
   encodePacket,
   type NtpPacket,
   referenceIdAscii,
-} from '../src/codec';
+} from '../src/codec/packet';
 import { NtpError } from '../src/errors';
 
 const vector = JSON.parse(
@@ -85,10 +85,11 @@ describe('codec', () => {
     expect(r.ok && Buffer.from(encodePacket(r.value)).equals(chronyReply)).toBe(true);
   });
 
-  it('rejects short packets with NTP_SHORT_PACKET', () => {
+  it('rejects short packets with NTP_TRUNCATED and their length in details', () => {
     for (const n of [0, 1, 47]) {
       const r = decodePacket(new Uint8Array(n));
-      expect(r.ok ? 'ok' : r.error.code).toBe('NTP_SHORT_PACKET');
+      expect(r.ok ? 'ok' : r.error.code).toBe('NTP_TRUNCATED');
+      expect(r.ok ? undefined : r.error.details).toEqual({ length: n });
     }
   });
 
@@ -122,7 +123,7 @@ describe('codec', () => {
     expect(r.ok && r.value.stratum).toBe(8);
   });
 
-  it('refuses out-of-range fields when encoding, with NTP_INVALID_FIELD', () => {
+  it('refuses out-of-range fields when encoding, with NTP_INVALID_ARGUMENT naming the field', () => {
     const base = createRequest(1n);
     const bad: Partial<NtpPacket>[] = [
       { version: 8 },
@@ -137,8 +138,15 @@ describe('codec', () => {
       { trailer: new Uint8Array(3) },
     ];
     for (const patch of bad) {
+      const field = Object.keys(patch)[0] as string;
       expect(() => encodePacket({ ...base, ...patch })).toThrowError(
-        expect.objectContaining({ code: 'NTP_INVALID_FIELD' }),
+        expect.objectContaining({
+          code: 'NTP_INVALID_ARGUMENT',
+          details: expect.objectContaining({
+            field,
+            issues: [{ path: field, message: expect.stringMatching(/^(must|length must)/) }],
+          }),
+        }),
       );
     }
   });
@@ -149,6 +157,12 @@ describe('codec', () => {
     expect(Buffer.from(bytes.subarray(1, 40)).every((b) => b === 0)).toBe(true);
     expect(Buffer.from(bytes.subarray(40)).toString('hex')).toBe('0102030405060708');
     expect(encodePacket(createRequest(5n, 3))[0]).toBe(0x1b);
+    expect(() => createRequest(0n)).toThrowError(
+      expect.objectContaining({
+        code: 'NTP_INVALID_ARGUMENT',
+        message: 'invalid NTP packet field: nonce: must not be zero',
+      }),
+    );
     expect(() => createRequest(0n)).toThrow(NtpError);
   });
 

@@ -6,7 +6,7 @@ import {
   onKiss,
   onPollSent,
   pollDecision,
-} from '../src/poll';
+} from '../src/machine/poll';
 
 describe('per-server poll state', () => {
   it('allows the first request and then none until the minimum interval has passed', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { selectSources } from '../src/select';
+import { selectSources } from '../src/machine/select';
 
 const c = (id: string, offsetMs: number, rootDistanceMs = 10) => ({ id, offsetMs, rootDistanceMs });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { NtpSample } from '../src/checks';
 import { NtpError } from '../src/errors';
-import { evaluateSkew, type ServerResult } from '../src/guard';
+import type { NtpSample } from '../src/machine/reply';
+import { evaluateSkew, type NtpServerResult } from '../src/machine/skew';
 
 function sample(offsetMs: number, extra: Partial<NtpSample> = {}): NtpSample {
   return {
@@ -20,7 +20,7 @@ function sample(offsetMs: number, extra: Partial<NtpSample> = {}): NtpSample {
     ...extra,
   };
 }
-const good = (server: string, offsetMs: number, extra: Partial<NtpSample> = {}): ServerResult => ({
+const good = (server: string, offsetMs: number, extra: Partial<NtpSample> = {}): NtpServerResult => ({
   server,
   ok: true,
   sample: sample(offsetMs, extra),
@@ -28,10 +28,10 @@ const good = (server: string, offsetMs: number, extra: Partial<NtpSample> = {}):
   ageMs: 0,
   discarded: 0,
 });
-const bad = (server: string, code: NtpError['code'], message: string, details = {}): ServerResult => ({
+const bad = (server: string, code: NtpError['code'], message: string, details = {}): NtpServerResult => ({
   server,
   ok: false,
-  error: new NtpError(code, message, details),
+  error: new NtpError(code, message, { details }),
   discarded: 0,
 });
 

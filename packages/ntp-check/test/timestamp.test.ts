@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromNtpTimestamp, ntpDifferenceMs, ntpEra, toNtpTimestamp } from '../src/timestamp';
+import {
+  fromNtpTimestamp,
+  ntpDifferenceMs,
+  ntpEra,
+  ntpTimestampToUnixMs,
+  toNtpTimestamp,
+  unixMsToNtpTimestamp,
+} from '../src/codec/timestamp';
 
 const S = 1_000_000_000n;
 // 2036-02-07T06:28:16Z: NTP era 1 starts here.
@@ -71,5 +78,29 @@ describe('NTP timestamps', () => {
         },
       ),
     );
+  });
+
+  it("converts a Clock's fractional milliseconds exactly as nanoseconds would be", () => {
+    expect(unixMsToNtpTimestamp(0)).toBe(toNtpTimestamp(0n));
+    expect(unixMsToNtpTimestamp(1_790_000_000_123.25)).toBe(toNtpTimestamp(1_790_000_000_123_250_000n));
+    expect(unixMsToNtpTimestamp(-0.5)).toBe(toNtpTimestamp(-500_000n));
+    expect(() => unixMsToNtpTimestamp(Number.NaN)).toThrowError(
+      expect.objectContaining({ code: 'NTP_INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('round-trips wall-clock milliseconds to within a microsecond, across the 2036 era boundary', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 4e12, noNaN: true }),
+        fc.double({ min: -1e9, max: 1e9, noNaN: true }),
+        (ms, pivotDelta) => {
+          const back = ntpTimestampToUnixMs(unixMsToNtpTimestamp(ms), ms + pivotDelta);
+          expect(Math.abs(back - ms)).toBeLessThan(1e-3);
+        },
+      ),
+    );
+    const era1 = Number(ERA1_UNIX_S) * 1000 + 0.25;
+    expect(ntpTimestampToUnixMs(unixMsToNtpTimestamp(era1), era1 - 86_400_000)).toBe(era1);
   });
 });

@@ -1,10 +1,10 @@
-import type { SkewReport } from './guard';
+// The CLI's two outputs: the table and the --json document.
+import { measuredMs, signedMs } from '../machine/figures';
+import type { SkewReport } from '../machine/skew';
 
 function ms(x: number | undefined, signed = false): string {
   if (x === undefined) return '-';
-  const abs = Math.abs(x);
-  const s = x.toFixed(abs >= 100 ? 1 : abs >= 10 ? 2 : 3);
-  return `${signed && x >= 0 ? '+' : ''}${s} ms`;
+  return signed ? signedMs(x) : `${measuredMs(x)} ms`;
 }
 
 /**
@@ -21,10 +21,10 @@ export function formatReport(report: SkewReport): string {
     s.verdict === 'ok' ? 'ok' : `${s.verdict}: ${s.reason}${s.fresh === false ? ' (cached sample)' : ''}`,
   ]);
   const head = ['SERVER', 'OFFSET', 'DELAY', 'STRATUM', 'VERDICT'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
       .join('  ')
       .trimEnd();
   const out = [line(head), ...rows.map(line), ''];

@@ -1,4 +1,6 @@
-import { err, NtpError, ok, type Result } from './errors';
+// The NTP packet header (RFC 5905 figure 8): bytes <-> NtpPacket.
+import { type ConfigIssue, describeValue, err, formatIpv4, ok, type Result } from '@proxyha/common';
+import { NtpError } from '../errors';
 import type { NtpTimestamp } from './timestamp';
 
 /** Length of an NTP header without extension fields or MAC. */
@@ -54,27 +56,30 @@ export interface NtpPacket {
 }
 
 /**
- * Decodes an NTP packet. Never throws: returns `NTP_SHORT_PACKET` for fewer than 48
- * bytes and `NTP_BAD_LENGTH` for a length that is not a multiple of 4. Semantic
- * checks of a reply (mode, version, nonce, stratum, ...) are in `validateReply`.
+ * Decodes an NTP packet. Never throws: returns `NTP_TRUNCATED` for fewer than 48
+ * bytes and `NTP_BAD_LENGTH` for a length that is not a multiple of 4, with
+ * `details.length`. Semantic checks of a reply (mode, version, nonce, stratum, ...)
+ * are in `validateReply`.
  *
  * @param bytes - the UDP payload
  */
-export function decodePacket(bytes: Uint8Array): Result<NtpPacket> {
+export function decodePacket(bytes: Uint8Array): Result<NtpPacket, NtpError> {
   if (!(bytes instanceof Uint8Array)) {
-    return err(new NtpError('NTP_SHORT_PACKET', 'not a byte array', { length: 0 }));
+    return err(new NtpError('NTP_TRUNCATED', 'not a byte array', { details: { length: 0 }, stack: false }));
   }
   if (bytes.length < NTP_HEADER_LENGTH) {
     return err(
-      new NtpError('NTP_SHORT_PACKET', `packet of ${bytes.length} bytes is shorter than the 48-byte header`, {
-        length: bytes.length,
+      new NtpError('NTP_TRUNCATED', `packet of ${bytes.length} bytes is shorter than the 48-byte header`, {
+        details: { length: bytes.length },
+        stack: false,
       }),
     );
   }
   if (bytes.length % 4 !== 0) {
     return err(
       new NtpError('NTP_BAD_LENGTH', `packet length ${bytes.length} is not a multiple of 4`, {
-        length: bytes.length,
+        details: { length: bytes.length },
+        stack: false,
       }),
     );
   }
@@ -98,12 +103,17 @@ export function decodePacket(bytes: Uint8Array): Result<NtpPacket> {
   });
 }
 
+/** A field given to the encoder is out of range: `NTP_INVALID_ARGUMENT` with one issue for that field. */
+function invalidField(field: string, message: string, value: unknown): NtpError {
+  const issues: ConfigIssue[] = [{ path: field, message }];
+  return new NtpError('NTP_INVALID_ARGUMENT', `invalid NTP packet field: ${field}: ${message}`, {
+    details: { issues, field, value },
+  });
+}
+
 function intField(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new NtpError('NTP_INVALID_FIELD', `${name} must be an integer in ${min}..${max}, got ${value}`, {
-      field: name,
-      value,
-    });
+    throw invalidField(name, `must be an integer in ${min}..${max} (got ${describeValue(value)})`, value);
   }
   return value;
 }
@@ -111,41 +121,29 @@ function intField(name: string, value: number, min: number, max: number): number
 function shortField(name: string, seconds: number): number {
   const raw = Math.round(seconds * 65536);
   if (!Number.isFinite(seconds) || raw < 0 || raw > 0xffffffff) {
-    throw new NtpError('NTP_INVALID_FIELD', `${name} must be in 0..65535.99998 seconds, got ${seconds}`, {
-      field: name,
-      value: seconds,
-    });
+    throw invalidField(name, `must be in 0..65535.99998 seconds (got ${describeValue(seconds)})`, seconds);
   }
   return raw;
 }
 
 function tsField(name: string, value: bigint): bigint {
   if (typeof value !== 'bigint' || value < 0n || value >= 1n << 64n) {
-    throw new NtpError(
-      'NTP_INVALID_FIELD',
-      `${name} must be a 64-bit unsigned bigint, got ${String(value)}`,
-      {
-        field: name,
-        value: String(value),
-      },
-    );
+    throw invalidField(name, `must be a 64-bit unsigned bigint (got ${describeValue(value)})`, String(value));
   }
   return value;
 }
 
 /**
- * Encodes an NTP packet. Throws {@link NtpError} `NTP_INVALID_FIELD` when a field is
- * out of range (programming error, never caused by received bytes).
+ * Encodes an NTP packet. Throws {@link NtpError} `NTP_INVALID_ARGUMENT` (with
+ * `details.issues` and `details.field`) when a field is out of range: a programming
+ * error, never caused by received bytes.
  *
  * @param p - the packet; `trailer` defaults to empty
  */
 export function encodePacket(p: Omit<NtpPacket, 'trailer'> & { trailer?: Uint8Array }): Uint8Array {
   const trailer = p.trailer ?? new Uint8Array(0);
   if (trailer.length % 4 !== 0) {
-    throw new NtpError('NTP_INVALID_FIELD', `trailer length ${trailer.length} is not a multiple of 4`, {
-      field: 'trailer',
-      value: trailer.length,
-    });
+    throw invalidField('trailer', `length must be a multiple of 4 (got ${trailer.length})`, trailer.length);
   }
   const out = new Uint8Array(NTP_HEADER_LENGTH + trailer.length);
   const v = new DataView(out.buffer);
@@ -179,7 +177,7 @@ export function encodePacket(p: Omit<NtpPacket, 'trailer'> & { trailer?: Uint8Ar
  * @param version - 4 (default) or 3
  */
 export function createRequest(nonce: NtpTimestamp, version: 3 | 4 = 4): NtpPacket {
-  if (nonce === 0n) throw new NtpError('NTP_INVALID_FIELD', 'nonce must not be zero', { field: 'nonce' });
+  if (nonce === 0n) throw invalidField('nonce', 'must not be zero', '0');
   return {
     leap: 0,
     version,
@@ -224,6 +222,7 @@ export function describeReferenceId(packet: Pick<NtpPacket, 'stratum' | 'referen
   if (packet.stratum <= 1) {
     return referenceIdAscii(packet.referenceId) ?? `0x${packet.referenceId.toString(16).padStart(8, '0')}`;
   }
-  const r = packet.referenceId >>> 0;
-  return [r >>> 24, (r >>> 16) & 0xff, (r >>> 8) & 0xff, r & 0xff].join('.');
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, packet.referenceId >>> 0);
+  return formatIpv4(bytes);
 }

@@ -6,6 +6,7 @@
  * section 6 prescribes. Differences between timestamps are taken modulo 2^64, which
  * is correct across an era boundary as long as the two lie within 68 years.
  */
+import { NtpError } from '../errors';
 
 /** A raw 64-bit NTP timestamp as on the wire (unsigned, era not included). */
 export type NtpTimestamp = bigint;
@@ -54,6 +55,40 @@ export function fromNtpTimestamp(ts: NtpTimestamp, pivotUnixNs: bigint): bigint 
   const pivot = unixNsToFixed(pivotUnixNs);
   const full = pivot + signed64((ts & MASK_64) - pivot);
   return roundDiv(full * NS_PER_S, TWO_32) - OFFSET_NS;
+}
+
+/**
+ * Converts Unix time in milliseconds, as a `Clock`'s `wallTime()` reads it
+ * (fractional: microseconds and below are kept), to a wire NTP timestamp.
+ *
+ * @param unixMs - milliseconds since 1970-01-01T00:00:00Z
+ */
+export function unixMsToNtpTimestamp(unixMs: number): NtpTimestamp {
+  return toNtpTimestamp(msToNs(unixMs));
+}
+
+/**
+ * Converts a wire NTP timestamp to Unix milliseconds (fractional), choosing the era closest to
+ * `pivotUnixMs` as {@link fromNtpTimestamp} does.
+ *
+ * @param ts - wire timestamp
+ * @param pivotUnixMs - a time known to be within 68 years of the answer (the local clock), ms
+ */
+export function ntpTimestampToUnixMs(ts: NtpTimestamp, pivotUnixMs: number): number {
+  const ns = fromNtpTimestamp(ts, msToNs(pivotUnixMs));
+  const ms = floorDiv(ns, 1_000_000n);
+  return Number(ms) + Number(ns - ms * 1_000_000n) / 1e6;
+}
+
+/** Milliseconds (fractional) to integer nanoseconds; whole and fractional parts apart to keep precision. */
+function msToNs(ms: number): bigint {
+  if (!Number.isFinite(ms)) {
+    throw new NtpError('NTP_INVALID_ARGUMENT', `time must be a finite number of ms, got ${ms}`, {
+      details: { value: ms },
+    });
+  }
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
 }
 
 /**

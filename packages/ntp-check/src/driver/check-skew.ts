@@ -1,10 +1,11 @@
+// The skew guard as one call: query the servers, then the machine's verdict.
 import { z } from 'zod';
-import type { NtpServerAddress } from './address';
-import { NtpClient, type NtpClientOptions } from './client';
-import { DEFAULT_PANIC_THRESHOLD_MS, evaluateSkew, type SkewReport } from './guard';
-import { durationSchema, parseOptions } from './options';
+import type { NtpServerAddress } from '../address';
+import { DEFAULT_PANIC_THRESHOLD_MS, evaluateSkew, type SkewReport } from '../machine/skew';
+import { clientOptionsShape, NtpClient, type NtpClientOptions } from './client';
+import { durationOption, parseOptions } from './options';
 
-/** Options of {@link checkSkew}. Durations are milliseconds or `ms` strings ("500ms", "2s"). */
+/** Options of {@link checkSkew}. Durations are milliseconds or duration strings (`"500ms"`, `"2s"`). */
 export interface CheckSkewOptions extends NtpClientOptions {
   /** Servers to query, `SERVER[:PORT]` or addresses; at least one. */
   servers: readonly (string | NtpServerAddress)[];
@@ -25,30 +26,32 @@ const CLIENT_KEYS = [
   'version',
   'localPrecision',
   'clock',
-] as const;
+] as const satisfies readonly (keyof NtpClientOptions)[];
 
 const schema = z
   .object({
-    servers: z.array(z.union([z.string(), z.object({ host: z.string(), port: z.number().int() })])).min(1),
-    maxOffset: durationSchema.pipe(z.number().positive()),
-    warnOffset: durationSchema.optional(),
-    panicThreshold: durationSchema.optional().pipe(z.number().positive().optional()),
-    client: z.instanceof(NtpClient).optional(),
+    ...clientOptionsShape,
+    servers: z
+      .array(z.union([z.string(), z.object({ host: z.string(), port: z.number().int() })]))
+      .min(1, 'must name at least one server'),
+    maxOffset: durationOption({ positive: true }),
+    warnOffset: durationOption().optional(),
+    panicThreshold: durationOption({ positive: true }).optional(),
+    client: z.instanceof(NtpClient, { error: 'must be an NtpClient' }).optional(),
   })
-  .passthrough()
   .refine((o) => o.warnOffset === undefined || o.warnOffset <= o.maxOffset, {
-    message: 'warnOffset must not exceed maxOffset',
+    message: 'must not exceed maxOffset',
     path: ['warnOffset'],
   })
   .refine((o) => (o.panicThreshold ?? DEFAULT_PANIC_THRESHOLD_MS) >= o.maxOffset, {
-    message: 'panicThreshold must not be below maxOffset',
+    message: 'must not be below maxOffset',
     path: ['panicThreshold'],
   });
 
 /**
  * The skew guard: queries the servers in parallel, rejects falsetickers and returns
- * ok | warn | fail with reasons and figures (see {@link evaluateSkew}). Invalid options
- * reject with `NTP_INVALID_OPTIONS`; network failures never reject, they become reasons.
+ * ok | warn | fail with reasons and figures (see {@link evaluateSkew}). Network failures
+ * never reject, they become reasons.
  *
  * @example
  * ```ts
@@ -56,6 +59,7 @@ const schema = z
  * if (report.verdict === 'fail') console.error(report.reasons[0]?.message);
  * ```
  * @param options - servers and limits, plus {@link NtpClientOptions} for a new client
+ * @throws NtpError `NTP_INVALID_ARGUMENT` (as a rejection) with `details.issues` when an option is invalid
  */
 export async function checkSkew(options: CheckSkewOptions): Promise<SkewReport> {
   const o = parseOptions(schema, options, 'checkSkew options');

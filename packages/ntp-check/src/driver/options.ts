@@ -1,58 +1,59 @@
-import ms from 'ms';
+// Option validation at the driver's boundary: zod schemas stay in here, callers get typed values or an
+// `NTP_INVALID_ARGUMENT` error whose `details.issues` name path and value.
+import {
+  type DurationLimits,
+  err,
+  formatDuration,
+  formatIssues,
+  issuesFromSchema,
+  parseDuration,
+  type Result,
+  resultOrIssue,
+} from '@proxyha/common';
 import { z } from 'zod';
-import { NtpError } from './errors';
+import { NtpError } from '../errors';
 
-/**
- * Parses a duration: a number is milliseconds, a string goes through `ms`
- * ("500ms", "2s", "1.5m"; a bare "250" is milliseconds). Returns undefined when invalid
- * or negative.
- * @internal
- */
-export function parseDurationMs(value: number | string): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  let out: number | undefined;
-  try {
-    out = ms(value.trim() as ms.StringValue) as number | undefined;
-  } catch {
-    return undefined;
-  }
-  return typeof out === 'number' && Number.isFinite(out) && out >= 0 ? out : undefined;
+/** How a duration option is checked. @internal */
+export interface DurationRule extends DurationLimits {
+  /** Zero is not allowed. */
+  readonly positive?: boolean;
+  /** Why the minimum is what it is, added to the message of a value below it. */
+  readonly minReason?: string;
 }
 
-/** zod type for a duration given as ms number or `ms` string; output is milliseconds. @internal */
-export const durationSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const out = parseDurationMs(v);
-  if (out === undefined) {
-    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (use e.g. 500ms, 2s)` });
-    return z.NEVER;
-  }
-  return out;
-});
-
 /**
- * Runs a zod schema at an API boundary; failure becomes `NTP_INVALID_OPTIONS` naming
- * the offending path and value.
+ * Parses a duration (`500ms`, `2s`, `1m30s`, or a number of milliseconds) with common's
+ * `parseDuration`; the error is a message naming the value and the bound.
  * @internal
  */
-export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(input);
+export function checkDuration(value: unknown, rule: DurationRule = {}): Result<number, string> {
+  const r = parseDuration(value, rule);
+  if (!r.ok) {
+    const raw = rule.minReason && rule.min !== undefined ? parseDuration(value) : undefined;
+    if (raw?.ok && rule.min !== undefined && raw.value < rule.min) {
+      return err(
+        `must be at least ${formatDuration(rule.min)} (${rule.minReason}) (got ${formatDuration(raw.value)})`,
+      );
+    }
+    return r;
+  }
+  if (rule.positive && r.value === 0) return err(`must be greater than 0 (got ${formatDuration(0)})`);
+  return r;
+}
+
+/** A duration option: milliseconds or a duration string in, milliseconds out. @internal */
+export function durationOption(rule: DurationRule = {}) {
+  return z.union([z.string(), z.number()]).transform((v, ctx) => resultOrIssue(checkDuration(v, rule), ctx));
+}
+
+/**
+ * Runs a schema at an API boundary; failure throws `NTP_INVALID_ARGUMENT` with `details.issues` and
+ * a message listing them (`checkSkew options: invalid configuration:\n  maxOffset: ...`).
+ * @internal
+ */
+export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
+  const r = schema.safeParse(input, { reportInput: true });
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => {
-    const path = i.path.length ? i.path.join('.') : '(root)';
-    let value: unknown = input;
-    for (const k of i.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey];
-    return `${path}: ${i.message} (got ${safeJson(value)})`;
-  });
-  throw new NtpError('NTP_INVALID_OPTIONS', `invalid ${what}: ${issues.join('; ')}`, { issues });
-}
-
-function safeJson(v: unknown): string {
-  if (typeof v === 'bigint') return `${v}n`;
-  if (typeof v === 'function') return 'function';
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
+  const issues = issuesFromSchema(r.error.issues, input);
+  throw new NtpError('NTP_INVALID_ARGUMENT', formatIssues(source, issues), { details: { issues } });
 }

@@ -1,4 +1,6 @@
-import { NtpError } from './errors';
+// Per-server poll-interval and Kiss-o'-Death state (RFC 4330 section 10, RFC 5905 section 7.4). Pure: time
+// (monotonic milliseconds) is an input.
+import { NtpError } from '../errors';
 
 /** RFC 4330 section 10: a client MUST NOT poll a server more often than every 15 s. */
 export const MIN_POLL_INTERVAL_FLOOR_MS = 15_000;
@@ -38,7 +40,7 @@ export function pollDecision(state: PollState, at: number, server: string): Poll
       error: new NtpError(
         'NTP_SERVER_STOPPED',
         `Kiss-o'-Death ${state.stoppedBy}: not asking ${server} again`,
-        { kissCode: state.stoppedBy, server },
+        { details: { kissCode: state.stoppedBy, server }, stack: false },
       ),
     };
   }
@@ -52,9 +54,8 @@ export function pollDecision(state: PollState, at: number, server: string): Poll
       send: false,
       retryAt: state.nextAllowedAt,
       error: new NtpError('NTP_POLL_TOO_SOON', `not polling ${server} for another ${waitS} s (${why})`, {
-        server,
-        retryInMs: state.nextAllowedAt - at,
-        intervalMs: state.intervalMs,
+        details: { server, retryInMs: state.nextAllowedAt - at, intervalMs: state.intervalMs },
+        stack: false,
       }),
     };
   }

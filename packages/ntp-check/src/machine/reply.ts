@@ -1,6 +1,9 @@
-import { describeReferenceId, NtpMode, type NtpPacket, referenceIdAscii } from './codec';
-import { err, NtpError, ok, type Result } from './errors';
-import { fixedToMs, type NtpTimestamp, ntpDiff } from './timestamp';
+// Reply checks of an SNTP client (RFC 4330 section 5, RFC 5905 sections 8 and 9): pure, no I/O, no clock.
+import { canonicalIp, err, ok, type Result } from '@proxyha/common';
+import { describeReferenceId, NtpMode, type NtpPacket, referenceIdAscii } from '../codec/packet';
+import { fixedToMs, type NtpTimestamp, ntpDiff } from '../codec/timestamp';
+import { NtpError } from '../errors';
+import { exactMs } from './figures';
 
 /** Frequency tolerance PHI of RFC 5905: 15 ppm. */
 export const NTP_PHI = 15e-6;
@@ -112,26 +115,35 @@ export function kissMessage(code: string): string {
  * @param reply - decoded reply
  * @param ctx - nonce, local send and receive times, limits
  */
-export function validateReply(reply: NtpPacket, ctx: ReplyContext): Result<NtpSample> {
+export function validateReply(reply: NtpPacket, ctx: ReplyContext): Result<NtpSample, NtpError> {
   if (reply.mode !== NtpMode.Server) {
     return err(
       new NtpError('NTP_BAD_MODE', `bad reply: mode ${reply.mode}, expected 4 (server)`, {
-        mode: reply.mode,
+        details: {
+          mode: reply.mode,
+        },
+        stack: false,
       }),
     );
   }
   if (reply.version !== 3 && reply.version !== 4) {
     return err(
       new NtpError('NTP_BAD_VERSION', `bad reply: version ${reply.version}, expected 3 or 4`, {
-        version: reply.version,
+        details: {
+          version: reply.version,
+        },
+        stack: false,
       }),
     );
   }
   if (reply.originateTimestamp !== ctx.nonce) {
     return err(
       new NtpError('NTP_BOGUS_ORIGINATE', 'forged reply (originate timestamp does not match the request)', {
-        expected: ctx.nonce.toString(16),
-        got: reply.originateTimestamp.toString(16),
+        details: {
+          expected: ctx.nonce.toString(16),
+          got: reply.originateTimestamp.toString(16),
+        },
+        stack: false,
       }),
     );
   }
@@ -140,26 +152,44 @@ export function validateReply(reply: NtpPacket, ctx: ReplyContext): Result<NtpSa
     // server (chrony without sources: LI 3, reference ID 0) answers: not a kiss.
     const kissCode = referenceIdAscii(reply.referenceId);
     if (kissCode !== undefined && /^[A-Z]+$/.test(kissCode)) {
-      return err(new NtpError('NTP_KISS_OF_DEATH', kissMessage(kissCode), { kissCode }));
+      return err(
+        new NtpError('NTP_KISS_OF_DEATH', kissMessage(kissCode), { details: { kissCode }, stack: false }),
+      );
     }
     const why = reply.leap === 3 ? 'leap indicator 3' : 'stratum 0';
     return err(
-      new NtpError('NTP_UNSYNCHRONIZED', `unsynchronized (${why})`, { leap: reply.leap, stratum: 0 }),
+      new NtpError('NTP_UNSYNCHRONIZED', `unsynchronized (${why})`, {
+        details: { leap: reply.leap, stratum: 0 },
+        stack: false,
+      }),
     );
   }
   if (reply.leap === 3) {
-    return err(new NtpError('NTP_UNSYNCHRONIZED', 'unsynchronized (leap indicator 3)', { leap: 3 }));
+    return err(
+      new NtpError('NTP_UNSYNCHRONIZED', 'unsynchronized (leap indicator 3)', {
+        details: { leap: 3 },
+        stack: false,
+      }),
+    );
   }
   if (reply.stratum >= 16) {
     return err(
       new NtpError('NTP_UNSYNCHRONIZED', `unsynchronized (stratum ${reply.stratum})`, {
-        stratum: reply.stratum,
+        details: {
+          stratum: reply.stratum,
+        },
+        stack: false,
       }),
     );
   }
   if (reply.receiveTimestamp === 0n || reply.transmitTimestamp === 0n) {
     const which = reply.receiveTimestamp === 0n ? 'receive' : 'transmit';
-    return err(new NtpError('NTP_ZERO_TIMESTAMP', `bad reply: ${which} timestamp is zero`, { field: which }));
+    return err(
+      new NtpError('NTP_ZERO_TIMESTAMP', `bad reply: ${which} timestamp is zero`, {
+        details: { field: which },
+        stack: false,
+      }),
+    );
   }
   const localPrecision = ctx.localPrecision ?? DEFAULT_LOCAL_PRECISION;
   const serverPrecisionMs = 2 ** reply.precision * 1000;
@@ -178,7 +208,10 @@ export function validateReply(reply: NtpPacket, ctx: ReplyContext): Result<NtpSa
         'NTP_BAD_TIMESTAMPS',
         `bad reply: server transmit is ${-processingMs} ms before its receive`,
         {
-          processingMs,
+          details: {
+            processingMs,
+          },
+          stack: false,
         },
       ),
     );
@@ -188,7 +221,7 @@ export function validateReply(reply: NtpPacket, ctx: ReplyContext): Result<NtpSa
       new NtpError(
         'NTP_BAD_TIMESTAMPS',
         `bad reply: server processing ${processingMs} ms exceeds the round trip ${roundTripMs} ms`,
-        { processingMs, roundTripMs },
+        { details: { processingMs, roundTripMs }, stack: false },
       ),
     );
   }
@@ -203,8 +236,8 @@ export function validateReply(reply: NtpPacket, ctx: ReplyContext): Result<NtpSa
     return err(
       new NtpError(
         'NTP_ROOT_DISTANCE',
-        `root distance ${fmt(rootDistanceMs)} ms exceeds the limit of ${fmt(limit)} ms`,
-        { rootDistanceMs, limitMs: limit },
+        `root distance ${exactMs(rootDistanceMs)} ms exceeds the limit of ${exactMs(limit)} ms`,
+        { details: { rootDistanceMs, limitMs: limit }, stack: false },
       ),
     );
   }
@@ -224,8 +257,10 @@ export function validateReply(reply: NtpPacket, ctx: ReplyContext): Result<NtpSa
   });
 }
 
-function fmt(x: number): string {
-  return Number(x.toFixed(3)).toString();
+/** Canonical text of an address (RFC 5952), IPv4-mapped IPv6 as plain IPv4. */
+function sourceKey(address: string): string {
+  const text = canonicalIp(address) ?? address.toLowerCase();
+  return text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text;
 }
 
 /**
@@ -238,143 +273,15 @@ function fmt(x: number): string {
 export function checkSource(
   expected: { address: string; port: number },
   actual: { address: string; port: number },
-): Result<true> {
-  const norm = (a: string) => a.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-  if (norm(expected.address) === norm(actual.address) && expected.port === actual.port) return ok(true);
+): Result<true, NtpError> {
+  if (sourceKey(expected.address) === sourceKey(actual.address) && expected.port === actual.port) {
+    return ok(true);
+  }
   return err(
     new NtpError(
       'NTP_WRONG_SOURCE',
       `reply from ${actual.address}:${actual.port}, expected ${expected.address}:${expected.port}`,
-      { expected, actual },
+      { details: { expected, actual }, stack: false },
     ),
   );
-}
-
-/** Four timestamps of one request/response exchange with another node, in Unix milliseconds. */
-export interface PeerExchange {
-  /** Our clock when the request left. */
-  t1: number;
-  /** The peer's clock when the request arrived. */
-  t2: number;
-  /** The peer's clock when the response left. */
-  t3: number;
-  /** Our clock when the response arrived. */
-  t4: number;
-}
-
-/** Estimated offset of a peer's clock against ours, with its error bound. */
-export interface PeerSkewEstimate {
-  /** Peer clock minus our clock, ms (positive: the peer is ahead). */
-  offsetMs: number;
-  /** Round-trip delay excluding the peer's processing time, ms. */
-  delayMs: number;
-  /** The true offset lies within offsetMs ± errorBoundMs: delay / 2 plus both precisions. */
-  errorBoundMs: number;
-  /** offsetMs - errorBoundMs. */
-  lowMs: number;
-  /** offsetMs + errorBoundMs. */
-  highMs: number;
-}
-
-/**
- * Estimates another node's clock offset from the four timestamps of one exchange
- * (the NTP on-wire formulas). Whatever the path asymmetry, the true offset lies within
- * `offsetMs ± delayMs / 2` (plus clock precision), which is the returned error bound.
- * Returns `NTP_BAD_EXCHANGE` for non-finite values, a reply received before it was
- * sent, or a peer processing time longer than the round trip.
- *
- * @param x - the four timestamps (ms)
- * @param options - `precisionMs`: resolution of both clocks' readings (default 1 ms, `Date.now()`)
- */
-export function estimatePeerSkew(
-  x: PeerExchange,
-  options: { precisionMs?: number } = {},
-): Result<PeerSkewEstimate> {
-  const precisionMs = options.precisionMs ?? 1;
-  for (const k of ['t1', 't2', 't3', 't4'] as const) {
-    if (typeof x[k] !== 'number' || !Number.isFinite(x[k])) {
-      return err(
-        new NtpError('NTP_BAD_EXCHANGE', `${k} must be a finite number of ms, got ${String(x[k])}`, {
-          [k]: x[k],
-        }),
-      );
-    }
-  }
-  if (!(precisionMs >= 0) || !Number.isFinite(precisionMs)) {
-    return err(
-      new NtpError('NTP_BAD_EXCHANGE', `precisionMs must be >= 0, got ${precisionMs}`, { precisionMs }),
-    );
-  }
-  const roundTrip = x.t4 - x.t1;
-  const processing = x.t3 - x.t2;
-  if (roundTrip < 0) {
-    return err(
-      new NtpError(
-        'NTP_BAD_EXCHANGE',
-        `response received ${-roundTrip} ms before the request left`,
-        x as never,
-      ),
-    );
-  }
-  if (processing < -precisionMs || processing > roundTrip + 2 * precisionMs) {
-    return err(
-      new NtpError(
-        'NTP_BAD_EXCHANGE',
-        `peer processing time ${processing} ms is impossible for a round trip of ${roundTrip} ms`,
-        { ...x },
-      ),
-    );
-  }
-  const delayMs = Math.max(0, roundTrip - processing);
-  const offsetMs = (x.t2 - x.t1 + (x.t3 - x.t4)) / 2;
-  const errorBoundMs = delayMs / 2 + 2 * precisionMs;
-  return ok({
-    offsetMs,
-    delayMs,
-    errorBoundMs,
-    lowMs: offsetMs - errorBoundMs,
-    highMs: offsetMs + errorBoundMs,
-  });
-}
-
-/** Verdict on a peer's clock: `ok` within the limit even at the worst end of the error bound, `fail` beyond it even at the best end, `warn` in between. */
-export interface PeerSkewVerdict {
-  /** ok | warn | fail. */
-  verdict: 'ok' | 'warn' | 'fail';
-  /** Stable code: `NTP_PEER_SKEW_OK`, `NTP_PEER_SKEW_UNCERTAIN` or `NTP_TIME_DIFFERENCE_TOO_HIGH`. */
-  code: 'NTP_PEER_SKEW_OK' | 'NTP_PEER_SKEW_UNCERTAIN' | 'NTP_TIME_DIFFERENCE_TOO_HIGH';
-  /** Human reason ("time difference too high: ..."). */
-  message: string;
-}
-
-/**
- * Judges a peer-skew estimate against a limit, for central management to refuse
- * peers whose clocks are too far off. The `fail` message starts with
- * "time difference too high", the line operators know.
- *
- * @param estimate - from {@link estimatePeerSkew}
- * @param maxOffsetMs - largest tolerated |offset|, ms
- */
-export function judgePeerSkew(estimate: PeerSkewEstimate, maxOffsetMs: number): PeerSkewVerdict {
-  const abs = Math.abs(estimate.offsetMs);
-  const desc = `peer clock ${sign(estimate.offsetMs)} ms (±${fmt(estimate.errorBoundMs)} ms), limit ${fmt(maxOffsetMs)} ms`;
-  if (abs - estimate.errorBoundMs > maxOffsetMs) {
-    return {
-      verdict: 'fail',
-      code: 'NTP_TIME_DIFFERENCE_TOO_HIGH',
-      message: `time difference too high: ${desc}`,
-    };
-  }
-  if (abs + estimate.errorBoundMs > maxOffsetMs) {
-    return {
-      verdict: 'warn',
-      code: 'NTP_PEER_SKEW_UNCERTAIN',
-      message: `time difference uncertain: ${desc}`,
-    };
-  }
-  return { verdict: 'ok', code: 'NTP_PEER_SKEW_OK', message: `time difference ok: ${desc}` };
-}
-
-function sign(x: number): string {
-  return `${x >= 0 ? '+' : ''}${fmt(x)}`;
 }

@@ -1,12 +1,14 @@
-import type { NtpSample } from './checks';
-import type { NtpError, NtpErrorCode } from './errors';
+// The skew guard's verdict over one round of server results: selection, limits, reasons. Pure.
+import type { NtpError, NtpErrorCode } from '../errors';
+import { exactMs, measuredMs, signedMs } from './figures';
+import type { NtpSample } from './reply';
 import { selectSources } from './select';
 
 /** Default panic threshold: 1000 s, ntpd's. Beyond it NTP daemons refuse to correct the clock. */
 export const DEFAULT_PANIC_THRESHOLD_MS = 1_000_000;
 
 /** What one server gave in one round: a sample, or the reason there is none. */
-export type ServerResult =
+export type NtpServerResult =
   | {
       /** Server label as `host:port`. */
       server: string;
@@ -35,16 +37,31 @@ export type ServerResult =
 /** Severity of one reason; the verdict is the worst `fail`/`warn` present, else `ok`. */
 export type SkewLevel = 'ok' | 'info' | 'warn' | 'fail';
 
+/**
+ * Stable code of a {@link SkewReason} (a verdict's reason, not an error): `NTP_OK`; `fail`:
+ * `NTP_NO_USABLE_SERVER`, `NTP_NO_MAJORITY`, `NTP_PANIC`, `NTP_TIME_DIFFERENCE_TOO_HIGH`; `warn`:
+ * `NTP_OFFSET_NEAR_LIMIT`, `NTP_OFFSET_UNCERTAIN`, `NTP_FEW_SERVERS`; `info`: `NTP_FALSETICKER`,
+ * `NTP_SERVER_REJECTED`, `NTP_LEAP_PENDING`.
+ */
+export type SkewReasonCode =
+  | 'NTP_OK'
+  | 'NTP_NO_USABLE_SERVER'
+  | 'NTP_NO_MAJORITY'
+  | 'NTP_PANIC'
+  | 'NTP_TIME_DIFFERENCE_TOO_HIGH'
+  | 'NTP_OFFSET_NEAR_LIMIT'
+  | 'NTP_OFFSET_UNCERTAIN'
+  | 'NTP_FEW_SERVERS'
+  | 'NTP_FALSETICKER'
+  | 'NTP_SERVER_REJECTED'
+  | 'NTP_LEAP_PENDING';
+
 /** One reason behind a verdict. */
 export interface SkewReason {
   /** ok, info, warn or fail. */
   level: SkewLevel;
-  /**
-   * Stable code: `NTP_OK`, `NTP_NO_USABLE_SERVER`, `NTP_NO_MAJORITY`, `NTP_PANIC`,
-   * `NTP_TIME_DIFFERENCE_TOO_HIGH`, `NTP_OFFSET_NEAR_LIMIT`, `NTP_OFFSET_UNCERTAIN`,
-   * `NTP_FEW_SERVERS`, `NTP_FALSETICKER`, `NTP_SERVER_REJECTED`, `NTP_LEAP_PENDING`.
-   */
-  code: string;
+  /** Stable code, see {@link SkewReasonCode}. */
+  code: SkewReasonCode;
   /** Human sentence, e.g. "time difference too high: offset +120000 ms exceeds max 500 ms". */
   message: string;
 }
@@ -60,7 +77,7 @@ export interface SkewPolicy {
 }
 
 /** The guard's view of one server. */
-export interface ServerVerdict {
+export interface NtpServerVerdict {
   /** Server label as `host:port`. */
   server: string;
   /** ok, warn or fail for this server alone. */
@@ -71,12 +88,12 @@ export interface ServerVerdict {
   reason: string;
   /** The sample, when there is one. */
   sample?: NtpSample;
-  /** Whether the sample is fresh (see {@link ServerResult}). */
+  /** Whether the sample is fresh (see {@link NtpServerResult}). */
   fresh?: boolean;
   /** The error, when rejected: stable code, message, kiss code if any. */
   error?: {
     /** Stable {@link NtpErrorCode}. */
-    code: string;
+    code: NtpErrorCode;
     /** Human-readable reason. */
     message: string;
     /** Kiss code of a Kiss-o'-Death (RATE, DENY, RSTR, ...). */
@@ -99,7 +116,7 @@ export interface SkewReport {
   /** Every reason: fail, warn, ok, then info notes; the first one decides the verdict. */
   reasons: SkewReason[];
   /** Per-server verdicts in the order queried. */
-  servers: ServerVerdict[];
+  servers: NtpServerVerdict[];
   /** Servers whose samples were combined. */
   truechimers: string[];
   /** Servers outvoted by the intersection algorithm. */
@@ -120,26 +137,10 @@ export interface SkewReport {
 // Order of reasons: the one that decides the verdict first, notes last.
 const RANK: Record<SkewLevel, number> = { fail: 3, warn: 2, ok: 1, info: 0 };
 
-function f(ms: number): string {
-  const abs = Math.abs(ms);
-  const digits = abs >= 100 ? 1 : abs >= 10 ? 2 : 3;
-  return ms.toFixed(digits);
-}
-
-/** A configured limit: as short as exact ("500", "0.25"). */
-function lim(x: number): string {
-  return Number(x.toFixed(3)).toString();
-}
-
-/** Signed millisecond figure as printed in reasons ("+0.123 ms"). @internal */
-export function signedMs(ms: number): string {
-  return `${ms >= 0 ? '+' : ''}${f(ms)} ms`;
-}
-
 function offsetLevel(
   absMs: number,
   limits: SkewReport['limits'],
-): { level: 'ok' | 'warn' | 'fail'; code: string; panic: boolean } {
+): { level: 'ok' | 'warn' | 'fail'; code: SkewReasonCode; panic: boolean } {
   if (absMs > limits.panicThresholdMs) return { level: 'fail', code: 'NTP_PANIC', panic: true };
   if (absMs > limits.maxOffsetMs)
     return { level: 'fail', code: 'NTP_TIME_DIFFERENCE_TOO_HIGH', panic: false };
@@ -162,7 +163,7 @@ function offsetLevel(
  * @param results - one entry per queried server
  * @param policy - limits
  */
-export function evaluateSkew(results: readonly ServerResult[], policy: SkewPolicy): SkewReport {
+export function evaluateSkew(results: readonly NtpServerResult[], policy: SkewPolicy): SkewReport {
   const limits = {
     maxOffsetMs: policy.maxOffsetMs,
     warnOffsetMs: policy.warnOffsetMs ?? policy.maxOffsetMs / 2,
@@ -178,7 +179,7 @@ export function evaluateSkew(results: readonly ServerResult[], policy: SkewPolic
     })),
   );
   const falsetickers = new Set(selection.falsetickers);
-  const servers: ServerVerdict[] = results.map((r) => {
+  const servers: NtpServerVerdict[] = results.map((r) => {
     if (!r.ok) {
       const kissCode = typeof r.error.details.kissCode === 'string' ? r.error.details.kissCode : undefined;
       return {
@@ -253,36 +254,36 @@ export function evaluateSkew(results: readonly ServerResult[], policy: SkewPolic
     const abs = Math.abs(offsetMs);
     const lv = offsetLevel(abs, limits);
     panic = lv.panic;
-    const figure = `offset ${signedMs(offsetMs)} (±${f(bound)} ms)`;
+    const figure = `offset ${signedMs(offsetMs)} (±${measuredMs(bound)} ms)`;
     if (lv.code === 'NTP_PANIC') {
       reasons.push({
         level: 'fail',
         code: 'NTP_PANIC',
-        message: `${figure} exceeds the panic threshold of ${lim(limits.panicThresholdMs / 1000)} s: automatic NTP sync will not correct this clock, set it by hand`,
+        message: `${figure} exceeds the panic threshold of ${exactMs(limits.panicThresholdMs / 1000)} s: automatic NTP sync will not correct this clock, set it by hand`,
       });
     } else if (lv.level === 'fail') {
       reasons.push({
         level: 'fail',
         code: 'NTP_TIME_DIFFERENCE_TOO_HIGH',
-        message: `time difference too high: ${figure} exceeds max ${lim(limits.maxOffsetMs)} ms`,
+        message: `time difference too high: ${figure} exceeds max ${exactMs(limits.maxOffsetMs)} ms`,
       });
     } else if (lv.level === 'warn') {
       reasons.push({
         level: 'warn',
         code: 'NTP_OFFSET_NEAR_LIMIT',
-        message: `${figure} is above the warning level ${lim(limits.warnOffsetMs)} ms (max ${lim(limits.maxOffsetMs)} ms)`,
+        message: `${figure} is above the warning level ${exactMs(limits.warnOffsetMs)} ms (max ${exactMs(limits.maxOffsetMs)} ms)`,
       });
     } else if (abs + bound > limits.maxOffsetMs) {
       reasons.push({
         level: 'warn',
         code: 'NTP_OFFSET_UNCERTAIN',
-        message: `${figure}: the error bound reaches past max ${lim(limits.maxOffsetMs)} ms`,
+        message: `${figure}: the error bound reaches past max ${exactMs(limits.maxOffsetMs)} ms`,
       });
     } else {
       reasons.push({
         level: 'ok',
         code: 'NTP_OK',
-        message: `${figure} within max ${lim(limits.maxOffsetMs)} ms`,
+        message: `${figure} within max ${exactMs(limits.maxOffsetMs)} ms`,
       });
     }
     if (selection.truechimers.length * 2 <= results.length) {

@@ -1,11 +1,11 @@
-// A small NTP server for tests, on 127.0.0.1 with a random port. It serves this
-// machine's clock shifted by `shiftMs`, and can misbehave on request: Kiss-o'-Death,
+// A small NTP server for tests, on 127.0.0.1 with a random port. It serves a clock's wall time (by
+// default this machine's) shifted by `shiftMs`, and can misbehave on request: Kiss-o'-Death,
 // leap indicator 3, forged originate, wrong mode, silence.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { type Clock, createSystemClock } from '../../src/clock';
-import { decodePacket, encodePacket, type NtpPacket } from '../../src/codec';
-import { toNtpTimestamp } from '../../src/timestamp';
+import { type Clock, systemClock } from '@proxyha/common';
+import { decodePacket, encodePacket, type NtpPacket } from '../../src/codec/packet';
+import { unixMsToNtpTimestamp } from '../../src/codec/timestamp';
 
 export interface ServerBehaviour {
   /** Served clock = real clock + shiftMs. */
@@ -38,6 +38,8 @@ export interface TestNtpServer {
   readonly label: string;
   /** Number of requests received. */
   readonly requests: number;
+  /** Number of datagrams sent (genuine and forged replies). */
+  readonly replies: number;
   behaviour: ServerBehaviour;
   close(): Promise<void>;
 }
@@ -48,18 +50,19 @@ function asciiId(code: string): number {
   return b.readUInt32BE(0);
 }
 
-/** `clock` lets a test move the served time along with a steered client clock. */
+/** `clock` lets a test serve a ManualClock's time, moved together with the client's. */
 export async function startNtpServer(
   behaviour: ServerBehaviour = {},
-  clock: Clock = createSystemClock(),
+  clock: Clock = systemClock,
   host: '127.0.0.1' | '::1' = '127.0.0.1',
 ): Promise<TestNtpServer> {
   const type = host === '::1' ? 'udp6' : 'udp4';
   const socket = dgram.createSocket(type);
   const other = dgram.createSocket(type);
   let requests = 0;
+  let replies = 0;
   const state = { behaviour };
-  const served = () => clock.nowNs() + BigInt(Math.round((state.behaviour.shiftMs ?? 0) * 1e6));
+  const served = () => unixMsToNtpTimestamp(clock.wallTime() + (state.behaviour.shiftMs ?? 0));
   socket.on('message', (msg, rinfo) => {
     const t2 = served();
     requests++;
@@ -77,20 +80,20 @@ export async function startNtpServer(
         rootDelay: b.rootDelay ?? 0.001,
         rootDispersion: b.rootDispersion ?? 0.001,
         referenceId: b.kiss ? asciiId(b.kiss) : 0x7f000001,
-        referenceTimestamp: toNtpTimestamp(served() - 5_000_000_000n),
+        referenceTimestamp: served() - (5n << 32n),
         originateTimestamp: originate,
-        receiveTimestamp: toNtpTimestamp(t2),
+        receiveTimestamp: t2,
         transmitTimestamp: 0n,
         trailer: new Uint8Array(0),
       };
-      packet.transmitTimestamp = toNtpTimestamp(served());
+      packet.transmitTimestamp = served();
+      replies++;
       (b.replyFromOtherPort ? other : socket).send(encodePacket(packet), rinfo.port, rinfo.address);
     };
     const forged = () => randomBytes(8).readBigUInt64BE(0) | 1n;
     const go = () => {
       if (b.forgedFirst) reply(forged());
       reply(b.forgeOriginate ? forged() : req.value.transmitTimestamp);
-      clock.prepare?.();
     };
     if (b.replyDelayMs) setTimeout(go, b.replyDelayMs);
     else go();
@@ -107,6 +110,9 @@ export async function startNtpServer(
     label: host === '::1' ? `[${address}]:${port}` : `${address}:${port}`,
     get requests() {
       return requests;
+    },
+    get replies() {
+      return replies;
     },
     get behaviour() {
       return state.behaviour;
