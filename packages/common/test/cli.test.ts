@@ -67,7 +67,7 @@ describe('CLI harness', () => {
     expect(lines[0]).toMatch(
       /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: \(VI_1\) Entering MASTER STATE$/,
     );
-    expect(lines[1]).toMatch(/DEBUG: detail/);
+    expect(lines[1]).toMatch(/DEBUG: detail$/);
 
     const jsonFile = join(dir, 'json.log');
     const fd2 = openSync(jsonFile, 'w');

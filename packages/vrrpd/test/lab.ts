@@ -21,6 +21,8 @@ export interface InstanceOpts {
   extra?: string;
   /** JSON log lines (so that log times can be compared with other clocks). */
   json?: boolean;
+  /** VRRPv2 simple password (proxyha `authPassword`, keepalived `auth_type PASS` / `auth_pass`). */
+  authPass?: string;
 }
 
 /** Starts proxyha-vrrpd (-D) in `node` with one instance VI_1 (vrid 51) on eth0. */
@@ -39,7 +41,7 @@ export async function startProxyha(lab: Lab, node: string, o: InstanceOpts): Pro
     advertInterval: "${o.intervalMs ?? 100}ms"
     virtualIps: ["${vip}"]
     preempt: ${o.preempt ?? true}
-${o.extra ?? ''}
+${o.authPass === undefined ? '' : `    authPassword: "${o.authPass}"\n`}${o.extra ?? ''}
 `,
   );
   const flags = [...(o.json ? ['--json'] : []), '--log-detail'];
@@ -65,6 +67,7 @@ vrrp_instance VI_1 {
   priority ${o.priority}
   advert_int ${interval}
   ${o.preempt === false ? 'nopreempt' : ''}
+  ${o.authPass === undefined ? '' : `authentication {\n    auth_type PASS\n    auth_pass ${o.authPass}\n  }`}
   virtual_ipaddress {
     ${vip}
   }

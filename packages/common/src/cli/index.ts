@@ -154,7 +154,8 @@ export interface CreateLoggerOptions {
 
 /**
  * The operator log of a daemon, through pino, written synchronously so that no line is lost on exit.
- * Text lines read `[2026-11-30 19:46:50.123] INFO: (VI_1) Entering MASTER STATE`; JSON lines are pino's
+ * Text lines read `[2026-11-30 19:46:50.123] INFO: (VI_1) Entering MASTER STATE` (without the fields); JSON
+ * lines are pino's
  * (`{"level":30,"time":"...","pid":1,"msg":"..."}`) with the {@link LogFields} as properties.
  *
  * @param options - format, level, destination
@@ -176,7 +177,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
           colorize: false,
           translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
           ignore: 'pid,hostname',
-          singleLine: true,
+          // text lines are the operator's familiar lines alone; the fields are for JSON logs
+          hideObject: true,
         }),
       );
   const at =

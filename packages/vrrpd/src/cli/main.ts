@@ -1,16 +1,15 @@
 // proxyha-vrrpd: the command line (flags and config file format as before the package split).
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import { type Logger, systemClock } from '@proxyha/common';
 import { type CliIo, createLogger, EXIT_OK } from '@proxyha/common/cli';
 import { LinuxMacvlanManager, linuxStack } from '@proxyha/netio';
 import { Command } from 'commander';
+import { version } from '../../package.json';
 import { loadVrrpDaemonConfig, type VrrpDaemonConfig, vmacOf } from '../config/config';
 import { createAnnouncer } from '../daemon/announce';
 import { VrrpDaemon } from '../daemon/daemon';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /** What `main` needs from the process: its signals (tests pass an emitter). */
 export interface ProcessSignals {
