@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(keepalived frr tshark tcpdump iputils-arping iputils-ping iproute2 nftables
-      chrony tinyproxy haproxy socat util-linux procps psmisc)
+      chrony tinyproxy haproxy socat util-linux procps psmisc g++-aarch64-linux-gnu qemu-user)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

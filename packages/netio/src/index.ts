@@ -12,8 +12,9 @@
  * MAC address (a VRRP virtual MAC): {@link LinuxMacvlanManager} through iproute2, and its twin
  * {@link MemoryMacvlanManager}.
  *
- * Without the native addon (not built, not Linux) everything except opening raw/packet sockets
- * still works; those raise {@link NetioAddonUnavailableError} (`NETIO_ADDON_UNAVAILABLE`).
+ * Without the native addon (no prebuilt binary for the platform and no source build, or not Linux)
+ * everything except opening raw/packet sockets still works; those raise
+ * {@link NetioAddonUnavailableError} (`NETIO_ADDON_UNAVAILABLE`).
  *
  * ```ts
  * import { linuxStack } from '@proxyha/netio';

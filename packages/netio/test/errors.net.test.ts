@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,9 +16,11 @@ describeNet('error paths', () => {
     requireBuilt();
     // a world-readable copy of the built package for the unprivileged process
     dir = mkdtempSync(join(tmpdir(), 'netio-unpriv-'));
-    for (const f of ['package.json', 'dist', 'build/Release/netio.node', 'test/fixtures/peer.mjs']) {
+    for (const f of ['package.json', 'dist', 'prebuilds', 'test/fixtures/peer.mjs']) {
       cpSync(join(pkg, f), join(dir, f), { recursive: true });
     }
+    // its dependencies (@proxyha/common, node-gyp-build): world-readable where they are
+    symlinkSync(join(pkg, 'node_modules'), join(dir, 'node_modules'));
     return run('chmod', ['-R', 'a+rX', dir]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '@proxyha/testlab';
+import { loadAddon } from '../src/linux/addon';
 
 /** The package root. */
 export const pkg = join(import.meta.dirname, '..');
@@ -9,10 +10,10 @@ export const peerScript = join(import.meta.dirname, 'fixtures', 'peer.mjs');
 
 /** Throws a clear error when the package was not built (network tests run the built package in namespaces). */
 export function requireBuilt(): void {
-  for (const f of ['dist/index.js', 'build/Release/netio.node']) {
-    if (!existsSync(join(pkg, f)))
-      throw new Error(`${f} is missing: run \`pnpm --filter @proxyha/netio build\` first`);
-  }
+  const build = 'run `pnpm --filter @proxyha/netio build` first';
+  if (!existsSync(join(pkg, 'dist/index.js'))) throw new Error(`dist/index.js is missing: ${build}`);
+  const addon = loadAddon();
+  if (!addon.available) throw new Error(`the native addon does not load (${addon.reason}): ${build}`);
 }
 
 /** Starts the peer in `node` with `command`. */

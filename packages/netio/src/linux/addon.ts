@@ -56,14 +56,37 @@ export function packageRoot(): string {
   return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 
-/** Loads the addon from `path` (default: build/Release/netio.node in the package root); never throws. */
+/** node-gyp-build's `resolve`: the binary for this platform, build/Release first, then prebuilds/. */
+type ResolveBinary = (dir: string) => string;
+
+/**
+ * Loads the addon (never throws). Without `path`, the binary is the one node-gyp-build picks for this
+ * process from the package root, as every N-API package does: a source build (build/Release, made by the
+ * install script only when no prebuilt binary loads) or the prebuilt one for this platform
+ * (prebuilds/linux-x64, prebuilds/linux-arm64: one N-API build for every Node version).
+ */
 export function loadAddon(path?: string): AddonState {
   if (process.platform !== 'linux')
     return { available: false, reason: `platform ${process.platform} is not Linux` };
-  const file = path ?? join(packageRoot(), 'build', 'Release', 'netio.node');
-  if (!existsSync(file)) return { available: false, reason: `${file} was not built` };
+  const require = createRequire(import.meta.url);
+  let file = path;
+  if (file === undefined) {
+    const root = packageRoot();
+    try {
+      const resolve = (require('node-gyp-build') as { resolve: ResolveBinary }).resolve;
+      file = resolve(root);
+    } catch (error) {
+      const why = (error as Error).message.split('\n')[0]?.trim() ?? String(error);
+      return {
+        available: false,
+        reason: `no prebuilt binary for ${process.platform}-${process.arch} in ${join(root, 'prebuilds')} and no source build (${why})`,
+      };
+    }
+  } else if (!existsSync(file)) {
+    return { available: false, reason: `${file} was not built` };
+  }
   try {
-    const addon = createRequire(import.meta.url)(file) as Addon;
+    const addon = require(file) as Addon;
     return { available: true, addon, path: file };
   } catch (error) {
     return { available: false, reason: `${file} failed to load: ${(error as Error).message}` };
