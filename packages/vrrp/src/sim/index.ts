@@ -14,3 +14,4 @@ export {
   type SimRouterState,
   type SimStats,
 } from './network';
+export { runScenario } from './scenario';
