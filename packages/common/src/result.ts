@@ -25,7 +25,7 @@ export type Result<T, E = Error> =
  *
  * @param value - the value
  */
-export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
+export function ok<T>(value: T): Extract<Result<T, never>, { ok: true }> {
   return { ok: true, value };
 }
 
@@ -34,6 +34,6 @@ export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
  *
  * @param error - why
  */
-export function err<E>(error: E): { readonly ok: false; readonly error: E } {
+export function err<E>(error: E): Extract<Result<never, E>, { ok: false }> {
   return { ok: false, error };
 }

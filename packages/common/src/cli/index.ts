@@ -22,9 +22,33 @@ export const EXIT_USAGE = 2;
 /** Where a command writes: the process's stdout/stderr, or buffers in tests. */
 export interface CliIo {
   /** Normal output (tables, JSON documents). */
-  readonly stdout: { write(text: string): unknown };
+  readonly stdout: CliStream;
   /** Diagnostics (`proxyha-vrrpd: ...`). */
-  readonly stderr: { write(text: string): unknown };
+  readonly stderr: CliStream;
+}
+
+/** Where a command writes text: a process stream, or a buffer. */
+export interface CliStream {
+  /** Writes text as is (lines end with `\n`). */
+  write(text: string): unknown;
+}
+
+/** How a command ended, for {@link describeCliError}. */
+export interface CliOutcome {
+  /** The exit status: {@link EXIT_OK}, {@link EXIT_FAILURE} or {@link EXIT_USAGE}. */
+  readonly exitCode: number;
+  /** The line to print on stderr, if any (`PROGRAM: MESSAGE`). */
+  readonly line?: string;
+}
+
+/** What {@link runCliInMemory} returns: the exit status and what the command wrote. */
+export interface CliRun {
+  /** The exit status. */
+  readonly code: number;
+  /** Everything written to stdout. */
+  readonly stdout: string;
+  /** Everything written to stderr. */
+  readonly stderr: string;
 }
 
 /** The process's own stdout and stderr. */
@@ -37,17 +61,15 @@ export class MemoryIo implements CliIo {
   /** Everything written to stderr so far. */
   err = '';
   /** {@inheritDoc CliIo.stdout} */
-  readonly stdout = {
-    write: (text: string): boolean => {
+  readonly stdout: CliStream = {
+    write: (text: string) => {
       this.out += text;
-      return true;
     },
   };
   /** {@inheritDoc CliIo.stderr} */
-  readonly stderr = {
-    write: (text: string): boolean => {
+  readonly stderr: CliStream = {
+    write: (text: string) => {
       this.err += text;
-      return true;
     },
   };
 }
@@ -64,7 +86,7 @@ export async function runCliInMemory(
   program: string,
   main: CliMain,
   argv: readonly string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<CliRun> {
   const io = new MemoryIo();
   let code: number;
   try {
@@ -99,7 +121,7 @@ export function usageError(message: string): never {
  * @param program - the program name, prefixed to the line
  * @param error - what was thrown
  */
-export function describeCliError(program: string, error: unknown): { exitCode: number; line?: string } {
+export function describeCliError(program: string, error: unknown): CliOutcome {
   const e = error as { code?: unknown; exitCode?: unknown; message?: unknown };
   if (typeof e?.code === 'string' && e.code.startsWith('commander.') && typeof e.exitCode === 'number') {
     return { exitCode: e.exitCode === 0 ? EXIT_OK : EXIT_USAGE };

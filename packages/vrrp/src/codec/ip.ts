@@ -361,7 +361,7 @@ function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): Result<VrrpI
  * (link-layer padding) are ignored. IPv6 extension headers are not followed
  * (`VRRP_BAD_PROTOCOL`).
  *
- * Never throws: any input yields a {@link VrrpResult}.
+ * Never throws: any input yields a `Result` (check `ok`).
  *
  * @param packet - the bytes from the IP header on
  * @param options - TTL check and accepted v3-over-IPv4 checksum forms

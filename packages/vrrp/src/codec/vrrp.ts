@@ -445,7 +445,7 @@ export function decodeMessage(
  * address count, checksum, VRID, interval, v2 authentication type. Checks that depend on
  * the local instance are in {@link validateAgainstInstance}.
  *
- * Never throws: any input, including garbage, yields a {@link VrrpResult}.
+ * Never throws: any input, including garbage, yields a `Result` (check `ok`).
  *
  * @param payload - the VRRP message, exactly (no IP header, no trailing bytes)
  * @param context - family, IP source and destination (needed for the v3 pseudo-header), TTL

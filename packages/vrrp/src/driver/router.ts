@@ -62,7 +62,17 @@ export interface VrrpRouterEvents {
   /** Every state change, in order. */
   transition: [RouterTransition];
   /** A message that could not be decoded; already counted in `rxStats`. */
-  dropped: [{ code: string; source: string; message: string }];
+  dropped: [DroppedMessage];
+}
+
+/** A received message the router dropped before its machine (see {@link VrrpRouterEvents}). */
+export interface DroppedMessage {
+  /** The decoder's code (`VRRP_BAD_CHECKSUM`, ...). */
+  readonly code: string;
+  /** The IP source of the message. */
+  readonly source: string;
+  /** What was wrong. */
+  readonly message: string;
 }
 
 /** Options of {@link VrrpRouter}. */

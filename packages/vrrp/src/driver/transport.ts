@@ -1,4 +1,4 @@
-import type { IpFamily } from '@proxyha/common';
+import { type IpFamily, ipFamily } from '@proxyha/common';
 
 /** How a received VRRP message arrived. */
 export interface AdvertMeta {
@@ -49,7 +49,7 @@ export class MemoryAdvertBus {
   readonly #members = new Map<string, MemoryMember>();
   readonly #wallTime: () => number;
   /** Messages delivered and messages that went nowhere (cut off, or no such address). */
-  readonly stats = { delivered: 0, dropped: 0 };
+  readonly stats: MemoryAdvertBusStats = { delivered: 0, dropped: 0 };
 
   /** @param clock - stamps `receivedAt` (default: the system wall clock) */
   constructor(clock: { wallTime(): number } = { wallTime: () => Date.now() }) {
@@ -62,7 +62,8 @@ export class MemoryAdvertBus {
    * @param address - the router's primary address on this segment
    */
   transport(address: string): AdvertTransport {
-    const family: IpFamily = address.includes(':') ? 'ipv6' : 'ipv4';
+    const family = ipFamily(address);
+    if (family === undefined) throw new TypeError(`memory advert bus: '${address}' is not an IP address`);
     const member: MemoryMember = { address, family, connected: true, onMessage: undefined };
     const bus = this;
     return {
@@ -104,6 +105,14 @@ export class MemoryAdvertBus {
       );
     }
   }
+}
+
+/** Counters of a {@link MemoryAdvertBus}. */
+export interface MemoryAdvertBusStats {
+  /** Copies handed to a receiving transport. */
+  delivered: number;
+  /** Copies that went nowhere: a transport cut off, closed, or no transport at the address. */
+  dropped: number;
 }
 
 interface MemoryMember {

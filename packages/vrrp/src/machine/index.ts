@@ -2,11 +2,6 @@
 
 export { VrrpMachine } from './machine';
 export {
-  checkReceived,
-  type ReceiveCheck,
-  type ReceivedAdvert,
-  type ReceiveRules,
-  receiveRules,
   VRRP_RECEIVE_CODES,
   type VrrpInstanceCheck,
   type VrrpInstanceCheckConfig,

@@ -350,7 +350,8 @@ export function receiveRules(
 /**
  * Checks a decoded advert against the local instance: the receive checks of RFC 3768 §7.1 and RFC 5798
  * §7.1 that depend on local configuration. This is the very validator the state machine runs on every
- * advert (see {@link checkReceived} for the order); a packet it rejects would be discarded by the machine
+ * advert (TTL, version, VRID, source, owner, own advert, unicast peer, priority, v2 authentication type and
+ * password, interval, address count, addresses, address list); a packet it rejects is discarded by the machine
  * with the same code.
  *
  * Pure; never throws (an unusable `instance` gives `VRRP_BAD_CONTEXT`).

@@ -50,8 +50,8 @@ export interface TrackerConfig {
 
 /**
  * Configuration of one virtual router instance (one VRID on one interface and address family).
- * Validated by the {@link VrrpMachine} constructor, which throws a {@link VrrpMachineError} with code
- * `VRRP_MACHINE_CONFIG` naming each bad path.
+ * Validated by the {@link VrrpMachine} constructor, which throws a `VrrpError` with code
+ * `VRRP_CONFIG_INVALID` naming each bad path in `details.issues`.
  */
 export interface MachineConfig {
   /** Instance name used in log lines, for example `VI_1` -> `(VI_1) Entering MASTER STATE`. */
@@ -484,11 +484,27 @@ export interface MachineSnapshot {
   /** Master: answers ARP / Neighbor Solicitations for the VIPs (RFC 5798 §6.4.2, §6.4.3). */
   readonly answersArp: boolean;
   /** In Backup: the Master whose adverts were last accepted. */
-  readonly master: { readonly address: string; readonly priority: number } | undefined;
+  readonly master: KnownMaster | undefined;
   /** Why the instance is (or would be) in Fault; empty when healthy. */
   readonly faultReasons: readonly FaultReason[];
   /** Tracker states and current weights. */
-  readonly trackers: Readonly<Record<string, { readonly up: boolean; readonly weight: number }>>;
+  readonly trackers: Readonly<Record<string, TrackerState>>;
   /** Counters. */
   readonly stats: MachineStats;
+}
+
+/** The Master a Backup follows: the sender of the adverts it last accepted. */
+export interface KnownMaster {
+  /** Its primary address. */
+  readonly address: string;
+  /** The priority it advertises. */
+  readonly priority: number;
+}
+
+/** A tracker's current state in a {@link MachineSnapshot}. */
+export interface TrackerState {
+  /** Up or down. */
+  readonly up: boolean;
+  /** Its weight now (it may have been changed by a `trackerChanged` event). */
+  readonly weight: number;
 }

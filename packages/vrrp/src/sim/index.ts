@@ -6,12 +6,20 @@
  * @packageDocumentation
  */
 export {
+  type SimAnnounceRecord,
+  type SimDiscardRecord,
+  type SimLifecycleRecord,
   type SimLink,
+  type SimLogRecord,
   SimNetwork,
   type SimNetworkOptions,
   type SimRecord,
+  type SimRecordBase,
   type SimRouterSpec,
   type SimRouterState,
+  type SimSendRecord,
   type SimStats,
+  type SimTransitionRecord,
+  type SimVipsRecord,
 } from './network';
 export { runScenario } from './scenario';

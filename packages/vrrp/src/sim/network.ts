@@ -46,41 +46,89 @@ export interface SimNetworkOptions {
   readonly recordSends?: boolean;
 }
 
+/** What every {@link SimRecord} has: when and where. */
+export interface SimRecordBase {
+  /** Virtual time in milliseconds. */
+  readonly at: number;
+  /** The router (host name) it happened on. */
+  readonly router: string;
+}
+
+/** A state change of a router's machine. */
+export interface SimTransitionRecord extends SimRecordBase {
+  /** Discriminator. */
+  readonly kind: 'transition';
+  /** State before. */
+  readonly from: MachineStateName;
+  /** State after. */
+  readonly to: MachineStateName;
+  /** Why. */
+  readonly reason: TransitionReason;
+  /** The effective priority at the time. */
+  readonly priority: number;
+}
+
+/** The router added (`held`) or removed its VIPs. */
+export interface SimVipsRecord extends SimRecordBase {
+  /** Discriminator. */
+  readonly kind: 'vips';
+  /** True when added. */
+  readonly held: boolean;
+}
+
+/** The router asked for its VIPs to be announced (gratuitous ARP / NA). */
+export interface SimAnnounceRecord extends SimRecordBase {
+  /** Discriminator. */
+  readonly kind: 'announce';
+  /** `becomeMaster` or `lowerPriorityAdvert`. */
+  readonly reason: string;
+}
+
+/** A log line of the router's machine. */
+export interface SimLogRecord extends SimRecordBase {
+  /** Discriminator. */
+  readonly kind: 'log';
+  /** Its level. */
+  readonly level: string;
+  /** The line, `(VI_1) ...`. */
+  readonly message: string;
+}
+
+/** An advert the router's machine discarded. */
+export interface SimDiscardRecord extends SimRecordBase {
+  /** Discriminator. */
+  readonly kind: 'discard';
+  /** The receive-check code (`VRRP_AUTH_FAILURE`, ...). */
+  readonly reason: string;
+  /** The advert's source address. */
+  readonly from: string;
+}
+
+/** An advert the router sent (recorded with `recordSends`). */
+export interface SimSendRecord extends SimRecordBase {
+  /** Discriminator. */
+  readonly kind: 'send';
+  /** Its priority field. */
+  readonly priority: number;
+  /** Why it was sent. */
+  readonly reason: string;
+}
+
+/** The router crashed, started or stopped. */
+export interface SimLifecycleRecord extends SimRecordBase {
+  /** What happened. */
+  readonly kind: 'crash' | 'start' | 'stop';
+}
+
 /** Something that happened in the simulation, with its virtual time and router. */
 export type SimRecord =
-  | {
-      readonly kind: 'transition';
-      readonly at: number;
-      readonly router: string;
-      readonly from: MachineStateName;
-      readonly to: MachineStateName;
-      readonly reason: TransitionReason;
-      readonly priority: number;
-    }
-  | { readonly kind: 'vips'; readonly at: number; readonly router: string; readonly held: boolean }
-  | { readonly kind: 'announce'; readonly at: number; readonly router: string; readonly reason: string }
-  | {
-      readonly kind: 'log';
-      readonly at: number;
-      readonly router: string;
-      readonly level: string;
-      readonly message: string;
-    }
-  | {
-      readonly kind: 'discard';
-      readonly at: number;
-      readonly router: string;
-      readonly reason: string;
-      readonly from: string;
-    }
-  | {
-      readonly kind: 'send';
-      readonly at: number;
-      readonly router: string;
-      readonly priority: number;
-      readonly reason: string;
-    }
-  | { readonly kind: 'crash' | 'start' | 'stop'; readonly at: number; readonly router: string };
+  | SimTransitionRecord
+  | SimVipsRecord
+  | SimAnnounceRecord
+  | SimLogRecord
+  | SimDiscardRecord
+  | SimSendRecord
+  | SimLifecycleRecord;
 
 /** Packet counters of a simulation. */
 export interface SimStats {
@@ -142,7 +190,7 @@ export class SimNetwork {
 
   /**
    * @param options - routers, seed, default link
-   * @throws VrrpMachineError when a router's configuration is invalid; Error for duplicate names
+   * @throws `VrrpError` `VRRP_CONFIG_INVALID` when a router's configuration is invalid; Error for duplicate names
    */
   constructor(options: SimNetworkOptions) {
     this.#random = createPrng(options.seed ?? 1);
@@ -206,9 +254,9 @@ export class SimNetwork {
   }
 
   /** The transition records, optionally of one router. */
-  transitions(router?: string): Extract<SimRecord, { kind: 'transition' }>[] {
+  transitions(router?: string): SimTransitionRecord[] {
     return this.records.filter(
-      (r): r is Extract<SimRecord, { kind: 'transition' }> =>
+      (r): r is SimTransitionRecord =>
         r.kind === 'transition' && (router === undefined || r.router === router),
     );
   }

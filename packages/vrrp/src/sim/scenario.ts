@@ -122,7 +122,7 @@ function routerSpec(words: readonly string[], line: number, text: string): SimRo
  * - `run MS` (advance by), `until T` (advance to), `state` (each router's state, priority and master).
  *
  * @param script - the scenario
- * @throws {@link VrrpError} `VRRP_INVALID_ARGUMENT` naming the line of a command it cannot read
+ * @throws `VrrpError` `VRRP_INVALID_ARGUMENT` naming the line of a command it cannot read
  */
 export function runScenario(script: string): string {
   const out: string[] = [];

@@ -10,7 +10,6 @@ import { loadVrrpDaemonConfig, type VrrpDaemonConfig, vmacOf } from '../config/c
 import { createAnnouncer } from '../daemon/announce';
 import { VrrpDaemon } from '../daemon/daemon';
 
-
 /** What `main` needs from the process: its signals (tests pass an emitter). */
 export interface ProcessSignals {
   once(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;

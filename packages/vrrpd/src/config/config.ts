@@ -117,9 +117,15 @@ export interface VrrpInstanceConfig {
   /** Gratuitous ARP / NA timing. */
   readonly garp?: GarpConfig | undefined;
   /** keepalived's `use_vmac`: `true`, or `{ name }` for another macvlan name. Default false. */
-  readonly vmac: boolean | { readonly name?: string | undefined };
+  readonly vmac: boolean | VmacOption;
   /** keepalived's `higher_prio_send_advert`. Default false. */
   readonly higherPrioritySendAdvert: boolean;
+}
+
+/** The `vmac` setting with a macvlan name of one's own. */
+export interface VmacOption {
+  /** The macvlan's name (default `vrrp.<vrid>` / `vrrp6.<vrid>`). */
+  readonly name?: string | undefined;
 }
 
 /** A validated `proxyha-vrrpd` configuration (durations in milliseconds, defaults applied). */
@@ -133,11 +139,27 @@ export interface VrrpDaemonConfig {
   /** keepalived's `vrrp_priority`: a nice value. */
   readonly nice?: number | undefined;
   /** Ports of the loopback transport. */
-  readonly loopback: { readonly port: number; readonly ownerPort: number };
+  readonly loopback: LoopbackPorts;
   /** The instances. */
   readonly instances: readonly VrrpInstanceConfig[];
   /** keepalived's `vrrp_sync_group`s. */
-  readonly syncGroups: readonly { readonly name: string; readonly instances: readonly string[] }[];
+  readonly syncGroups: readonly SyncGroupConfig[];
+}
+
+/** Ports of the unprivileged loopback transport. */
+export interface LoopbackPorts {
+  /** UDP port every router of the cluster sends its adverts to. Default 5112. */
+  readonly port: number;
+  /** TCP port the VIP owner answers on (the demo's "VIP held"). Default 8074. */
+  readonly ownerPort: number;
+}
+
+/** A keepalived `vrrp_sync_group`: instances that change state together. */
+export interface SyncGroupConfig {
+  /** The group's name, in log lines. */
+  readonly name: string;
+  /** Its member instances (at least two). */
+  readonly instances: readonly string[];
 }
 
 const duration = (max?: number) =>
@@ -380,8 +402,6 @@ export function parseVrrpDaemonConfig(data: unknown, source = 'config'): VrrpDae
   throw new VrrpdError('VRRPD_CONFIG_INVALID', formatIssues(source, issues), { details: { issues } });
 }
 
-type InstanceInput = Pick<VrrpInstanceConfig, 'interface' | 'vrid' | 'virtualIps' | 'vmac'>;
-
 function familyOf(inst: Pick<VrrpInstanceConfig, 'virtualIps'>): IpFamily {
   return parseCidr(inst.virtualIps[0])?.family ?? 'ipv4';
 }
@@ -399,7 +419,9 @@ export interface VmacConfig {
 }
 
 /** The VMAC of an instance (keepalived's `use_vmac`), or undefined when it has none. */
-export function vmacOf(inst: InstanceInput): VmacConfig | undefined {
+export function vmacOf(
+  inst: Pick<VrrpInstanceConfig, 'interface' | 'vrid' | 'virtualIps' | 'vmac'>,
+): VmacConfig | undefined {
   if (inst.vmac === false) return undefined;
   const family = familyOf(inst);
   const name = (inst.vmac === true ? undefined : inst.vmac.name) ?? defaultVmacName(inst.vrid, family);
@@ -407,7 +429,9 @@ export function vmacOf(inst: InstanceInput): VmacConfig | undefined {
 }
 
 /** The interface an instance's VIPs live on and are announced on: its VMAC, else its interface. */
-export function announceInterfaceOf(inst: InstanceInput): string {
+export function announceInterfaceOf(
+  inst: Pick<VrrpInstanceConfig, 'interface' | 'vrid' | 'virtualIps' | 'vmac'>,
+): string {
   return vmacOf(inst)?.name ?? inst.interface;
 }
 

@@ -36,13 +36,13 @@ export class NftAcceptModeFilter implements AcceptModeFilter {
     }
   }
 
-  /** {@inheritDoc @proxyha/vrrp!AcceptModeFilter.block} */
+  /** Drops local traffic to these addresses (no prefix), creating the table on first use. */
   async block(addresses: readonly string[]): Promise<void> {
     await this.#ensureTable();
     for (const a of addresses) await this.#run([`add element inet ${TABLE} ${setOf(a)} { ${a} }`]);
   }
 
-  /** {@inheritDoc @proxyha/vrrp!AcceptModeFilter.unblock} */
+  /** Stops dropping it; an address that is not blocked is not an error. */
   async unblock(addresses: readonly string[]): Promise<void> {
     if (!this.#ready) return;
     await this.#ensureTable();

@@ -18,12 +18,12 @@ export class StackVipManager implements VipManager {
     this.#stack = stack;
   }
 
-  /** {@inheritDoc @proxyha/vrrp!VipManager.add} */
+  /** Adds the addresses to `ifname` (one rtnetlink request each); present ones are not an error. */
   async add(ifname: string, vips: readonly VipSpec[]): Promise<void> {
     for (const vip of vips) await this.#stack.addAddress(ifname, withPrefix(vip));
   }
 
-  /** {@inheritDoc @proxyha/vrrp!VipManager.remove} */
+  /** Removes the addresses from `ifname`; absent ones are not an error. */
   async remove(ifname: string, vips: readonly VipSpec[]): Promise<void> {
     for (const vip of vips) await this.#stack.removeAddress(ifname, withPrefix(vip));
   }
