@@ -35,7 +35,7 @@ describeNet('VRRP over unicast peers with keepalived 2.2.7', () => {
       const [line] = await pa.waitForOutput(/\(VI_1\) statistics (\{.*\})/, 3000, mark);
       const stats = JSON.parse((line.match(/statistics (\{.*\})/) as RegExpMatchArray)[1] as string);
       expect(stats.state).toBe('master');
-      expect(stats.machine.discarded.notUnicastPeer).toBeGreaterThan(3);
+      expect(stats.machine.discarded.VRRP_UNKNOWN_PEER).toBeGreaterThan(3);
       await rogue.kill('SIGTERM');
 
       // crash a: keepalived takes over over unicast; a returns and preempts
