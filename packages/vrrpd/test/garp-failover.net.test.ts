@@ -1,20 +1,24 @@
 import { describeNet, type Lab, tsharkField, withLab } from '@proxyha/testlab';
 import { expect, it } from 'vitest';
-import { checkAnnouncements, logTime, neighMac, startVrrpd, watchNeighbours } from './garp-net';
+import { checkAnnouncements, neighMac, startVrrpd, watchNeighbours } from './garp-net';
 import { startNameServices, until, VIP4, VIP6, vipAnswer } from './lab';
 
 // Failover between two proxyha-vrrpd nodes (a: 150, b: 100, adverts every 100 ms) with a
-// client c whose neighbour cache holds the VIP with a's MAC: after a SIGKILL of a, the
-// cache shows b's MAC within 50 ms of b's "Entering MASTER STATE" (b's log time against
-// the time `ip -ts monitor neigh` in c printed the change, one wall clock), and c sends
-// nothing after the kill. tshark flags nothing in the ARPs / NAs our nodes sent.
+// client c whose neighbour cache holds the VIP with a's MAC: after a SIGKILL of a, c's cache
+// comes to hold b's MAC without c sending anything, and on the wire b's announcements follow
+// b's first advert as master (the transition), in one capture's order. tshark flags nothing
+// in the ARPs / NAs our nodes sent. How many milliseconds that takes is measured by
+// packages/garp/bench/neighbour.mjs and bench/failover.mjs, not asserted here.
 
 async function failover(lab: Lab, vip: string, prefix: number) {
   const a = lab.node('a');
   const b = lab.node('b');
   const c = lab.node('c');
   startNameServices(lab, ['a', 'b']);
-  const cap = await lab.capture('bridge', `arp or icmp6 or ether src ${c.mac}`);
+  const cap = await lab.capture(
+    'bridge',
+    `ip proto 112 or ip6 proto 112 or arp or icmp6 or ether src ${c.mac}`,
+  );
   const pa = await startVrrpd(lab, 'a', { priority: 150, vip: `${vip}/${prefix}` });
   const pb = await startVrrpd(lab, 'b', { priority: 100, vip: `${vip}/${prefix}` });
   await pa.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 5000);
@@ -29,25 +33,17 @@ async function failover(lab: Lab, vip: string, prefix: number) {
   const killedAt = Date.now();
   await pa.kill('SIGKILL');
   await pb.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 5000, mark);
-  const masterAt = logTime(pb, /^\(VI_1\) Entering MASTER STATE/, mark);
   await until(
     "c's cache shows b's MAC",
     () => watch.events().some((e) => e.address === vip && e.lladdr === b.mac),
     3000,
   );
-  const seen = watch.events().find((e) => e.address === vip && e.lladdr === b.mac) as { at: number };
-  const delay = seen.at - masterAt;
   const silentUntil = Date.now();
-  console.log(
-    `${vip}: b Entering MASTER STATE -> c's neighbour entry shows b's MAC: ${delay.toFixed(2)} ms (b's log time has 1 ms resolution)`,
-  );
   expect(pb.output().slice(mark)).toContain(
     vip.includes(':')
       ? `(VI_1) Sending/queueing Unsolicited Neighbour Adverts on eth0 for ${vip}`
       : `(VI_1) Sending/queueing gratuitous ARPs on eth0 for ${vip}`,
   );
-  expect(delay).toBeGreaterThan(-1.5); // announcements follow the transition
-  expect(delay).toBeLessThan(50);
   expect(await neighMac(lab, 'c', vip)).toBe(b.mac);
 
   // and the client, asked now, reaches b
@@ -70,6 +66,14 @@ async function failover(lab: Lab, vip: string, prefix: number) {
     fromClient.map((f) => tsharkField(f, 'frame.protocols')),
     'frames c sent between the kill and the check',
   ).toEqual([]);
+  // on the wire, in order: b's first advert as master (the transition), then its announcements
+  const fromB = frames.filter((f) => tsharkField(f, 'eth.src') === b.mac);
+  const firstMasterAdvert = fromB.findIndex((f) => tsharkField(f, 'vrrp.prio') === '100');
+  const firstAnnouncement = fromB.findIndex(
+    (f) => tsharkField(f, 'arp.src.proto_ipv4') === vip || tsharkField(f, 'icmpv6.nd.na.target_address') === vip,
+  );
+  expect(firstMasterAdvert, "b's first advert as master").toBeGreaterThanOrEqual(0);
+  expect(firstAnnouncement, "b's first announcement of the VIP").toBeGreaterThan(firstMasterAdvert);
   const counts = checkAnnouncements(frames, [a.mac, b.mac], [vip]);
   if (vip.includes(':'))
     expect(counts.na).toBeGreaterThanOrEqual(10); // 5 from a, 5 from b at least
@@ -78,7 +82,7 @@ async function failover(lab: Lab, vip: string, prefix: number) {
 
 describeNet('gratuitous ARP / unsolicited NA after a proxyha-vrrpd failover', () => {
   it(
-    'IPv4: the client has the new MAC within 50 ms of the transition, without sending anything',
+    "IPv4: the client's cache follows the VIP to b after the transition, without the client sending anything",
     () => withLab({ nodes: ['a', 'b', 'c'], timeoutMs: 55_000 }, (lab) => failover(lab, VIP4, 24)),
     60_000,
   );

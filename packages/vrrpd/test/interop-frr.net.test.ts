@@ -105,11 +105,9 @@ describeNet('VRRP interop with FRR 8.4 vrrpd (v3, IPv4 and IPv6)', () => {
         await pa.waitForOutput(/\(VI_6\) Entering MASTER STATE/, within);
         await until('FRR back to backup', frrIs(frr, 'Backup'), within);
 
-        // 4. SIGTERM proxyha: priority 0, FRR takes over after Skew_Time
-        const t0 = performance.now();
+        // 4. SIGTERM proxyha: priority 0 in both families (checked in the capture below), FRR takes over
         await pa.kill('SIGTERM');
         await until('FRR master after the handover', frrIs(frr, 'Master'), within);
-        expect(performance.now() - t0, 'handover well below Master_Down_Interval').toBeLessThan(3000);
 
         // 5. proxyha (80) backup under FRR; FRR stops (priority 0): proxyha takes over
         pa = await startProxyha(lab, 80);
@@ -133,6 +131,10 @@ describeNet('VRRP interop with FRR 8.4 vrrpd (v3, IPv4 and IPv6)', () => {
         const v6 = ours.filter((f) => f.ipv6);
         expect(ours.length - v6.length).toBeGreaterThan(3);
         expect(v6.length).toBeGreaterThan(3);
+        // the handovers of steps 4 and 5: proxyha resigned with priority 0 in each family
+        const resigned = ours.filter((f) => tsharkField(f, 'vrrp.prio') === '0');
+        expect(resigned.filter((f) => f.ipv6).length, 'IPv6 priority 0 adverts').toBeGreaterThanOrEqual(2);
+        expect(resigned.filter((f) => !f.ipv6).length, 'IPv4 priority 0 adverts').toBeGreaterThanOrEqual(2);
         for (const f of ours) {
           expect(tsharkField(f, 'vrrp.version')).toBe('3');
           expect(tsharkField(f, 'vrrp.checksum.status')).toBe('1');

@@ -1,6 +1,13 @@
 // The driver: binds an AnnouncementSchedule to a clock's timers and to a frame sender, and logs what it
 // does.
-import { type Clock, type Logger, noopLogger, systemClock, type TimerHandle } from '@proxyha/common';
+import {
+  type Clock,
+  type LogFields,
+  type Logger,
+  noopLogger,
+  systemClock,
+  type TimerHandle,
+} from '@proxyha/common';
 import type { AnnouncePolicyInput } from '../machine/policy';
 import {
   AnnouncementSchedule,
@@ -94,6 +101,10 @@ export class Announcer {
   readonly #clock: Clock;
   #timer: TimerHandle | undefined;
   #chain: Promise<void> = Promise.resolve();
+  /** Log lines waiting for the next immediate: lines never delay frames, and they follow the lines a
+   * VRRP router queued for the same takeover ("Entering MASTER STATE", "setting VIPs."). */
+  #lines: [level: 'debug' | 'info' | 'error', message: string, fields: LogFields][] = [];
+  #linesTimer: TimerHandle | undefined;
   #sent = 0;
   #failed = 0;
   #closed = false;
@@ -150,9 +161,10 @@ export class Announcer {
     return dropped;
   }
 
-  /** Resolves when every frame handed to the sender so far has been sent (or has failed). */
-  flush(): Promise<void> {
-    return this.#chain;
+  /** Resolves when every frame handed to the sender so far has been sent (or has failed) and logged. */
+  async flush(): Promise<void> {
+    await this.#chain;
+    this.#writeLines();
   }
 
   /** Send counters. */
@@ -166,6 +178,7 @@ export class Announcer {
     this.#clearTimer();
     this.schedule.stopAll(this.#clock.now());
     await this.#chain;
+    this.#writeLines();
   }
 
   #clearTimer(): void {
@@ -184,7 +197,7 @@ export class Announcer {
       const notices = r.notices;
       this.#chain = this.#chain.then(() => {
         for (const n of notices)
-          this.#log.info(formatBurstNotice(n), {
+          this.#write('info', formatBurstNotice(n), {
             instance: n.instance,
             ifname: n.ifname,
             family: n.family,
@@ -197,16 +210,29 @@ export class Announcer {
     if (r.nextAt !== undefined) this.#timer = this.#clock.setTimeout(this.#pump, Math.max(0, r.nextAt - now));
   };
 
+  #write(level: 'debug' | 'info' | 'error', message: string, fields: LogFields): void {
+    this.#lines.push([level, message, fields]);
+    this.#linesTimer ??= this.#clock.setImmediate(this.#writeLines);
+  }
+
+  #writeLines = (): void => {
+    if (this.#linesTimer !== undefined) this.#clock.clearTimeout(this.#linesTimer);
+    this.#linesTimer = undefined;
+    const lines = this.#lines;
+    this.#lines = [];
+    for (const [level, message, fields] of lines) this.#log[level](message, fields);
+  };
+
   #send(f: DueFrame): void {
     this.#chain = this.#chain.then(async () => {
       try {
         await this.#sender.sendFrame(f.ifname, f.frame);
         this.#sent++;
-        this.#log.debug(`(${f.instance}) Sending ${frameWords(f)}`, fieldsOf(f));
+        this.#write('debug', `(${f.instance}) Sending ${frameWords(f)}`, fieldsOf(f));
       } catch (err) {
         this.#failed++;
         const reason = err instanceof Error ? err.message : String(err);
-        this.#log.error(`(${f.instance}) Error sending ${frameWords(f)}: ${reason}`, {
+        this.#write('error', `(${f.instance}) Error sending ${frameWords(f)}: ${reason}`, {
           ...fieldsOf(f),
           error: reason,
         });
