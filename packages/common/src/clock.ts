@@ -35,23 +35,23 @@ export interface Clock {
 const WALL_TOLERANCE_MS = 2;
 
 /**
- * Wall minus monotonic, in milliseconds, measured at a millisecond edge of `Date.now()` bracketed by two
- * monotonic readings; undefined when the bracket is too wide (the process was preempted).
+ * Wall minus monotonic, in milliseconds, measured at a millisecond edge of `Date.now()`: the edge lies
+ * between the last monotonic reading that still saw the old millisecond and the first that saw the new
+ * one, so the bracket is two readings of one loop turn apart (a `Date.now()` tick that happened before the
+ * first turn, or a preemption, widens it). Undefined when the bracket is too wide to trust.
  */
 function edgeOffset(): number | undefined {
+  let lo = performance.now();
   const start = Date.now();
-  let wall = start;
-  let before = 0;
-  let after = performance.now();
-  const limit = after + 3;
-  while (wall === start) {
-    before = performance.now();
-    wall = Date.now();
-    after = performance.now();
-    if (after > limit) return undefined;
+  const limit = performance.now() + 3;
+  for (;;) {
+    const t0 = performance.now();
+    const wall = Date.now();
+    const t1 = performance.now();
+    if (wall !== start) return t1 - lo > 0.02 ? undefined : wall - (lo + t1) / 2;
+    lo = t0;
+    if (t1 > limit) return undefined;
   }
-  if (after - before > 0.02) return undefined;
-  return wall - (before + after) / 2;
 }
 
 function calibratedOffset(): number {
