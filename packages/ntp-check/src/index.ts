@@ -66,8 +66,10 @@ export { type SelectionCandidate, type SelectionResult, selectSources } from './
 export {
   DEFAULT_PANIC_THRESHOLD_MS,
   evaluateSkew,
+  NTP_VERDICT_CODES,
   type NtpServerResult,
   type NtpServerVerdict,
+  type NtpVerdictCode,
   type SkewLevel,
   type SkewPolicy,
   type SkewReason,

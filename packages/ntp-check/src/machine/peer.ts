@@ -2,6 +2,7 @@
 import { err, ok, type Result } from '@proxyha/common';
 import { NtpError } from '../errors';
 import { exactMs } from './figures';
+import type { NtpVerdictCode } from './skew';
 
 /** Four timestamps of one request/response exchange with another node, in Unix milliseconds. */
 export interface PeerExchange {
@@ -100,7 +101,10 @@ export interface PeerSkewVerdict {
   /** ok | warn | fail. */
   verdict: 'ok' | 'warn' | 'fail';
   /** Stable code: `NTP_PEER_SKEW_OK`, `NTP_PEER_SKEW_UNCERTAIN` or `NTP_TIME_DIFFERENCE_TOO_HIGH`. */
-  code: 'NTP_PEER_SKEW_OK' | 'NTP_PEER_SKEW_UNCERTAIN' | 'NTP_TIME_DIFFERENCE_TOO_HIGH';
+  code: Extract<
+    NtpVerdictCode,
+    'NTP_PEER_SKEW_OK' | 'NTP_PEER_SKEW_UNCERTAIN' | 'NTP_TIME_DIFFERENCE_TOO_HIGH'
+  >;
   /** Human reason ("time difference too high: ..."). */
   message: string;
 }

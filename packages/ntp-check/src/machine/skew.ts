@@ -1,4 +1,5 @@
 // The skew guard's verdict over one round of server results: selection, limits, reasons. Pure.
+import { defineErrors } from '@proxyha/common';
 import type { NtpError, NtpErrorCode } from '../errors';
 import { exactMs, measuredMs, signedMs } from './figures';
 import type { NtpSample } from './reply';
@@ -38,23 +39,35 @@ export type NtpServerResult =
 export type SkewLevel = 'ok' | 'info' | 'warn' | 'fail';
 
 /**
+ * The stable codes of verdicts (not errors: they describe a clock), with their meanings; `docs/errors.md`
+ * lists them beside the error codes. The skew guard's reasons and the peer-skew verdicts use them.
+ */
+export const NTP_VERDICT_CODES = defineErrors('NTP', {
+  NTP_OK: 'ok: the local clock is within the limits',
+  NTP_NO_USABLE_SERVER: 'fail: no server gave a valid sample',
+  NTP_NO_MAJORITY: 'fail: the servers disagree and no majority of correctness intervals overlaps',
+  NTP_PANIC: 'fail: the offset exceeds the panic threshold (1000 s): the clock must be set by hand',
+  NTP_TIME_DIFFERENCE_TOO_HIGH: 'fail: the offset (of the local clock, or of a peer) exceeds the maximum',
+  NTP_OFFSET_NEAR_LIMIT: 'warn: the offset exceeds the warning level',
+  NTP_OFFSET_UNCERTAIN: 'warn: the offset is within the limit but its error bound reaches beyond it',
+  NTP_FEW_SERVERS: 'warn: fewer servers than needed to outvote a falseticker',
+  NTP_FALSETICKER: 'info: a server was outvoted by the others',
+  NTP_SERVER_REJECTED: 'info: a server gave no valid sample (the reason says why)',
+  NTP_LEAP_PENDING: 'info: a leap second is announced',
+  NTP_PEER_SKEW_OK: "ok: a peer's clock is within the limit even at the worst end of the error bound",
+  NTP_PEER_SKEW_UNCERTAIN: "warn: a peer's clock may exceed the limit within the error bound",
+});
+
+/** A code of {@link NTP_VERDICT_CODES}. */
+export type NtpVerdictCode = keyof typeof NTP_VERDICT_CODES;
+
+/**
  * Stable code of a {@link SkewReason} (a verdict's reason, not an error): `NTP_OK`; `fail`:
  * `NTP_NO_USABLE_SERVER`, `NTP_NO_MAJORITY`, `NTP_PANIC`, `NTP_TIME_DIFFERENCE_TOO_HIGH`; `warn`:
  * `NTP_OFFSET_NEAR_LIMIT`, `NTP_OFFSET_UNCERTAIN`, `NTP_FEW_SERVERS`; `info`: `NTP_FALSETICKER`,
  * `NTP_SERVER_REJECTED`, `NTP_LEAP_PENDING`.
  */
-export type SkewReasonCode =
-  | 'NTP_OK'
-  | 'NTP_NO_USABLE_SERVER'
-  | 'NTP_NO_MAJORITY'
-  | 'NTP_PANIC'
-  | 'NTP_TIME_DIFFERENCE_TOO_HIGH'
-  | 'NTP_OFFSET_NEAR_LIMIT'
-  | 'NTP_OFFSET_UNCERTAIN'
-  | 'NTP_FEW_SERVERS'
-  | 'NTP_FALSETICKER'
-  | 'NTP_SERVER_REJECTED'
-  | 'NTP_LEAP_PENDING';
+export type SkewReasonCode = Exclude<NtpVerdictCode, 'NTP_PEER_SKEW_OK' | 'NTP_PEER_SKEW_UNCERTAIN'>;
 
 /** One reason behind a verdict. */
 export interface SkewReason {
