@@ -15,7 +15,12 @@ function exportedNames(indexFile: string, seen = new Set<string>()): string[] {
   const names: string[] = [];
   for (const m of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
     for (const part of (m[1] as string).split(',')) {
-      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()?.trim();
+      const name = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()
+        ?.trim();
       if (name) names.push(name);
     }
   }
@@ -64,7 +69,9 @@ describe('public names', () => {
       }
     }
     expect(owners.size).toBeGreaterThan(300);
-    const clashes = [...owners].filter(([, pkgs]) => pkgs.length > 1).map(([n, pkgs]) => `${n}: ${pkgs.join(', ')}`);
+    const clashes = [...owners]
+      .filter(([, pkgs]) => pkgs.length > 1)
+      .map(([n, pkgs]) => `${n}: ${pkgs.join(', ')}`);
     expect(clashes).toEqual([]);
   });
 });
