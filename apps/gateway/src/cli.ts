@@ -8,7 +8,7 @@ const program = new Command()
   .name('proxyha')
   .description(
     'proxyha gateway node. The node commands arrive with the gateway issue; until then use\n' +
-      'proxyha-vrrpd (@proxyha/vrrp), proxyha-mon (@proxyha/health-mon) and proxyha-ntp (@proxyha/ntp-check).',
+      'proxyha-vrrpd (@proxyha/vrrpd), proxyha-mon (@proxyha/health-mon) and proxyha-ntp (@proxyha/ntp-check).',
   )
   .version(version);
 

@@ -70,7 +70,8 @@ async function failover(lab: Lab, vip: string, prefix: number) {
   const fromB = frames.filter((f) => tsharkField(f, 'eth.src') === b.mac);
   const firstMasterAdvert = fromB.findIndex((f) => tsharkField(f, 'vrrp.prio') === '100');
   const firstAnnouncement = fromB.findIndex(
-    (f) => tsharkField(f, 'arp.src.proto_ipv4') === vip || tsharkField(f, 'icmpv6.nd.na.target_address') === vip,
+    (f) =>
+      tsharkField(f, 'arp.src.proto_ipv4') === vip || tsharkField(f, 'icmpv6.nd.na.target_address') === vip,
   );
   expect(firstMasterAdvert, "b's first advert as master").toBeGreaterThanOrEqual(0);
   expect(firstAnnouncement, "b's first announcement of the VIP").toBeGreaterThan(firstMasterAdvert);

@@ -34,7 +34,10 @@ describeNet('proxyha-vrrpd takes over from a crashed keepalived', () => {
         // in b's log, in order: the transition, the VIPs, the announcements
         const log = pb.output().slice(mark);
         const order = [/Entering MASTER STATE/, /setting VIPs\./, announced].map((r) => log.search(r));
-        expect(order.every((at, i) => at >= 0 && (i === 0 || at > (order[i - 1] as number))), log).toBe(true);
+        expect(
+          order.every((at, i) => at >= 0 && (i === 0 || at > (order[i - 1] as number))),
+          log,
+        ).toBe(true);
         expect(first, 'first connection after the takeover').toBe('b');
         expect(await neighMac(lab, 'c', VIP4)).toBe(lab.node('b').mac);
         expect(await holdsVip(lab, 'a'), 'the crashed keepalived node still has the VIP').toBe(true);
