@@ -2,8 +2,9 @@
 # README quick start (2): installs everything and runs the whole test suite.
 #  - pnpm and node_modules (scripts/bootstrap.sh)
 #  - as root: the Debian peers the namespace tests use (scripts/install-test-peers.sh)
-#  - build, typecheck, lint, API docs, then unit/property/simulation tests and the
-#    namespace tests against real peers (these need root; under CI=true a network
+#  - build, typecheck, lint, API docs, then unit/property/simulation tests (on this
+#    Node and again on Node 24, fetched from the npm registry by scripts/node24.sh) and
+#    the namespace tests against real peers (these need root; under CI=true a network
 #    test that cannot run fails instead of skipping).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,9 @@ trap 'rm -rf "$results"' EXIT
 status=0
 step "unit, property and simulation tests"
 pnpm exec vitest run --project '!*:net' --reporter=default --reporter=json --outputFile.json="$results/unit.json" || status=1
+step "unit, property and simulation tests on Node 24"
+node24=$(bash scripts/node24.sh)
+"$node24" node_modules/vitest/vitest.mjs run --project '!*:net' --reporter=dot --reporter=json --outputFile.json="$results/unit24.json" || status=1
 step "network namespace tests against real peers"
 pnpm exec vitest run --project '*:net' --no-file-parallelism --reporter=default --reporter=json --outputFile.json="$results/net.json" || status=1
 
@@ -42,5 +46,5 @@ node -e '
     s += r.numPendingTests + r.numTodoTests;
   }
   console.log(`\ntests: ${p} passed, ${f} failed, ${s} skipped`);
-' "$results/unit.json" "$results/net.json"
+' "$results/unit.json" "$results/unit24.json" "$results/net.json"
 exit $status
