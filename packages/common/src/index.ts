@@ -19,28 +19,8 @@
  * @packageDocumentation
  */
 
-export {
-  canonicalIp,
-  canonicalMac,
-  compareIp,
-  formatIp,
-  formatIpv4,
-  formatIpv6,
-  formatMac,
-  IP_LENGTH,
-  type IpFamily,
-  ipFamily,
-  ipInPrefix,
-  isLinkLocalIp,
-  isMulticastIp,
-  type ParsedCidr,
-  type ParsedIp,
-  parseCidr,
-  parseIp,
-  parseMac,
-  writeIpv4,
-  writeIpv6,
-} from './address/index';
+export * from './address/ip';
+export { canonicalMac, formatMac, parseMac } from './address/mac';
 export {
   checksumAdd,
   checksumFinish,

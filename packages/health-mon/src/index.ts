@@ -16,50 +16,7 @@
  * @packageDocumentation
  */
 
-export {
-  DEFAULT_SETTINGS,
-  loadMonitorConfig,
-  type MonitorConfigFile,
-  type MonitorSettings,
-  type PortCheck,
-  parseMonitorConfig,
-  type ResolvedPortCheck,
-  resolveSettings,
-  type SettingsInput,
-} from './config/index';
-export {
-  type CheckReport,
-  checkPorts,
-  type HealthChange,
-  type HealthListener,
-  HealthMonitor,
-  type HealthMonitorEvents,
-  type HealthMonitorOptions,
-  type HttpProbeOptions,
-  type PortCheckResult,
-  type ProbeEvent,
-  type ProbeKind,
-  type Prober,
-  type ProbeTarget,
-  probePort,
-} from './driver/index';
+export * from './config/index';
+export * from './driver/index';
 export { HEALTH_ERRORS, type HealthIssueDetails, HealthMonError, type HealthMonErrorCode } from './errors';
-export {
-  type AggregateStatus,
-  applyProbeResult,
-  formatPortChange,
-  formatStateLine,
-  type HealthState,
-  type HealthStep,
-  initialHealthState,
-  type PortChange,
-  type PortFailureSummary,
-  type PortState,
-  type PortStatus,
-  type ProbeFailure,
-  type ProbeFailureReason,
-  type ProbeResult,
-  type ProbeResultEvent,
-  type ProbeSuccess,
-  reasonText,
-} from './machine/index';
+export * from './machine/index';

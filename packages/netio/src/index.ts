@@ -63,23 +63,7 @@ export {
   type MemoryNetworkOptions,
   type MemoryNetworkStats,
 } from './memory';
-export type {
-  Frame,
-  InterfaceAddress,
-  InterfaceEvent,
-  InterfaceInfo,
-  InterfaceRef,
-  InterfaceWatcher,
-  IpPacket,
-  IpSocket,
-  IpSocketOptions,
-  NetworkStack,
-  PacketSocket,
-  PacketSocketOptions,
-  PacketType,
-  Receiver,
-  WatchOptions,
-} from './types';
+export type * from './types';
 
 const loader = lazyAddon();
 

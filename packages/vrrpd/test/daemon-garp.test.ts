@@ -1,7 +1,6 @@
-import { type ConfigIssue, ManualClock } from '@proxyha/common';
 import { type MemoryHost, MemoryMacvlanManager, MemoryNetwork } from '@proxyha/netio';
 import { decodeVrrp, MemoryVipManager, type RouterTransition } from '@proxyha/vrrp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type DaemonAnnounceRequest,
   type DaemonVmacManager,
@@ -10,26 +9,17 @@ import {
   parseVrrpDaemonConfig,
   RawTransport,
   VrrpDaemon,
-  VrrpdError,
   vmacOf,
 } from '../src/index';
+import { configIssues, useVirtualTime } from './helpers';
 
 // The daemon's gratuitous ARP and VMAC options without root: config validation, and two daemons on the
-// manual clock over netio's in-memory network (the same RawTransport as on Linux) with netio's
+// manual time.clock over netio's in-memory network (the same RawTransport as on Linux) with netio's
 // MemoryMacvlanManager and recording VIP managers and announcement hooks.
 
 const base = { name: 'VI_1', interface: 'eth0', vrid: 51, virtualIps: ['192.168.77.74/24'] };
 
-const issues = (data: unknown): string[] => {
-  try {
-    parseVrrpDaemonConfig(data);
-  } catch (e) {
-    expect(e).toBeInstanceOf(VrrpdError);
-    expect((e as VrrpdError).code).toBe('VRRPD_CONFIG_INVALID');
-    return (e as VrrpdError<{ issues: ConfigIssue[] }>).details.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error('config was accepted');
-};
+const issues = configIssues;
 
 describe('garp and vmac configuration', () => {
   it('maps the garp block to @proxyha/garp policy fields in milliseconds', () => {
@@ -158,19 +148,8 @@ describe('garp and vmac configuration', () => {
 
 // ---- two daemons over netio's memory network ----------------------------------------------
 
-let clock = new ManualClock();
-const daemons: VrrpDaemon[] = [];
-afterEach(async () => {
-  await Promise.all(daemons.splice(0).map((d) => stop(d)));
-  clock = new ManualClock();
-});
-
-/** Stops a daemon while the virtual clock runs (its last adverts and log lines need the event loop). */
-async function stop(d: VrrpDaemon): Promise<void> {
-  const stopping = d.stop();
-  await clock.advanceAsync(5);
-  await stopping;
-}
+const time = useVirtualTime();
+const { daemons, stop, until } = time;
 
 /** netio's MemoryMacvlanManager, recording every call in `events`. */
 function vmacManager(events: string[]): DaemonVmacManager & { inner: MemoryMacvlanManager } {
@@ -224,7 +203,7 @@ function node(host: MemoryHost, address: string, instance: object): Node {
     instances: [{ ...base, version: 3, advertInterval: '50ms', sourceAddress: address, ...instance }],
   });
   const d = new VrrpDaemon(config, {
-    clock,
+    clock: time.clock,
     vips: recordingVips,
     vmacs,
     announce: (r) => {
@@ -241,7 +220,7 @@ function node(host: MemoryHost, address: string, instance: object): Node {
         close: () => t.close(),
         send: async (payload, destination) => {
           const r = decodeVrrp(payload, { family: 'ipv4', source: primary, destination, ttl: 255 });
-          if (r.ok) sent.push({ at: clock.now(), priority: r.value.advert.priority });
+          if (r.ok) sent.push({ at: time.clock.now(), priority: r.value.advert.priority });
           await t.send(payload, destination);
         },
       };
@@ -261,15 +240,13 @@ function node(host: MemoryHost, address: string, instance: object): Node {
 }
 
 function lan() {
-  const net = new MemoryNetwork({ clock });
+  const net = new MemoryNetwork({ clock: time.clock });
   const host = (name: string, last: number) =>
     net.addHost(name, { interfaces: [{ name: 'eth0', ipv4: [`192.168.77.${last}/24`] }] });
   return { a: host('a', 11), b: host('b', 12) };
 }
 
-const until = (_what: string, cond: () => boolean, ms = 4000) => clock.until(cond, ms);
-
-describe('VrrpDaemon with vmac and garp settings (memory network, MemoryMacvlanManager, manual clock)', () => {
+describe('VrrpDaemon with vmac and garp settings (memory network, MemoryMacvlanManager, manual time.clock)', () => {
   it('creates the VMAC, puts the VIPs on it, announces the virtual MAC after the VIPs, removes it on stop', async () => {
     const { a, b } = lan();
     const garp = { repeat: 2, secondBurstDelay: '1s' };
@@ -345,7 +322,7 @@ describe('VrrpDaemon with vmac and garp settings (memory network, MemoryMacvlanM
       instances: [{ ...base, vmac: true, sourceAddress: '192.168.77.11' }],
     });
     await expect(
-      new VrrpDaemon(config, { vips: new MemoryVipManager(), clock }).start(),
+      new VrrpDaemon(config, { vips: new MemoryVipManager(), clock: time.clock }).start(),
     ).rejects.toMatchObject({
       code: 'VRRPD_MISSING_COMPONENT',
       message: expect.stringMatching(/instance VI_1: vmac needs a VMAC manager/),
@@ -369,7 +346,7 @@ describe('VrrpDaemon with vmac and garp settings (memory network, MemoryMacvlanM
       await until('b yields', () => nb.state() === 'backup');
       const left = nb.transitions.at(-1) as RouterTransition;
       expect(left).toMatchObject({ from: 'master', to: 'backup', reason: 'higherPriority', priority: 100 });
-      await clock.advanceAsync(200);
+      await time.clock.advanceAsync(200);
       // adverts b sent once it yielded (the transition and that send happen in one turn)
       const afterYield = nb.sent.filter((s) => s.at >= left.at - 0.001 && s.priority !== 0);
       if (option) {
@@ -395,7 +372,7 @@ describe('VrrpDaemon strict mode (keepalived vrrp_strict)', () => {
       ],
     });
     const d = new VrrpDaemon(config, {
-      clock,
+      clock: time.clock,
       vips: new MemoryVipManager(),
       acceptFilter: {
         block: async (v) => void calls.push(`block ${v.join(' ')}`),

@@ -1,19 +1,14 @@
-import { ManualClock, MemoryLogger } from '@proxyha/common';
+import { MemoryLogger } from '@proxyha/common';
 import { type MemoryHost, MemoryNetwork } from '@proxyha/netio';
 import { MemoryVipManager } from '@proxyha/vrrp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseVrrpDaemonConfig, RawTransport, VrrpDaemon } from '../src/index';
+import { useVirtualTime } from './helpers';
 
 // Two daemons on the manual clock over netio's in-memory network: link state comes from the twin's
 // interface watcher, as it comes from rtnetlink on Linux.
-let clock = new ManualClock();
-const daemons: VrrpDaemon[] = [];
-afterEach(async () => {
-  const stopping = Promise.all(daemons.splice(0).map((d) => d.stop()));
-  await clock.advanceAsync(5);
-  await stopping;
-  clock = new ManualClock();
-});
+const time = useVirtualTime();
+const { daemons, until } = time;
 
 function daemon(host: MemoryHost, address: string, instance: object) {
   const log = new MemoryLogger();
@@ -32,7 +27,7 @@ function daemon(host: MemoryHost, address: string, instance: object) {
     ],
   });
   const d = new VrrpDaemon(config, {
-    clock,
+    clock: time.clock,
     vips: new MemoryVipManager(),
     links: host,
     transports: (inst, primary) =>
@@ -49,11 +44,8 @@ function daemon(host: MemoryHost, address: string, instance: object) {
   };
 }
 
-const until = (_what: string, cond: () => boolean | undefined, ms = 4000) =>
-  clock.until(() => cond() === true, ms);
-
 function lan() {
-  const net = new MemoryNetwork({ clock });
+  const net = new MemoryNetwork({ clock: time.clock });
   const host = (name: string, last: number) =>
     net.addHost(name, {
       interfaces: [

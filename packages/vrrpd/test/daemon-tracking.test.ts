@@ -1,26 +1,22 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CommandRunner, ManualClock, MemoryLogger } from '@proxyha/common';
+import { type CommandRunner, MemoryLogger } from '@proxyha/common';
 import { MemoryAdvertBus, MemoryVipManager, type RouterTransition } from '@proxyha/vrrp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseVrrpDaemonConfig, VrrpDaemon } from '../src/index';
+import { useVirtualTime } from './helpers';
 
 // Two daemons in this process on the manual clock, over an in-memory advert bus (addresses 127.0.0.21
 // and .22, the loopback demo's), each with instances on distinct VIPs: track files and track scripts
 // move the state, sync groups move together. Scripts run through a recorded runner whose exit status
 // the test sets; track files are real files.
 const dir = mkdtempSync(join(tmpdir(), 'proxyha-track-'));
-let clock = new ManualClock();
-let bus = new MemoryAdvertBus(clock);
-const daemons: VrrpDaemon[] = [];
-afterEach(async () => {
-  const stopping = Promise.all(daemons.splice(0).map((d) => d.stop()));
-  await clock.advanceAsync(5);
-  await stopping;
-  clock = new ManualClock();
+const time = useVirtualTime((clock) => {
   bus = new MemoryAdvertBus(clock);
 });
+let bus = new MemoryAdvertBus(time.clock);
+const { daemons, until } = time;
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 /** A command runner whose commands exit with `status.code`; it records each command line. */
@@ -50,7 +46,7 @@ function daemon(address: string, peer: string, instances: object[], extra: objec
     ...extra,
   });
   const d = new VrrpDaemon(config, {
-    clock,
+    clock: time.clock,
     transports: (_inst, primary) => bus.transport(primary),
     vips: new MemoryVipManager(),
     onTransition: (t) => transitions.push(t),
@@ -67,8 +63,6 @@ function daemon(address: string, peer: string, instances: object[], extra: objec
     state: (name: string) => d.routers.get(name)?.snapshot().state,
   };
 }
-
-const until = (_what: string, cond: () => boolean, ms = 10_000) => clock.until(cond, ms);
 
 describe('VrrpDaemon tracking and sync groups (loopback, no root)', () => {
   it('a track file with weight 0 forces fault and hands the VIP over; clearing it restores', async () => {
@@ -154,9 +148,9 @@ describe('VrrpDaemon tracking and sync groups (loopback, no root)', () => {
   it('a script that hangs is reported timed out and never delays the adverts', async () => {
     const runs: number[] = [];
     const hang: CommandRunner = async (_file, _args, options) => {
-      runs.push(clock.now());
+      runs.push(time.clock.now());
       // the real runner kills it after `timeout`: here the timeout simply elapses in virtual time
-      await new Promise<void>((resolve) => clock.setTimeout(resolve, options?.timeoutMs ?? 0));
+      await new Promise<void>((resolve) => time.clock.setTimeout(resolve, options?.timeoutMs ?? 0));
       return { stdout: '', stderr: '', code: null, signal: 'SIGKILL', timedOut: true };
     };
     const a = daemon(

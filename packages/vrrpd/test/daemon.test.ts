@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ConfigIssue } from '@proxyha/common';
 import { runCliInMemory } from '@proxyha/common/cli';
 import { sourceNodeArgs } from '@proxyha/testlab';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main';
-import { parseVrrpDaemonConfig, VrrpdError } from '../src/index';
+import { parseVrrpDaemonConfig } from '../src/index';
+import { configIssues } from './helpers';
 
 const run = promisify(execFile);
 const pkg = join(import.meta.dirname, '..');
@@ -36,16 +36,7 @@ const valid = {
   ],
 };
 
-const issues = (data: unknown): string[] => {
-  try {
-    parseVrrpDaemonConfig(data);
-  } catch (e) {
-    expect(e).toBeInstanceOf(VrrpdError);
-    expect((e as VrrpdError).code).toBe('VRRPD_CONFIG_INVALID');
-    return (e as VrrpdError<{ issues: ConfigIssue[] }>).details.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error('config was accepted');
-};
+const issues = configIssues;
 
 describe('proxyha-vrrpd configuration', () => {
   it('accepts the documented settings and fills defaults, durations in ms', () => {

@@ -9,6 +9,7 @@ import {
   checksumVerifies,
   formatIpv4,
   formatIpv6,
+  ok,
   type Result,
 } from '@proxyha/common';
 import { drop, invalidArgument, type VrrpError } from './errors';
@@ -22,6 +23,8 @@ import {
   type VrrpAdvert,
 } from './types';
 import {
+  badTtl,
+  decoded,
   decodeMessage,
   encodeAddress,
   planChecksum,
@@ -255,42 +258,28 @@ function decodeIpv4(buf: Uint8Array, options: VrrpIpDecodeOptions): Result<VrrpI
     });
   }
   const ttl = buf[8]!;
-  if (options.checkTtl !== false && ttl !== VRRP_TTL) {
-    return drop('VRRP_BAD_TTL', `TTL ${ttl}, expected 255`, {
-      field: 'ttl',
-      actual: ttl,
-      expected: VRRP_TTL,
-    });
-  }
+  if (options.checkTtl !== false && ttl !== VRRP_TTL) return badTtl('ipv4', ttl);
   const r = decodeMessage(buf, ihl, totalLength - ihl, 'ipv4', buf, 12, buf, 16, options);
   if (!r.ok) return r;
   const source = formatIpv4(buf, 12);
   const destination = formatIpv4(buf, 16);
-  const m = r.value;
-  return {
-    ok: true,
-    value: {
-      advert: m.advert,
-      checksum: m.checksum,
-      checksumMode: m.checksumMode,
+  return ok({
+    ...decoded(r.value, source, destination, ttl),
+    ttl,
+    ip: {
+      version: 4,
+      headerLength: ihl,
+      tos: buf[1]!,
+      totalLength,
+      id: (buf[4]! << 8) | buf[5]!,
+      dontFragment: (flagsFrag & 0x4000) !== 0,
+      ttl,
+      protocol,
+      checksum,
       source,
       destination,
-      ttl,
-      ip: {
-        version: 4,
-        headerLength: ihl,
-        tos: buf[1]!,
-        totalLength,
-        id: (buf[4]! << 8) | buf[5]!,
-        dontFragment: (flagsFrag & 0x4000) !== 0,
-        ttl,
-        protocol,
-        checksum,
-        source,
-        destination,
-      },
     },
-  };
+  });
 }
 
 function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): Result<VrrpIpDecoded, VrrpError> {
@@ -318,39 +307,25 @@ function decodeIpv6(buf: Uint8Array, options: VrrpIpDecodeOptions): Result<VrrpI
     });
   }
   const hopLimit = buf[7]!;
-  if (options.checkTtl !== false && hopLimit !== VRRP_TTL) {
-    return drop('VRRP_BAD_TTL', `hop limit ${hopLimit}, expected 255`, {
-      field: 'ttl',
-      actual: hopLimit,
-      expected: VRRP_TTL,
-    });
-  }
+  if (options.checkTtl !== false && hopLimit !== VRRP_TTL) return badTtl('ipv6', hopLimit);
   const r = decodeMessage(buf, 40, payloadLength, 'ipv6', buf, 8, buf, 24, options);
   if (!r.ok) return r;
   const source = formatIpv6(buf, 8);
   const destination = formatIpv6(buf, 24);
-  const m = r.value;
-  return {
-    ok: true,
-    value: {
-      advert: m.advert,
-      checksum: m.checksum,
-      checksumMode: m.checksumMode,
+  return ok({
+    ...decoded(r.value, source, destination, hopLimit),
+    ttl: hopLimit,
+    ip: {
+      version: 6,
+      trafficClass: ((buf[0]! & 0x0f) << 4) | (buf[1]! >> 4),
+      flowLabel: ((buf[1]! & 0x0f) << 16) | (buf[2]! << 8) | buf[3]!,
+      payloadLength,
+      nextHeader,
+      hopLimit,
       source,
       destination,
-      ttl: hopLimit,
-      ip: {
-        version: 6,
-        trafficClass: ((buf[0]! & 0x0f) << 4) | (buf[1]! >> 4),
-        flowLabel: ((buf[1]! & 0x0f) << 16) | (buf[2]! << 8) | buf[3]!,
-        payloadLength,
-        nextHeader,
-        hopLimit,
-        source,
-        destination,
-      },
     },
-  };
+  });
 }
 
 /**

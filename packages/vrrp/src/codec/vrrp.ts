@@ -9,6 +9,7 @@ import {
   formatIpv4,
   formatIpv6,
   type IpFamily,
+  ok,
   pseudoHeaderSum,
   type Result,
   writeIpv4,
@@ -470,29 +471,12 @@ export function decodeVrrp(payload: Uint8Array, context: VrrpDecodeContext): Res
       );
     }
     const ttl = context.ttl;
-    if (ttl !== undefined && ttl !== VRRP_TTL) {
-      return drop('VRRP_BAD_TTL', `${family === 'ipv4' ? 'TTL' : 'hop limit'} ${ttl}, expected 255`, {
-        field: 'ttl',
-        actual: ttl,
-        expected: VRRP_TTL,
-      });
-    }
+    if (ttl !== undefined && ttl !== VRRP_TTL) return badTtl(family, ttl);
     if (!(payload instanceof Uint8Array)) return drop('VRRP_BAD_CONTEXT', 'payload is not a Uint8Array');
     const r = decodeMessage(payload, 0, payload.length, family, src, 0, dst, 0, context);
     if (!r.ok) return r;
     const format = family === 'ipv4' ? formatIpv4 : formatIpv6;
-    const m = r.value;
-    return {
-      ok: true,
-      value: {
-        advert: m.advert,
-        checksum: m.checksum,
-        checksumMode: m.checksumMode,
-        source: format(src, 0),
-        destination: format(dst, 0),
-        ttl,
-      },
-    };
+    return ok(decoded(r.value, format(src, 0), format(dst, 0), ttl));
   } catch (e) {
     /* Unreachable by design (property-tested); keeps the never-throws contract even so. */
     return drop('VRRP_BAD_CONTEXT', `unexpected decoder failure: ${String(e)}`);
@@ -503,4 +487,23 @@ export function decodeVrrp(payload: Uint8Array, context: VrrpDecodeContext): Res
 function withoutZone(address: string): string {
   const pct = address.indexOf('%');
   return pct < 0 ? address : address.slice(0, pct);
+}
+
+/** A decoded message with how it arrived. @internal */
+export function decoded(
+  m: MessageDecoded,
+  source: string,
+  destination: string,
+  ttl: number | undefined,
+): VrrpDecoded {
+  return { advert: m.advert, checksum: m.checksum, checksumMode: m.checksumMode, source, destination, ttl };
+}
+
+/** The drop of a packet whose TTL / hop limit is not 255 (RFC 3768 §7.1, RFC 5798 §7.1). @internal */
+export function badTtl(family: IpFamily, ttl: number): Result<never, VrrpError> {
+  return drop('VRRP_BAD_TTL', `${family === 'ipv4' ? 'TTL' : 'hop limit'} ${ttl}, expected 255`, {
+    field: 'ttl',
+    actual: ttl,
+    expected: VRRP_TTL,
+  });
 }
