@@ -31,6 +31,9 @@ export interface Clock {
   spinUntil(at: number): void;
 }
 
+/** A timer that fires at most this early is completed by spinning rather than re-armed. */
+const EARLY_SPIN_MS = 2;
+
 /** How far a high-resolution wall reading may drift from `Date.now()` before it is recalibrated. */
 const WALL_TOLERANCE_MS = 2;
 
@@ -73,8 +76,8 @@ let wallOffset: number | undefined;
  * spinning, once) and later readings add that offset to `performance.now()`. A reading more than 2 ms away
  * from `Date.now()` means the wall clock was stepped: the offset is measured again.
  *
- * Timers fire no earlier than asked: a Node timer that fires up to a millisecond early (its loop time is
- * cached in whole milliseconds) is re-armed for the rest.
+ * Timers fire no earlier than asked: a Node timer that fires early (its loop time is cached in whole
+ * milliseconds) waits out the rest in place when it is at most 2 ms, and is re-armed otherwise.
  */
 export const systemClock: Clock = Object.freeze({
   now: () => performance.now(),
@@ -92,8 +95,15 @@ export const systemClock: Clock = Object.freeze({
     const box: { timer?: NodeJS.Timeout } = {};
     const fire = () => {
       const left = due - performance.now();
-      if (left > 0) box.timer = setTimeout(fire, Math.max(1, Math.ceil(left)));
-      else fn();
+      // a Node timer fires up to about a millisecond early (its loop time is cached in whole
+      // milliseconds): wait that out in place, as re-arming would cost one to two milliseconds more
+      if (left > EARLY_SPIN_MS) box.timer = setTimeout(fire, Math.ceil(left));
+      else {
+        while (performance.now() < due) {
+          // busy-wait: at most EARLY_SPIN_MS
+        }
+        fn();
+      }
     };
     box.timer = setTimeout(fire, Math.max(0, ms));
     return box;

@@ -48,7 +48,10 @@ export interface VipAnnouncement {
   readonly at: number;
 }
 
-/** Called on entering Master and when a split brain is seen; see {@link VipAnnouncement}. */
+/**
+ * Called on entering Master once the VIPs are in place (the router waits for its VIP manager), and when
+ * a split brain is seen; see {@link VipAnnouncement}.
+ */
 export type AnnounceHook = (request: VipAnnouncement) => void;
 
 /** A state change as the router reports it. */
@@ -123,6 +126,8 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   readonly #clock: Clock;
   readonly #timers = new Map<TimerName, TimerHandle>();
   #vipChain: Promise<void> = Promise.resolve();
+  /** Bumped by every transition: an announcement waiting for VIPs is dropped when it changed. */
+  #generation = 0;
   #pendingSends = new Set<Promise<void>>();
   #running = false;
   #route: ((event: MachineEvent) => void) | undefined;
@@ -266,6 +271,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     // Adverts, VIPs, announcements and timers first; log lines after them, in their order,
     // so that writing logs never delays a takeover (keepalived's order on the wire).
     const lines: [LogLevel, string][] = [];
+    const transitions: RouterTransition[] = [];
     for (const a of actions) {
       switch (a.type) {
         case 'send':
@@ -285,16 +291,29 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
           if (blocked.length) this.#queue('unblock', () => this.#o.acceptFilter!.unblock(blocked));
           break;
         }
-        case 'announce':
-          this.#o.announce?.({
+        case 'announce': {
+          const hook = this.#o.announce;
+          if (!hook) break;
+          const request: VipAnnouncement = {
             instance: this.name,
             vrid: this.#vrid(),
             interface: this.#o.interface,
             addresses: a.addresses,
             reason: a.reason,
             at: a.at,
+          };
+          if (a.reason !== 'becomeMaster') {
+            hook(request);
+            break;
+          }
+          // addresses first, then the announcements (as keepalived does): a neighbour that follows the
+          // first gratuitous ARP at once finds the address; not at all if the mastership ended meanwhile
+          const generation = this.#generation;
+          void this.#vipChain.then(() => {
+            if (this.#running && this.#generation === generation) hook(request);
           });
           break;
+        }
         case 'setTimer':
           this.#arm(a.timer, a.at);
           break;
@@ -302,7 +321,8 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
           this.#disarm(a.timer);
           break;
         case 'transition':
-          this.emit('transition', { ...a, instance: this.name });
+          this.#generation++;
+          transitions.push({ ...a, instance: this.name });
           break;
         case 'log':
           lines.push([a.level, a.message]);
@@ -312,8 +332,15 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
           break;
       }
     }
+    // listeners hear of transitions once the advert is out and the VIP requests are on their way (a
+    // microtask after the VIP operations queued above), in order
+    if (transitions.length) queueMicrotask(() => this.#emitTransitions(transitions));
     // written after the poll phase: the advert, the VIPs' netlink replies and the ARPs first
     if (lines.length) this.#clock.setImmediate(() => this.#writeLog(lines));
+  }
+
+  #emitTransitions(transitions: readonly RouterTransition[]) {
+    for (const t of transitions) this.emit('transition', t);
   }
 
   #writeLog(lines: readonly [LogLevel, string][]) {

@@ -225,7 +225,7 @@ export class VrrpDaemon {
         this.#vmacsCreated.push(vm.name);
         log.info(`(${inst.name}) using VMAC ${vm.name} (${vm.mac}) on ${vm.parent}`);
       }
-      const wiring = new InstanceWiring(inst, vm, vips ?? new StackVipManager(), this.#o, log, this.#clock);
+      const wiring = new InstanceWiring(inst, vm, vips ?? new StackVipManager(), this.#o, log);
       const router = new VrrpRouter({
         machine,
         // the VIPs live (and are announced) on the VMAC when there is one; adverts use the parent
@@ -351,21 +351,16 @@ export class VrrpDaemon {
   }
 }
 
-/** How long an announcement waits at most for the VIPs to be added before it goes anyway. */
-const VIP_WAIT_MS = 1000;
-
 /**
- * Per-instance glue between the router and the daemon's options: brings a VMAC up and down
- * around the VIPs, holds the announcement on entering Master until the VIPs are in place (as
- * keepalived: addresses first, then gratuitous ARPs, so a client that follows the ARP at once
- * finds the address), adds the VMAC and burst policy to announcement requests, and sends the
- * advert of `higherPrioritySendAdvert`.
+ * Per-instance glue between the router and the daemon's options: brings a VMAC up and down around the
+ * VIPs, adds the VMAC and burst policy to announcement requests (the router calls the hook once the VIPs
+ * are in place), and sends the advert of `higherPrioritySendAdvert`.
  */
 class InstanceWiring {
   readonly vips: VipManager;
   readonly announce: (req: VipAnnouncement) => void;
-  #vipsAdded: { promise: Promise<void>; resolve: () => void } | undefined;
-  #addresses: readonly string[] | undefined;
+  /** The VIPs in canonical text, as adverts list them. */
+  readonly #addresses: readonly string[];
 
   constructor(
     private readonly inst: VrrpInstanceConfig,
@@ -373,17 +368,13 @@ class InstanceWiring {
     inner: VipManager,
     private readonly o: VrrpDaemonOptions,
     private readonly log: Logger,
-    private readonly clock: Clock,
   ) {
+    this.#addresses = inst.virtualIps.map((v) => parseCidr(v)?.text ?? v);
     const links = vm ? o.vmacs : undefined;
     this.vips = {
       add: async (ifname, addrs) => {
-        try {
-          if (vm && links) await links.setUp(vm.name, true);
-          await inner.add(ifname, addrs);
-        } finally {
-          this.#vipsAdded?.resolve();
-        }
+        if (vm && links) await links.setUp(vm.name, true);
+        await inner.add(ifname, addrs);
       },
       remove: async (ifname, addrs) => {
         // down first: an IPv6 VIP removed from a VMAC that is up would send an MLD report from
@@ -393,47 +384,15 @@ class InstanceWiring {
       },
     };
     const policy = garpBurstPolicyOf(inst);
-    this.announce = (req) => {
-      this.#addresses = req.addresses;
-      const hook = this.o.announce;
-      if (!hook) return;
-      const full: DaemonAnnounceRequest = {
-        ...req,
-        ...(vm ? { vmac: vm.mac } : {}),
-        ...(policy ? { policy } : {}),
-      };
-      const waiting = req.reason === 'becomeMaster' ? this.#vipsAdded : undefined;
-      if (!waiting) return hook(full);
-      let timer: ReturnType<Clock['setTimeout']> | undefined;
-      void Promise.race([
-        waiting.promise,
-        new Promise<void>((r) => {
-          timer = this.clock.setTimeout(r, VIP_WAIT_MS);
-        }),
-      ]).then(() => {
-        if (timer) this.clock.clearTimeout(timer);
-        // still the same mastership? (a quick step-down has stopped the announcer already)
-        if (this.#vipsAdded === waiting) hook(full);
-      });
-    };
+    this.announce = (req) =>
+      this.o.announce?.({ ...req, ...(vm ? { vmac: vm.mac } : {}), ...(policy ? { policy } : {}) });
   }
 
   transition(t: RouterTransition, router: VrrpRouter): void {
-    if (t.to === 'master') {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => {
-        resolve = r;
-      });
-      this.#vipsAdded = { promise, resolve };
-      return;
-    }
-    this.#vipsAdded?.resolve();
-    this.#vipsAdded = undefined;
     if (
       this.inst.higherPrioritySendAdvert &&
       t.from === 'master' &&
-      (t.reason === 'higherPriority' || t.reason === 'higherAddress') &&
-      this.#addresses
+      (t.reason === 'higherPriority' || t.reason === 'higherAddress')
     ) {
       // keepalived's higher_prio_send_advert: one advert at our (lower) priority before we go,
       // so that the other Master re-announces (garp_lower_prio_repeat) and neighbour caches
