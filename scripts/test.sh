@@ -8,6 +8,8 @@
 #    test that cannot run fails instead of skipping).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the pnpm scripts/bootstrap.sh installs when there is none (no root needed)
+export PATH="$PWD/.tools/bin:$PATH"
 export TURBO_TELEMETRY_DISABLED=1
 
 if [ "$(id -u)" -eq 0 ]; then
