@@ -21,4 +21,6 @@ if ! command -v pnpm >/dev/null 2>&1 || ! pnpm --version | grep -q '^10\.'; then
   ln -sf ../node_modules/.bin/pnpm .tools/bin/pnpm
 fi
 export TURBO_TELEMETRY_DISABLED=1
+# pnpm's "update available" box points at a major this repo does not use
+export npm_config_update_notifier=false
 pnpm install --frozen-lockfile
