@@ -17,7 +17,9 @@ async function runAsNobody(env: Record<string, string>) {
   const config = join(work, 'vitest.config.mjs');
   writeFileSync(
     config,
-    `export default { cacheDir: ${JSON.stringify(join(work, 'cache'))}, test: { root: ${JSON.stringify(join(import.meta.dirname, 'fixtures'))}, include: ['needs-root.fixture.ts'] } };\n`,
+    // the workspace packages from their sources, as in the repository's vitest config (no build needed)
+    `const conditions = ['@proxyha/source', 'module', 'node', 'development|production'];\n` +
+      `export default { cacheDir: ${JSON.stringify(join(work, 'cache'))}, resolve: { conditions }, ssr: { resolve: { conditions } }, test: { root: ${JSON.stringify(join(import.meta.dirname, 'fixtures'))}, include: ['needs-root.fixture.ts'] } };\n`,
   );
   const vitest = join(repo, 'node_modules', 'vitest', 'vitest.mjs');
   const r = await run(
