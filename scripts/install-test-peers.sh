@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the namespace tests run against (real peers,
-# capture and traffic-shaping tools). Idempotent: installs only what is missing.
+# capture and traffic-shaping tools; python3 as the independent CLOCK_REALTIME
+# reference of common's clock test). Idempotent: installs only what is missing.
 # Needs root (or sudo). Safe to run on every CI run.
 set -euo pipefail
 
 PKGS=(keepalived frr tshark tcpdump iputils-arping iputils-ping iproute2 nftables
-      chrony tinyproxy haproxy socat util-linux procps psmisc g++-aarch64-linux-gnu qemu-user)
+      chrony tinyproxy haproxy socat util-linux procps psmisc g++-aarch64-linux-gnu qemu-user python3)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
