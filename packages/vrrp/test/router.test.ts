@@ -7,6 +7,7 @@ import {
   MemoryVipManager,
   type RouterTransition,
   type VipAnnouncement,
+  type VipManager,
   VrrpMachine,
   VrrpRouter,
 } from '../src/index';
@@ -31,7 +32,12 @@ function router(
   bus: MemoryAdvertBus,
   address: string,
   priority: number,
-  extra: { intervalMs?: number; announce?: VipAnnouncement[]; config?: Partial<MachineConfig> } = {},
+  extra: {
+    intervalMs?: number;
+    announce?: VipAnnouncement[];
+    config?: Partial<MachineConfig>;
+    vips?: VipManager;
+  } = {},
 ) {
   const vips = new MemoryVipManager();
   const transitions: RouterTransition[] = [];
@@ -50,7 +56,7 @@ function router(
     machine,
     interface: 'eth0',
     transport: bus.transport(address),
-    vips,
+    vips: extra.vips ?? vips,
     announce: (a) => extra.announce?.push(a),
     logger: log,
     clock,
@@ -148,6 +154,61 @@ describe('VrrpRouter over the in-memory network', () => {
     expect(takeover).toMatchObject({ from: 'backup', to: 'master', reason: 'priorityZero' });
     // Skew_Time of priority 100 at 50 ms: (256 - 100) × 50 / 256 ms after the priority 0 advert
     expect(takeover.at).toBe(stoppedAt + ((256 - 100) * 50) / 256);
+  });
+
+  it('announces on entering Master only once the VIPs are added, and not when the mastership ended first', async () => {
+    const { bus } = lan();
+    // a VIP manager whose adds complete when the test says so (a slow netlink reply)
+    const events: string[] = [];
+    const pending: (() => void)[] = [];
+    const gated: VipManager = {
+      add: (_i, v) =>
+        new Promise<void>((resolve) => {
+          events.push(`add ${v.join(',')}`);
+          pending.push(() => {
+            events.push('added');
+            resolve();
+          });
+        }),
+      remove: async (_i, v) => void events.push(`remove ${v.join(',')}`),
+    };
+    const announce: VipAnnouncement[] = [];
+    const a = router(bus, '192.168.77.11', 100, { announce, vips: gated });
+    a.r.on('transition', (t) => events.push(`transition ${t.to}`));
+    await a.r.start();
+    await until(() => a.r.snapshot().state === 'master' && pending.length === 1);
+    await clock.advanceAsync(200); // adverts go on; the VIPs are still not in place
+    expect(announce).toEqual([]);
+    pending.shift()!();
+    await clock.advanceAsync(0);
+    expect(announce.map((x) => x.reason)).toEqual(['becomeMaster']);
+    // the transition event follows the add request; the announcement follows the add's completion
+    expect(events.filter((e) => !e.startsWith('remove') && e !== 'transition backup')).toEqual([
+      'add 192.168.77.74/24',
+      'transition master',
+      'added',
+    ]);
+
+    // a second mastership that ends before its VIPs are in place announces nothing
+    await stopNow(a.r);
+    announce.length = 0;
+    events.length = 0;
+    const b = router(bus, '192.168.77.12', 150);
+    const a2 = router(bus, '192.168.77.11', 100, { announce, vips: gated });
+    await a2.r.start(); // a2 alone: master after Master_Down_Interval, its add hangs
+    await until(() => a2.r.snapshot().state === 'master' && pending.length === 1);
+    await b.r.start(); // the higher priority takes over; a2 steps down while its add is pending
+    await until(() => a2.r.snapshot().state === 'backup' && b.r.snapshot().state === 'master');
+    pending.shift()!();
+    await clock.advanceAsync(100);
+    expect(announce).toEqual([]);
+    // (the first remove clears stale VIPs at start-up)
+    expect(events).toEqual([
+      'remove 192.168.77.74/24',
+      'add 192.168.77.74/24',
+      'added',
+      'remove 192.168.77.74/24',
+    ]);
   });
 
   it('fails over exactly Master_Down_Interval after the last advert when the master vanishes', async () => {
