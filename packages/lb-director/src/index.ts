@@ -1,13 +1,22 @@
 /**
  * The proxyha director.
  *
- * Spreads client connections over the scanning nodes of a cluster: source-IP sticky,
- * load aware, with port redirects and node discovery over IP protocol 253.
+ * The node that holds the VIP (the director) spreads client connections over every node of its group
+ * (the scanning nodes, itself included): source-IP sticky and load aware, redirecting each configured
+ * original port to the chosen node's destination port. Nodes find each other over IP protocol 253: the
+ * director broadcasts announcements, every scanning node unicasts load reports to it.
  *
- * Status: the control protocol, membership, scheduler and data planes arrive with the
- * director issue; this release contains no API yet.
+ * Layers (folders of `src/`): the wire codec in `codec/` (announcements, load reports, HMAC-SHA256
+ * authentication with replay protection), the pure machines in `machine/` (membership: events with
+ * their time in, actions out) and `scheduler/` (a weighted Maglev-style bucket table, load aware,
+ * damped, with bounded loads), the drivers in `driver/` (transports, the {@link LbNode} that runs a
+ * node), the settings in `config/` and the `proxyha-lb` command in `cli/`. The `./sim` entry point
+ * simulates a group of nodes with a virtual clock.
  *
  * @packageDocumentation
  */
 
-export {};
+export * from './codec/index';
+export { LB_ERRORS, LbError, type LbErrorCode } from './errors';
+export * from './machine/index';
+export * from './scheduler/index';

@@ -1,0 +1,40 @@
+// Error codes of @proxyha/lb-director. Add codes here (one line each); docs/errors.md lists them all.
+import { defineErrors, ProxyhaError } from '@proxyha/common';
+
+/**
+ * Every error code of `@proxyha/lb-director` with its meaning. Decoders return the decode codes in a
+ * `Result` (never throw); the authentication codes are returned by the verifier; the others are thrown.
+ */
+export const LB_ERRORS = defineErrors('LB', {
+  LB_TRUNCATED: 'fewer bytes than the header or the announced length needs',
+  LB_TRAILING_BYTES: 'bytes follow the message after its announced length',
+  LB_BAD_VERSION: 'the protocol version is not one this implementation speaks (1)',
+  LB_BAD_TYPE: 'the message type is neither an announcement (1) nor a load report (2)',
+  LB_BAD_CHECKSUM: 'the Internet checksum over the message does not verify',
+  LB_BAD_FIELD: 'a field holds a value outside its range (group 0, interval 0, an unknown flag, ...); details.field names it',
+  LB_BAD_ADDRESS: 'the address family byte is neither 4 nor 6',
+  LB_BAD_STRING: 'a text field is not valid UTF-8 or is longer than its limit',
+  LB_AUTH_MISSING: 'authentication is required and the message carries no authentication trailer',
+  LB_AUTH_UNEXPECTED: 'the message carries an authentication trailer and this node has no key for it',
+  LB_AUTH_UNKNOWN_KEY: 'the key id of the authentication trailer names no configured key',
+  LB_AUTH_BAD_MAC: 'the HMAC-SHA256 of the message does not verify with the named key (forged or corrupted)',
+  LB_AUTH_REPLAY: 'the message is not newer than the last one accepted from its node (replayed)',
+  LB_AUTH_STALE: 'the message timestamp lies outside the accepted time window (replayed or a skewed clock)',
+  LB_INVALID_ARGUMENT: 'a value given to an encoder, the scheduler or a machine failed validation; details.issues names each path',
+  LB_CONFIG_INVALID: 'the daemon configuration failed validation; details.issues names each path (exit code 2)',
+  LB_NOT_RUNNING: 'no proxyha-lb daemon answers on the status socket of this configuration',
+});
+
+/** A code of {@link LB_ERRORS}. */
+export type LbErrorCode = keyof typeof LB_ERRORS;
+
+/**
+ * The error class of `@proxyha/lb-director`: every error it throws or returns is one. Branch on `code`
+ * (listed in {@link LB_ERRORS}, stable across releases); `details` carries the context.
+ *
+ * @typeParam D - the shape of `details`
+ */
+export class LbError<D extends object = Readonly<Record<string, unknown>>> extends ProxyhaError<
+  LbErrorCode,
+  D
+> {}
