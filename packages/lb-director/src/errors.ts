@@ -20,6 +20,8 @@ export const LB_ERRORS = defineErrors('LB', {
   LB_AUTH_BAD_MAC: 'the HMAC-SHA256 of the message does not verify with the named key (forged or corrupted)',
   LB_AUTH_REPLAY: 'the message is not newer than the last one accepted from its node (replayed)',
   LB_AUTH_STALE: 'the message timestamp lies outside the accepted time window (replayed or a skewed clock)',
+  LB_BAD_KEY_FILE:
+    'an authentication key file is malformed: a bad line, key id or secret, a duplicate id, or more than two keys',
   LB_INVALID_ARGUMENT: 'a value given to an encoder, the scheduler or a machine failed validation; details.issues names each path',
   LB_CONFIG_INVALID: 'the daemon configuration failed validation; details.issues names each path (exit code 2)',
   LB_NOT_RUNNING: 'no proxyha-lb daemon answers on the status socket of this configuration',
