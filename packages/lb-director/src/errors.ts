@@ -11,7 +11,8 @@ export const LB_ERRORS = defineErrors('LB', {
   LB_BAD_VERSION: 'the protocol version is not one this implementation speaks (1)',
   LB_BAD_TYPE: 'the message type is neither an announcement (1) nor a load report (2)',
   LB_BAD_CHECKSUM: 'the Internet checksum over the message does not verify',
-  LB_BAD_FIELD: 'a field holds a value outside its range (group 0, interval 0, an unknown flag, ...); details.field names it',
+  LB_BAD_FIELD:
+    'a field holds a value outside its range (group 0, interval 0, an unknown flag, ...); details.field names it',
   LB_BAD_ADDRESS: 'the address family byte is neither 4 nor 6',
   LB_BAD_STRING: 'a text field is not valid UTF-8 or is longer than its limit',
   LB_AUTH_MISSING: 'authentication is required and the message carries no authentication trailer',
@@ -22,8 +23,10 @@ export const LB_ERRORS = defineErrors('LB', {
   LB_AUTH_STALE: 'the message timestamp lies outside the accepted time window (replayed or a skewed clock)',
   LB_BAD_KEY_FILE:
     'an authentication key file is malformed: a bad line, key id or secret, a duplicate id, or more than two keys',
-  LB_INVALID_ARGUMENT: 'a value given to an encoder, the scheduler or a machine failed validation; details.issues names each path',
-  LB_CONFIG_INVALID: 'the daemon configuration failed validation; details.issues names each path (exit code 2)',
+  LB_INVALID_ARGUMENT:
+    'a value given to an encoder, the scheduler or a machine failed validation; details.issues names each path',
+  LB_CONFIG_INVALID:
+    'the daemon configuration failed validation; details.issues names each path (exit code 2)',
   LB_NOT_RUNNING: 'no proxyha-lb daemon answers on the status socket of this configuration',
 });
 

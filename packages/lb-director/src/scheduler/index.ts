@@ -1,1 +1,6 @@
+// Public API of the scheduler.
+
+export { jhash, jhashIpv4, reciprocalScale } from './jhash';
+export { createScheduler, DEFAULT_SCHEDULER_SEED, SCHEDULER_DEFAULTS } from './scheduler';
+export { NO_OWNER, TABLE_SIZES, tableSizeFor } from './table';
 export type * from './types';

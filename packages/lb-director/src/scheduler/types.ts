@@ -33,6 +33,11 @@ export interface SchedulerOptions {
   readonly minRebuildIntervalMs?: number;
   /** Half-life of the EWMA that smooths the load factor, in ms (default 10000). */
   readonly smoothingHalfLifeMs?: number;
+  /**
+   * Bounded load: the expected connections of a node never count as less than this, so that idle groups
+   * (a few connections) are not bounded (default 16).
+   */
+  readonly boundMinConnections?: number;
 }
 
 /** The bucket table the data planes install: bucket index -> node. */
@@ -73,6 +78,13 @@ export interface LoadScheduler {
   lookup(clientAddress: string): string | undefined;
   /** The bucket of a client address (after the persistence mask). */
   bucketOf(clientAddress: string): number;
+  /**
+   * Fast path of {@link LoadScheduler.lookup} for IPv4: the address as a u32 in network order as a number
+   * (192.0.2.1 is 0xc0000201). No parsing, no allocation.
+   */
+  lookupIpv4(address: number): string | undefined;
+  /** Fast path of {@link LoadScheduler.bucketOf} for IPv4 (the address as in {@link LoadScheduler.lookupIpv4}). */
+  bucketOfIpv4(address: number): number;
   /** The table in force. */
   readonly table: BucketTable;
   /** Each node's share of the table, 0..1. */
