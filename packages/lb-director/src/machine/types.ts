@@ -1,9 +1,88 @@
 // Public types of the membership machine: events with their time in, actions out, snapshots.
 import type { Announcement, LoadReport, Redirect, ReportedHealth, ResourceUse } from '../codec/types';
-import type { BucketTable } from '../scheduler/types';
+import type { BucketTable, SchedulerOptions } from '../scheduler/types';
 
 /** A node's role: the director holds the VIP and spreads clients; every node (the director too) scans. */
 export type LbRole = 'director' | 'scanner';
+
+/**
+ * What this node announces while it is the director: used for its own entry in
+ * {@link LbSnapshot.director} and {@link LbSnapshot.directors} and by the split-brain rule when another
+ * director is heard. Every field is optional; see each default.
+ */
+export interface LbSelfAnnouncement {
+  /** The name it announces. Default: the name of its latest local report, else `selfId`. */
+  readonly name?: string;
+  /** The management address it announces. Default: the address of its latest local report, else `''`. */
+  readonly address?: string;
+  /** The priority it announces, 0..255 (default 100). */
+  readonly priority?: number;
+  /** Its announcement interval in ms, 1..65535 (default 1000). */
+  readonly intervalMs?: number;
+  /** The redirects it announces (default none; at most 64). */
+  readonly redirects?: readonly Redirect[];
+}
+
+/**
+ * Configuration of an {@link LbMachine}. Validated by its constructor, which throws an `LbError` with
+ * code `LB_INVALID_ARGUMENT` naming each bad path in `details.issues`.
+ */
+export interface LbMachineConfig {
+  /** This node's id: a UUID in canonical lower-case text form. */
+  readonly selfId: string;
+  /** The load-balancing group, 1..255: reports and announcements of another group are ignored (counted). */
+  readonly group: number;
+  /**
+   * A member is removed when no report arrived for this many of its own report intervals (the interval
+   * in its latest report): integer 1..100, default 3.
+   */
+  readonly failAfterIntervals?: number;
+  /**
+   * A director is forgotten when no announcement arrived for this many of its announced intervals:
+   * integer 1..100, default 3.
+   */
+  readonly directorFailAfterIntervals?: number;
+  /** Options of the load scheduler (passed to `createScheduler`; validated there, paths `scheduler.*`). */
+  readonly scheduler?: SchedulerOptions;
+  /** The role at start (default `scanner`): no `roleChanged` is emitted for it. */
+  readonly role?: LbRole;
+  /** What this node announces while it is the director (its own {@link DirectorSnapshot}). */
+  readonly announce?: LbSelfAnnouncement;
+}
+
+/** Counters of an {@link LbMachine}, in {@link LbSnapshot.stats}. */
+export interface LbStats {
+  /** Wire reports the director accepted (kept as a member's latest report). */
+  readonly reportsAccepted: number;
+  /** Local reports (this node's own, the local path). */
+  readonly localReports: number;
+  /** Wire reports ignored because this node is a scanner (only the director keeps members). */
+  readonly reportsIgnoredAsScanner: number;
+  /** Wire reports carrying this node's own id (spoofed or looped): ignored, the local entry stays. */
+  readonly reportsOwnId: number;
+  /** Reports of another group: ignored. */
+  readonly reportsOtherGroup: number;
+  /** Reports without a usable node id or interval: ignored. */
+  readonly reportsInvalid: number;
+  /** Announcements of other directors accepted. */
+  readonly announcementsAccepted: number;
+  /** Announcements carrying this node's own id (the driver filters them; ignored if one slips through). */
+  readonly announcementsOwn: number;
+  /** Announcements of another group: ignored. */
+  readonly announcementsOtherGroup: number;
+  /** Announcements without a usable node id or interval: ignored. */
+  readonly announcementsInvalid: number;
+  /** `nodeJoined` actions so far. */
+  readonly nodesJoined: number;
+  /** `nodeFailed` actions so far. */
+  readonly nodesFailed: number;
+  /** `tableChanged` actions so far. */
+  readonly tableChanges: number;
+  /** `splitBrain` actions (episodes) so far. */
+  readonly splitBrains: number;
+  /** Events whose time was before the previous event's (handled as happening at the previous time). */
+  readonly eventsOutOfOrder: number;
+}
 
 /** A scanning node as the director knows it. */
 export interface MemberSnapshot {
@@ -55,32 +134,188 @@ export interface DirectorSnapshot {
   readonly self: boolean;
 }
 
-/** Events of the {@link LbMachine}: each carries its time `at` (ms, monotonic). */
-export type LbEvent =
-  /** A load report from the wire (already decoded, authenticated and of this group). */
-  | { readonly type: 'report'; readonly at: number; readonly report: LoadReport; readonly source: string }
-  /** This node's own report (the local path, never the wire). */
-  | { readonly type: 'localReport'; readonly at: number; readonly report: LoadReport }
-  /** A director announcement from the wire (decoded, authenticated, of this group, not our own). */
-  | { readonly type: 'announcement'; readonly at: number; readonly announcement: Announcement; readonly source: string }
-  /** This node became the director or a scanner (from VIP ownership or VRRP). */
-  | { readonly type: 'role'; readonly at: number; readonly role: LbRole }
-  /** Time passed: expire silent nodes and directors, let damped rebuilds happen. */
-  | { readonly type: 'tick'; readonly at: number };
+/** A load report from the wire (already decoded, authenticated and of this group). */
+export interface LbReportEvent {
+  /** Discriminator. */
+  readonly type: 'report';
+  /** When it arrived, ms (monotonic). */
+  readonly at: number;
+  /** The report. */
+  readonly report: LoadReport;
+  /** The packet's source address. */
+  readonly source: string;
+}
 
-/** Actions of the {@link LbMachine}: what the driver logs, sends or installs. */
+/** This node's own report (the local path, never the wire). */
+export interface LbLocalReportEvent {
+  /** Discriminator. */
+  readonly type: 'localReport';
+  /** When it was made, ms (monotonic). */
+  readonly at: number;
+  /** The report (its node id is taken to be this node's). */
+  readonly report: LoadReport;
+}
+
+/** A director announcement from the wire (decoded, authenticated, of this group, not our own). */
+export interface LbAnnouncementEvent {
+  /** Discriminator. */
+  readonly type: 'announcement';
+  /** When it arrived, ms (monotonic). */
+  readonly at: number;
+  /** The announcement. */
+  readonly announcement: Announcement;
+  /** The packet's source address. */
+  readonly source: string;
+}
+
+/** This node became the director or a scanner (from VIP ownership or VRRP). */
+export interface LbRoleEvent {
+  /** Discriminator. */
+  readonly type: 'role';
+  /** When, ms (monotonic). */
+  readonly at: number;
+  /** The role now. */
+  readonly role: LbRole;
+}
+
+/** Time passed: expire silent nodes and directors, let damped rebuilds happen. */
+export interface LbTickEvent {
+  /** Discriminator. */
+  readonly type: 'tick';
+  /** The time now, ms (monotonic). */
+  readonly at: number;
+}
+
+/** Events of the {@link LbMachine}: each carries its time `at` (ms, monotonic). */
+export type LbEvent = LbReportEvent | LbLocalReportEvent | LbAnnouncementEvent | LbRoleEvent | LbTickEvent;
+
+/** A `role` event changed this node's role. */
+export interface LbRoleChangedAction {
+  /** Discriminator. */
+  readonly type: 'roleChanged';
+  /** The role now. */
+  readonly role: LbRole;
+  /** The role before. */
+  readonly previous: LbRole;
+}
+
+/** Director: a node's first report was accepted; it is a member now (this node's own entry too). */
+export interface LbNodeJoinedAction {
+  /** Discriminator. */
+  readonly type: 'nodeJoined';
+  /** The new member. */
+  readonly node: MemberSnapshot;
+}
+
+/** Director: a member was silent for `failAfterIntervals` of its report intervals and is removed. */
+export interface LbNodeFailedAction {
+  /** Discriminator. */
+  readonly type: 'nodeFailed';
+  /** The member as it was last known. */
+  readonly node: MemberSnapshot;
+  /** Time since its last report, ms. */
+  readonly silentMs: number;
+}
+
+/** Director: a member reports health `failure`: it keeps its membership and gets no new clients. */
+export interface LbNodeDrainedAction {
+  /** Discriminator. */
+  readonly type: 'nodeDrained';
+  /** The member (its `health` names the failing ports). */
+  readonly node: MemberSnapshot;
+}
+
+/** Director: a drained member reports health `ok` again. */
+export interface LbNodeRestoredAction {
+  /** Discriminator. */
+  readonly type: 'nodeRestored';
+  /** The member. */
+  readonly node: MemberSnapshot;
+}
+
+/** Director: a member's report came with a new management address (same node id): the address is updated. */
+export interface LbNodeAddressChangedAction {
+  /** Discriminator. */
+  readonly type: 'nodeAddressChanged';
+  /** The member, with its new address. */
+  readonly node: MemberSnapshot;
+  /** Its address before. */
+  readonly previousAddress: string;
+}
+
+/** Director: the scheduler's table changed. */
+export interface LbTableChangedAction {
+  /** Discriminator. */
+  readonly type: 'tableChanged';
+  /** The table now in force. */
+  readonly table: BucketTable;
+  /** Buckets whose owner changed. */
+  readonly changedBuckets: readonly number[];
+  /** The scheduler's `RebuildReason`: `initial`, `membership`, `health`, `load` or `bound`. */
+  readonly reason: string;
+}
+
+/** Scanner: the first director to follow (reports go to its address). */
+export interface LbDirectorFoundAction {
+  /** Discriminator. */
+  readonly type: 'directorFound';
+  /** The director followed now. */
+  readonly director: DirectorSnapshot;
+}
+
+/** Scanner: another director is followed now (a handover, the split-brain rule, the old one expired, a new address). */
+export interface LbDirectorChangedAction {
+  /** Discriminator. */
+  readonly type: 'directorChanged';
+  /** The director followed now. */
+  readonly director: DirectorSnapshot;
+  /** The one followed before. */
+  readonly previous: DirectorSnapshot;
+}
+
+/** Scanner: the followed director went silent and no other director is heard. */
+export interface LbDirectorLostAction {
+  /** Discriminator. */
+  readonly type: 'directorLost';
+  /** The director as it was last heard. */
+  readonly director: DirectorSnapshot;
+}
+
+/** More than one director announces the group (once per episode). */
+export interface LbSplitBrainAction {
+  /** Discriminator. */
+  readonly type: 'splitBrain';
+  /** Every live director, best first by the split-brain rule (this node too when it is one). */
+  readonly directors: readonly DirectorSnapshot[];
+  /** The one the rule picks (the first of `directors`). */
+  readonly following: DirectorSnapshot;
+}
+
+/** The split brain ended: one director remains. */
+export interface LbSplitBrainHealedAction {
+  /** Discriminator. */
+  readonly type: 'splitBrainHealed';
+  /** The remaining director. */
+  readonly director: DirectorSnapshot;
+}
+
+/**
+ * Actions of the {@link LbMachine}: what the driver logs, sends or installs, in the order they happened
+ * within one event. The README's membership section lists the log line of each.
+ */
 export type LbAction =
-  | { readonly type: 'roleChanged'; readonly role: LbRole; readonly previous: LbRole }
-  | { readonly type: 'nodeJoined'; readonly node: MemberSnapshot }
-  | { readonly type: 'nodeFailed'; readonly node: MemberSnapshot; readonly silentMs: number }
-  | { readonly type: 'nodeDrained'; readonly node: MemberSnapshot }
-  | { readonly type: 'nodeRestored'; readonly node: MemberSnapshot }
-  | { readonly type: 'tableChanged'; readonly table: BucketTable; readonly changedBuckets: readonly number[]; readonly reason: string }
-  | { readonly type: 'directorFound'; readonly director: DirectorSnapshot }
-  | { readonly type: 'directorChanged'; readonly director: DirectorSnapshot; readonly previous: DirectorSnapshot }
-  | { readonly type: 'directorLost'; readonly director: DirectorSnapshot }
-  | { readonly type: 'splitBrain'; readonly directors: readonly DirectorSnapshot[]; readonly following: DirectorSnapshot }
-  | { readonly type: 'splitBrainHealed'; readonly director: DirectorSnapshot };
+  | LbRoleChangedAction
+  | LbNodeJoinedAction
+  | LbNodeFailedAction
+  | LbNodeDrainedAction
+  | LbNodeRestoredAction
+  | LbNodeAddressChangedAction
+  | LbTableChangedAction
+  | LbDirectorFoundAction
+  | LbDirectorChangedAction
+  | LbDirectorLostAction
+  | LbSplitBrainAction
+  | LbSplitBrainHealedAction;
 
 /** Everything the status command shows, from the machine's point of view. */
 export interface LbSnapshot {
@@ -98,4 +333,6 @@ export interface LbSnapshot {
   readonly table: BucketTable | undefined;
   /** Each member's share of the table (director). */
   readonly shares: ReadonlyMap<string, number>;
+  /** Counters (ignored reports and announcements among them). */
+  readonly stats: LbStats;
 }
