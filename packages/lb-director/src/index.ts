@@ -17,6 +17,8 @@
  */
 
 export * from './codec/index';
+export * from './config/index';
+export * from './driver/index';
 export { LB_ERRORS, LbError, type LbErrorCode } from './errors';
 export * from './machine/index';
 export * from './scheduler/index';

@@ -1,0 +1,9 @@
+export {
+  type DataPlaneKind,
+  type LbDaemonConfig,
+  type LbHealthConfig,
+  loadLbDaemonConfig,
+  parseLbDaemonConfig,
+  type RoleMode,
+  type TransportKind,
+} from './config';

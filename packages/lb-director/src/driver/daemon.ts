@@ -1,0 +1,165 @@
+// The proxyha-lb daemon as a library: a validated configuration in, a running node out (identity on
+// disk, transport, health monitor on the destination ports, resource sampler, role from VIP ownership,
+// status socket). The command line is a thin layer over it.
+import { type Clock, type Logger, noopLogger, systemClock } from '@proxyha/common';
+import { HealthMonitor, type HealthState } from '@proxyha/health-mon';
+import type { NetworkStack } from '@proxyha/netio';
+import type { ReportedHealth } from '../codec/types';
+import type { LbDaemonConfig } from '../config/config';
+import type { LbRole } from '../machine/types';
+import { LbNode, type LbStatus } from './node';
+import { loadNodeId } from './node-id';
+import { type ResourceSampler, systemResources } from './resources';
+import { VipRoleWatcher } from './role';
+import { serveStatus, statusSocketPath } from './status';
+import { type LbTransport, LoopbackLbTransport, RawLbTransport } from './transport';
+import { createWire, loadWireKeys } from './wire';
+
+/** Injectable parts of {@link LbDaemon} (tests; the defaults are the real ones). */
+export interface LbDaemonOptions {
+  /** Operator log (default none). */
+  readonly logger?: Logger | undefined;
+  /** Clock (default the system clock). */
+  readonly clock?: Clock | undefined;
+  /** Network stack for the raw transport and the VIP watch (default Linux). */
+  readonly stack?: NetworkStack | undefined;
+  /** The transport (default from `config.transport`). */
+  readonly transport?: LbTransport | undefined;
+  /** Resource sampler (default {@link systemResources}). */
+  readonly resources?: ResourceSampler | undefined;
+  /** Software version reported (default this package's). */
+  readonly softwareVersion?: string | undefined;
+  /** Serve the status socket (default true). */
+  readonly statusSocket?: boolean | undefined;
+}
+
+/** What the health monitor's state means for a report: unknown counts as failure (not proven yet). */
+export function reportedHealth(state: HealthState): ReportedHealth {
+  if (state.status === 'ok') return { status: 'ok', failingPorts: [] };
+  const failing = state.failing.map((f) => f.port);
+  return {
+    status: 'failure',
+    failingPorts: state.status === 'unknown' ? state.ports.map((p) => p.port) : failing,
+  };
+}
+
+/**
+ * A running `proxyha-lb`: one {@link LbNode} with everything around it. Start with {@link LbDaemon.start},
+ * stop with {@link LbDaemon.stop} (also on a failed start).
+ */
+export class LbDaemon {
+  readonly #config: LbDaemonConfig;
+  readonly #o: LbDaemonOptions;
+  readonly #log: Logger;
+  #node: LbNode | undefined;
+  #monitor: HealthMonitor | undefined;
+  #watcher: VipRoleWatcher | undefined;
+  #closeStatus: (() => Promise<void>) | undefined;
+
+  /**
+   * @param config - a validated configuration (`parseLbDaemonConfig`, `loadLbDaemonConfig`)
+   * @param options - injectable parts
+   */
+  constructor(config: LbDaemonConfig, options: LbDaemonOptions = {}) {
+    this.#config = config;
+    this.#o = options;
+    this.#log = options.logger ?? noopLogger;
+  }
+
+  /** The node, once started. */
+  get node(): LbNode | undefined {
+    return this.#node;
+  }
+
+  /** The node's status (see {@link LbNode.status}). */
+  status(): LbStatus | undefined {
+    return this.#node?.status();
+  }
+
+  /** Loads the identity and keys, starts the health monitor, the node, the VIP watch and the status socket. */
+  async start(): Promise<void> {
+    const c = this.#config;
+    const clock = this.#o.clock ?? systemClock;
+    const nodeId = await loadNodeId(c.dataDir);
+    const keys = c.auth ? await loadWireKeys(c.auth.keyFile) : undefined;
+    const wire = createWire({ keys, windowMs: c.auth?.window });
+    const ports = [...new Set(c.redirects.map((r) => r.destinationPort))];
+    const monitor = new HealthMonitor({
+      host: c.health.host,
+      ports,
+      intervalMs: c.health.intervalMs,
+      timeoutMs: c.health.timeoutMs,
+      fall: c.health.fall,
+      rise: c.health.rise,
+      clock,
+      logger: this.#log,
+    });
+    this.#monitor = monitor;
+    const transport =
+      this.#o.transport ??
+      (c.transport === 'loopback'
+        ? new LoopbackLbTransport({ address: c.managementIp, peers: c.peers, port: c.port })
+        : new RawLbTransport({
+            interface: c.interface,
+            source: c.managementIp,
+            ...(this.#o.stack ? { stack: this.#o.stack } : {}),
+          }));
+    const node = new LbNode({
+      group: c.group,
+      nodeId,
+      name: c.name,
+      managementIp: c.managementIp,
+      softwareVersion: this.#o.softwareVersion ?? '0.0.0',
+      redirects: c.redirects,
+      intervalMs: c.intervalMs,
+      failAfter: c.failAfter,
+      weight: c.weight,
+      priority: c.priority,
+      scheduler: {
+        ipv4PrefixLength: c.persistence.ipv4PrefixLength,
+        ipv6PrefixLength: c.persistence.ipv6PrefixLength,
+        balanceFactor: c.balanceFactor,
+        ...(c.tableSize !== undefined ? { tableSize: c.tableSize } : {}),
+        ...(c.seed !== undefined ? { seed: c.seed } : {}),
+      },
+      transport,
+      wire,
+      health: () => reportedHealth(monitor.state),
+      resources: this.#o.resources ?? systemResources(),
+      role: c.role === 'director' ? 'director' : 'scanner',
+      clock,
+      logger: this.#log,
+    });
+    this.#node = node;
+    if (c.dataPlane === 'nftables')
+      this.#log.warn(
+        'dataPlane nftables: the table is computed and shown; the kernel data plane is not installed by this release',
+      );
+    monitor.start();
+    await node.start();
+    if (c.role === 'auto') {
+      this.#watcher = new VipRoleWatcher({
+        virtualIps: c.virtualIps,
+        ...(this.#o.stack ? { stack: this.#o.stack } : {}),
+        onRole: (role: LbRole, holding) => {
+          if (role === 'director') this.#log.info(`holding virtual IP ${holding.join(', ')}`);
+          node.setRole(role);
+        },
+      });
+      await this.#watcher.start();
+    }
+    if (this.#o.statusSocket ?? true)
+      this.#closeStatus = await serveStatus(statusSocketPath(c.dataDir), () => node.status());
+  }
+
+  /** Stops everything started. Idempotent. */
+  async stop(): Promise<void> {
+    this.#watcher?.stop();
+    this.#watcher = undefined;
+    await this.#closeStatus?.();
+    this.#closeStatus = undefined;
+    await this.#node?.stop();
+    await this.#monitor?.stop();
+    this.#monitor = undefined;
+  }
+}
