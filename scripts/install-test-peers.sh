@@ -6,7 +6,8 @@
 set -euo pipefail
 
 PKGS=(keepalived frr tshark tcpdump iputils-arping iputils-ping iproute2 nftables
-      chrony tinyproxy haproxy socat util-linux procps psmisc g++-aarch64-linux-gnu qemu-user python3)
+      chrony tinyproxy squid haproxy conntrack conntrackd socat util-linux procps psmisc
+      g++-aarch64-linux-gnu qemu-user python3)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -36,7 +37,7 @@ $SUDO apt-get update -qq
 # 'arping' (Thomas Habets) conflicts with iputils-arping: make sure it is not requested.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Peers must not run as system services: tests start their own instances.
-for svc in keepalived frr chrony tinyproxy haproxy; do
+for svc in keepalived frr chrony tinyproxy squid haproxy conntrackd; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
   $SUDO pkill -x "$svc" >/dev/null 2>&1 || true
 done

@@ -18,6 +18,7 @@
 
 export * from './codec/index';
 export * from './config/index';
+export * from './dataplane/index';
 export * from './driver/index';
 export { LB_ERRORS, LbError, type LbErrorCode } from './errors';
 export * from './machine/index';

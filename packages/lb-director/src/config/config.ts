@@ -16,10 +16,9 @@ import {
 import { readConfigFile } from '@proxyha/common/cli';
 import { z } from 'zod';
 import { DEFAULT_LB_GROUP, type Redirect } from '../codec/types';
+import type { DataPlaneKind } from '../dataplane/types';
 import { LbError } from '../errors';
 
-/** Which data plane moves client connections (the data planes arrive with part 2 of the director). */
-export type DataPlaneKind = 'relay' | 'nftables';
 
 /** How this node decides whether it is the director. */
 export type RoleMode = 'auto' | 'director' | 'scanner';
@@ -119,7 +118,7 @@ const fileSchema = z.strictObject({
     .array(z.strictObject({ originalPort: port, destinationPort: port }))
     .min(1, 'at least one redirect is needed')
     .max(64, 'at most 64 redirects'),
-  dataPlane: z.enum(['relay', 'nftables']).optional(),
+  dataPlane: z.enum(['relay', 'nftables', 'direct']).optional(),
   interval: duration.optional(),
   failAfter: int(2, 100).optional(),
   weight: int(0, 65535).optional(),

@@ -1,5 +1,4 @@
 export {
-  type DataPlaneKind,
   type LbDaemonConfig,
   type LbHealthConfig,
   loadLbDaemonConfig,

@@ -1,6 +1,12 @@
 // Public API of the scheduler.
 
 export { jhash, jhashIpv4, reciprocalScale } from './jhash';
-export { createScheduler, DEFAULT_SCHEDULER_SEED, SCHEDULER_DEFAULTS } from './scheduler';
+export {
+  clientBucket,
+  createScheduler,
+  DEFAULT_SCHEDULER_SEED,
+  type PersistenceMask,
+  SCHEDULER_DEFAULTS,
+} from './scheduler';
 export { NO_OWNER, TABLE_SIZES, tableSizeFor } from './table';
 export type * from './types';

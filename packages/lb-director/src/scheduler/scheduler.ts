@@ -208,6 +208,41 @@ function maskBytes(bytes: Uint8Array, length: number, prefix: number): void {
 /** Scratch for text lookups (synchronous use only). */
 const scratch = new Uint8Array(16);
 
+/** The persistence granularity of {@link clientBucket}: client addresses are masked to these prefixes. */
+export interface PersistenceMask {
+  /** IPv4 prefix length, 0..32. */
+  readonly ipv4PrefixLength: number;
+  /** IPv6 prefix length, 0..128. */
+  readonly ipv6PrefixLength: number;
+}
+
+/**
+ * The bucket of a client address in a table: `reciprocal_scale(jhash(masked address, seed), size)`, the
+ * value nftables computes for `jhash ip saddr mod size seed seed`. Data planes that look clients up
+ * themselves (the relay) use it with the table they were given.
+ *
+ * @param clientAddress - IPv4 or IPv6 text
+ * @param table - the table's size and seed
+ * @param mask - the persistence prefixes
+ * @returns the bucket, or undefined when `clientAddress` is not an address
+ */
+export function clientBucket(
+  clientAddress: string,
+  table: Pick<BucketTable, 'size' | 'seed'>,
+  mask: PersistenceMask,
+): number | undefined {
+  if (typeof clientAddress !== 'string') return undefined;
+  if (writeIpv4(clientAddress, scratch, 0)) {
+    maskBytes(scratch, 4, mask.ipv4PrefixLength);
+    return reciprocalScale(jhash(scratch, 4, table.seed), table.size);
+  }
+  if (writeIpv6(clientAddress, scratch, 0)) {
+    maskBytes(scratch, 16, mask.ipv6PrefixLength);
+    return reciprocalScale(jhash(scratch, 16, table.seed), table.size);
+  }
+  return undefined;
+}
+
 class Scheduler implements LoadScheduler {
   readonly #o: Resolved;
   readonly #mask4: number;
@@ -350,15 +385,8 @@ class Scheduler implements LoadScheduler {
   }
 
   bucketOf(clientAddress: string): number {
-    const o = this.#o;
-    if (typeof clientAddress === 'string' && writeIpv4(clientAddress, scratch, 0)) {
-      maskBytes(scratch, 4, o.ipv4PrefixLength);
-      return reciprocalScale(jhash(scratch, 4, o.seed), this.#table.size);
-    }
-    if (typeof clientAddress === 'string' && writeIpv6(clientAddress, scratch, 0)) {
-      maskBytes(scratch, 16, o.ipv6PrefixLength);
-      return reciprocalScale(jhash(scratch, 16, o.seed), this.#table.size);
-    }
+    const b = clientBucket(clientAddress, this.#table, this.#o);
+    if (b !== undefined) return b;
     return fail('invalid client address', [
       {
         path: 'clientAddress',
