@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { DEFAULT_LB_GROUP, type Redirect } from '../codec/types';
 import type { DataPlaneKind } from '../dataplane/types';
 import { LbError } from '../errors';
-
+import type { PersistenceMask } from '../scheduler/scheduler';
 
 /** How this node decides whether it is the director. */
 export type RoleMode = 'auto' | 'director' | 'scanner';
@@ -38,6 +38,14 @@ export interface LbHealthConfig {
   readonly fall: number;
   /** Consecutive successes from failure to ok (default 2). */
   readonly rise: number;
+}
+
+/** Authentication of the group's messages. */
+export interface LbAuthConfig {
+  /** The key file (one or two keys; the first signs). */
+  readonly keyFile: string;
+  /** Accepted clock distance of a message's timestamp, ms (default 30 s). */
+  readonly window: number;
 }
 
 /** A validated proxyha-lb configuration, every default applied (durations in ms). */
@@ -69,7 +77,7 @@ export interface LbDaemonConfig {
   /** Health probing of the destination ports. */
   readonly health: LbHealthConfig;
   /** Authentication key file (one or two keys), when the group authenticates its messages. */
-  readonly auth: { readonly keyFile: string; readonly window: number } | undefined;
+  readonly auth: LbAuthConfig | undefined;
   /** Directory of the node id (`node-id`) and the status socket (`proxyha-lb.sock`). */
   readonly dataDir: string;
   /** How the role is decided: from the VIPs (`auto`, default) or fixed. */
@@ -81,7 +89,7 @@ export interface LbDaemonConfig {
   /** Loopback transport: the other nodes' addresses (announcements go to each of them). */
   readonly peers: readonly string[];
   /** Persistence granularity: client addresses are masked to these prefixes. */
-  readonly persistence: { readonly ipv4PrefixLength: number; readonly ipv6PrefixLength: number };
+  readonly persistence: PersistenceMask;
   /** Bounded load: the balance factor epsilon (default 0.25). */
   readonly balanceFactor: number;
   /** Number of buckets (a prime), when fixed. */

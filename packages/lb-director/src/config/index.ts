@@ -1,4 +1,5 @@
 export {
+  type LbAuthConfig,
   type LbDaemonConfig,
   type LbHealthConfig,
   loadLbDaemonConfig,

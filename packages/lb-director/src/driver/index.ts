@@ -1,9 +1,11 @@
 export { LbDaemon, type LbDaemonOptions, reportedHealth } from './daemon';
 export {
+  type LbDirectorRef,
   LbNode,
   type LbNodeEvents,
   type LbNodeIdentity,
   type LbNodeOptions,
+  type LbNodeRef,
   type LbReceiveCounters,
   type LbStatus,
   type LbStatusNode,

@@ -3,7 +3,14 @@
 // actions into the operator's log lines. It keeps running on any bad input.
 import { EventEmitter } from 'node:events';
 import { type Clock, type Logger, noopLogger, systemClock, type TimerHandle } from '@proxyha/common';
-import type { Announcement, LbMessage, LoadReport, Redirect, ReportedHealth } from '../codec/types';
+import type {
+  Announcement,
+  LbMessage,
+  LoadReport,
+  Redirect,
+  ReportedHealth,
+  ResourceUse,
+} from '../codec/types';
 import { compareAddresses, formatLbAction, LbMachine } from '../machine/index';
 import type { LbAction, LbRole, MemberSnapshot } from '../machine/types';
 import type { BucketTable, SchedulerOptions } from '../scheduler/types';
@@ -96,11 +103,27 @@ export interface LbStatusNode {
   /** Active connections (all destination ports). */
   readonly activeConnections: number;
   /** CPU, memory (0..1) and load per CPU. */
-  readonly resources: { readonly cpu: number; readonly memory: number; readonly load: number };
+  readonly resources: ResourceUse;
   /** How old its last report is, ms. */
   readonly lastReportAgeMs: number;
   /** True for this node. */
   readonly self: boolean;
+}
+
+/** A node named in {@link LbStatus}. */
+export interface LbNodeRef {
+  /** Node id. */
+  readonly id: string;
+  /** Name. */
+  readonly name: string;
+  /** Management address. */
+  readonly address: string;
+}
+
+/** A director named in {@link LbStatus.directors}. */
+export interface LbDirectorRef extends LbNodeRef {
+  /** Its announced priority (the split-brain rule). */
+  readonly priority: number;
 }
 
 /** What `proxyha-lb -s` shows: the node's view of the group. */
@@ -110,20 +133,15 @@ export interface LbStatus {
   /** Group id. */
   readonly group: number;
   /** This node. */
-  readonly self: { readonly id: string; readonly name: string; readonly address: string };
+  readonly self: LbNodeRef;
   /** The director (this node on the director; the one followed on a scanner), if known. */
-  readonly director: { readonly id: string; readonly address: string; readonly name: string } | undefined;
+  readonly director: LbNodeRef | undefined;
   /** More than one entry: a split brain (every director heard). */
-  readonly directors: readonly {
-    readonly id: string;
-    readonly address: string;
-    readonly name: string;
-    readonly priority: number;
-  }[];
+  readonly directors: readonly LbDirectorRef[];
   /** Director: every node (itself included). Scanner: itself. */
   readonly nodes: readonly LbStatusNode[];
   /** Table size and seed (director). */
-  readonly table: { readonly size: number; readonly seed: number } | undefined;
+  readonly table: Pick<BucketTable, 'size' | 'seed'> | undefined;
   /** Receive and send counters. */
   readonly counters: LbReceiveCounters;
 }

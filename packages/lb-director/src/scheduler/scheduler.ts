@@ -15,8 +15,8 @@ import type {
 /** The default seed of the client-address hash: the ASCII bytes of "prox" as a big-endian u32. */
 export const DEFAULT_SCHEDULER_SEED = 0x70726f78;
 
-/** The defaults of {@link SchedulerOptions}. */
-export const SCHEDULER_DEFAULTS = Object.freeze({
+/** The defaults of {@link SchedulerOptions} (each documented there). */
+export const SCHEDULER_DEFAULTS: Readonly<Required<Omit<SchedulerOptions, 'tableSize'>>> = Object.freeze({
   seed: DEFAULT_SCHEDULER_SEED,
   ipv4PrefixLength: 32,
   ipv6PrefixLength: 128,
