@@ -27,6 +27,8 @@ export function formatLbAction(action: LbAction, group: number): string {
       return `Scanning partner ${named(action.node)} is draining: current state: failure${ports(action.node.health.failingPorts)}`;
     case 'nodeRestored':
       return `Scanning partner ${named(action.node)} has recovered`;
+    case 'nodeRefused':
+      return `Scanning partner ${named(action.node)} refused a connection (${action.reason}): no new clients until its next good report`;
     case 'nodeAddressChanged':
       return `Scanning partner ${action.node.name} changed its address from ${action.previousAddress} to ${action.node.address}`;
     case 'tableChanged':

@@ -25,6 +25,8 @@ interface Member {
   readonly joinedAt: number;
   lastReportAt: number;
   readonly self: boolean;
+  /** Set after a `refused` event: no new clients before this time, then until an `ok` report. */
+  refusedUntil?: number | undefined;
 }
 
 interface HeardDirector {
@@ -185,6 +187,9 @@ export class LbMachine {
         break;
       case 'role':
         this.#onRole(event.role, at);
+        break;
+      case 'refused':
+        this.#onRefused(event.nodeId, event.reason, at);
         break;
       case 'tick':
         break;
@@ -355,6 +360,15 @@ export class LbMachine {
     }
   }
 
+  #onRefused(id: string, reason: string, at: number): void {
+    const m = this.#members.get(id);
+    if (this.#role !== 'director' || m === undefined) return;
+    if (m.report.health.status !== 'ok' || m.refusedUntil !== undefined) return;
+    m.refusedUntil = at + this.#c.failAfterIntervals * m.report.intervalMs;
+    this.#dirty = true;
+    this.#out.push({ type: 'nodeRefused', node: memberSnapshot(id, m), reason, until: m.refusedUntil });
+  }
+
   // ---- members -----------------------------------------------------------------------------------
 
   #accept(id: string, report: LoadReport, at: number, self: boolean, reportedAt = at): void {
@@ -375,8 +389,19 @@ export class LbMachine {
     const node = memberSnapshot(id, m);
     if (previous.address !== report.address)
       this.#out.push({ type: 'nodeAddressChanged', node, previousAddress: previous.address });
-    if (previous.health.status !== report.health.status)
-      this.#out.push({ type: report.health.status === 'failure' ? 'nodeDrained' : 'nodeRestored', node });
+    const refused = m.refusedUntil !== undefined;
+    if (refused && at >= (m.refusedUntil as number) && report.health.status === 'ok') {
+      // the hold-off after a refused connection is over and the node says it is fine
+      m.refusedUntil = undefined;
+      this.#dirty = true;
+      this.#out.push({ type: 'nodeRestored', node });
+      return;
+    }
+    if (previous.health.status === report.health.status) return;
+    if (report.health.status === 'failure') {
+      m.refusedUntil = undefined;
+      this.#out.push({ type: 'nodeDrained', node });
+    } else if (!refused) this.#out.push({ type: 'nodeRestored', node });
   }
 
   #expire(at: number): void {
@@ -407,7 +432,7 @@ export class LbMachine {
       .map(([id, m]) => ({
         id,
         capacity: m.report.weight,
-        healthy: m.report.health.status === 'ok',
+        healthy: m.report.health.status === 'ok' && m.refusedUntil === undefined,
         resources: m.report.resources,
         activeConnections: activeConnections(m.report),
       }));

@@ -186,8 +186,30 @@ export interface LbTickEvent {
   readonly at: number;
 }
 
+/**
+ * Director: the data plane could not connect a client to a member (refused, unreachable). The member is
+ * treated as unhealthy (no new clients) for `failAfterIntervals` of its report intervals, long enough for
+ * its own health monitor to see the failure; its next `ok` report after that restores it.
+ */
+export interface LbRefusedEvent {
+  /** Discriminator. */
+  readonly type: 'refused';
+  /** When the connection failed, ms (monotonic). */
+  readonly at: number;
+  /** The member's node id. */
+  readonly nodeId: string;
+  /** What failed (`connection refused`, ...), for the log line. */
+  readonly reason: string;
+}
+
 /** Events of the {@link LbMachine}: each carries its time `at` (ms, monotonic). */
-export type LbEvent = LbReportEvent | LbLocalReportEvent | LbAnnouncementEvent | LbRoleEvent | LbTickEvent;
+export type LbEvent =
+  | LbReportEvent
+  | LbLocalReportEvent
+  | LbAnnouncementEvent
+  | LbRoleEvent
+  | LbRefusedEvent
+  | LbTickEvent;
 
 /** A `role` event changed this node's role. */
 export interface LbRoleChangedAction {
@@ -225,7 +247,19 @@ export interface LbNodeDrainedAction {
   readonly node: MemberSnapshot;
 }
 
-/** Director: a drained member reports health `ok` again. */
+/** Director: the data plane could not reach a healthy member: it gets no new clients for a while (see {@link LbRefusedEvent}). */
+export interface LbNodeRefusedAction {
+  /** Discriminator. */
+  readonly type: 'nodeRefused';
+  /** The member. */
+  readonly node: MemberSnapshot;
+  /** What failed. */
+  readonly reason: string;
+  /** Until when (ms, monotonic) it gets no new clients at least. */
+  readonly until: number;
+}
+
+/** Director: a drained member reports health `ok` again (or a refused member's hold-off ended with an `ok` report). */
 export interface LbNodeRestoredAction {
   /** Discriminator. */
   readonly type: 'nodeRestored';
@@ -309,6 +343,7 @@ export type LbAction =
   | LbNodeFailedAction
   | LbNodeDrainedAction
   | LbNodeRestoredAction
+  | LbNodeRefusedAction
   | LbNodeAddressChangedAction
   | LbTableChangedAction
   | LbDirectorFoundAction
