@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // The unprivileged director demo: three proxyha-lb nodes on loopback (127.0.0.21-23, the protocol-253
-// messages over UDP) form group 51; node-a is the director. Each node has a stand-in proxy on port
-// <proxy-port> of its own address (a TCP listener in this process). The demo checks each step and exits
+// messages over UDP) form group 51; node-a is the director and relays clients of the VIP 127.0.0.74:9090
+// (the userspace data plane). Each node has a stand-in proxy on port <proxy-port> of its own address (a
+// TCP listener in this process that answers with the node's name). The demo checks each step and exits
 // non-zero if the group does not behave:
 //   1. discovery: the director lists all three nodes, healthy, each with a third of the table
-//   2. node-b's proxy stops: node-b is drained (no share of the table) and comes back when it listens again
-//   3. SIGKILL node-c: after three silent intervals the director logs "Scanning partner has failed 127.0.0.23"
+//   2. clients: 60 clients (source addresses 127.1.0.1-60) connect to the VIP and spread over the three
+//      nodes; each client gets the same node again
+//   3. node-b's proxy stops: node-b is drained (no share, no new clients) and comes back when it listens
+//   4. SIGKILL node-c: after three silent intervals the director logs "Scanning partner has failed 127.0.0.23"
 // Usage: node loopback-group.mjs [--interval 500ms] [--port 5253] [--proxy-port 19090] [--quiet]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +41,10 @@ const dir = mkdtempSync(join(tmpdir(), 'proxyha-lb-demo-'));
 const say = (line) => process.stdout.write(`demo: ${line}\n`);
 
 function proxy(node) {
-  const server = createServer((socket) => socket.pipe(socket));
+  const server = createServer((socket) => {
+    socket.on('error', () => {}); // a client that resets is not the demo's concern
+    socket.end(`${node.name}\n`);
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(proxyPort, node.address, () => resolve(server));
@@ -60,6 +66,8 @@ redirects:
   - { originalPort: 9090, destinationPort: ${proxyPort} }
 interval: "${args.interval}"
 role: ${node.role}
+dataPlane: relay
+loadAware: false      # the three nodes share this host: its CPU says nothing about one of them
 transport: loopback
 port: ${Number(args.port)}
 peers: [${nodes
@@ -85,8 +93,33 @@ function status(node, json = true) {
   const [program, ...rest] = command;
   const out = execFileSync(program, [...rest, '--config', node.config, '-s', ...(json ? ['--json'] : [])], {
     encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   return json ? JSON.parse(out) : out;
+}
+
+/** Which node answers a client from `source` on the VIP. */
+function ask(source) {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const s = connect({ host: '127.0.0.74', port: 9090, localAddress: source });
+    s.on('data', (d) => {
+      answer += d;
+    });
+    s.on('end', () => resolve(answer.trim()));
+    s.on('error', reject);
+  });
+}
+
+async function spread() {
+  const served = new Map();
+  const counts = {};
+  for (let i = 1; i <= 60; i++) {
+    const node = await ask(`127.1.0.${i}`);
+    served.set(i, node);
+    counts[node] = (counts[node] ?? 0) + 1;
+  }
+  return { served, counts };
 }
 
 async function until(what, fn, ms = 20_000) {
@@ -116,14 +149,27 @@ try {
   });
   process.stdout.write(status(a, false));
 
-  say('2. node-b’s proxy stops: node-b is drained, then returns');
+  say('2. 60 clients connect to the VIP 127.0.0.74:9090 through the director');
+  const first = await spread();
+  say(`spread: ${JSON.stringify(first.counts)}`);
+  if (Object.keys(first.counts).length !== 3) throw new Error('the clients did not reach all three nodes');
+  const again = await spread();
+  for (const [i, node] of first.served)
+    if (again.served.get(i) !== node)
+      throw new Error(`client 127.1.0.${i} moved from ${node} to ${again.served.get(i)}`);
+  say('every client got the same node again (source-IP sticky)');
+
+  say('3. node-b’s proxy stops: node-b is drained, then returns');
   await new Promise((r) => servers.get('node-b').close(r));
   await until('node-b drained', () => /node-b\) is draining/.test(a.output));
   await until('node-b without a share', () => status(a).nodes.find((n) => n.name === 'node-b')?.share === 0);
+  const drained = await spread();
+  say(`spread while node-b is drained: ${JSON.stringify(drained.counts)}`);
+  if (drained.counts['node-b']) throw new Error('a drained node got new clients');
   servers.set('node-b', await proxy(b));
   await until('node-b recovered', () => /node-b\) has recovered/.test(a.output));
 
-  say('3. SIGKILL node-c: the director declares it failed');
+  say('4. SIGKILL node-c: the director declares it failed');
   c.proc.kill('SIGKILL');
   await until('node-c failed', () => /Scanning partner has failed 127\.0\.0\.23/.test(a.output));
   await until('two nodes left', () => status(a).nodes.length === 2);

@@ -28,6 +28,29 @@ export const LB_ERRORS = defineErrors('LB', {
   LB_CONFIG_INVALID:
     'the daemon configuration failed validation; details.issues names each path (exit code 2)',
   LB_NOT_RUNNING: 'no proxyha-lb daemon answers on the status socket of this configuration',
+  LB_DR_PORT_REWRITE:
+    'the direct-routing data plane cannot rewrite ports: a redirect has originalPort != destinationPort; details.issues names it',
+  LB_DR_COMMAND_FAILED:
+    'the direct-routing data plane or node setup could not run nft, ip or sysctl (details.command, details.stderr); the previous state stays',
+  LB_DR_NO_MAC: 'the MAC address of a node (or of the director interface) could not be resolved',
+  LB_DR_NOT_STARTED: 'the direct-routing data plane was given a table before start() or after stop()',
+  LB_NFT_UNAVAILABLE: 'the nft program could not be started (not installed or not in PATH)',
+  LB_NFT_FAILED:
+    'an nft transaction or listing exited non-zero; details: operation, exit status, stderr. The previous ruleset stays',
+  LB_NFT_BAD_STATE:
+    'the output of `nft -j list table` did not parse or does not hold what the nftables data plane installed',
+  LB_NFT_NOT_STARTED: 'apply() was called on an nftables data plane that is not started (or was stopped)',
+  LB_PROXY_BAD_SIGNATURE: 'the bytes start with neither the PROXY protocol v1 text nor the v2 signature',
+  LB_PROXY_BAD_VERSION: 'the PROXY protocol v2 version nibble is not 2',
+  LB_PROXY_BAD_COMMAND: 'the PROXY protocol v2 command is neither LOCAL (0) nor PROXY (1)',
+  LB_PROXY_BAD_FAMILY:
+    'the PROXY protocol v2 address family / transport byte is not UNSPEC, TCP over IPv4 or TCP over IPv6',
+  LB_PROXY_BAD_LENGTH:
+    'a PROXY protocol v2 length is shorter than its address block, or a v1 line has no CRLF within 107 bytes',
+  LB_PROXY_BAD_TLV: 'a PROXY protocol v2 TLV runs past the end of the header',
+  LB_PROXY_BAD_LINE:
+    'a PROXY protocol v1 line is malformed (protocol, address, port or separators); details.field names it',
+  LB_RELAY_LISTEN_FAILED: 'the relay data plane could not listen on an address and port; details names them',
 });
 
 /** A code of {@link LB_ERRORS}. */

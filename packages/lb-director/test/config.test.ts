@@ -56,7 +56,7 @@ describe('proxyha-lb configuration', () => {
       intervalMs: 1000,
       failAfter: 3,
       weight: 100,
-      dataPlane: 'relay',
+      dataPlane: 'nftables',
       role: 'auto',
       transport: 'raw',
       health: { host: '10.10.74.70', intervalMs: 1000, fall: 3, rise: 2 },

@@ -29,4 +29,14 @@ export {
   type LbKey,
   peekGroup,
 } from './message';
+export {
+  decodeProxyHeader,
+  encodeProxyHeader,
+  PROXY_V1_MAX_LENGTH,
+  PROXY_V2_SIGNATURE,
+  type ProxyAddresses,
+  type ProxyDecodeOutcome,
+  type ProxyHeader,
+  type ProxyTlv,
+} from './proxy-protocol';
 export * from './types';

@@ -16,6 +16,7 @@ import {
 import { readConfigFile } from '@proxyha/common/cli';
 import { z } from 'zod';
 import { DEFAULT_LB_GROUP, type Redirect } from '../codec/types';
+import { directRedirectIssues } from '../dataplane/direct-rules';
 import type { DataPlaneKind } from '../dataplane/types';
 import { LbError } from '../errors';
 import type { PersistenceMask } from '../scheduler/scheduler';
@@ -64,8 +65,10 @@ export interface LbDaemonConfig {
   readonly virtualIps: readonly string[];
   /** The redirects (original port on the VIP -> destination port on the chosen node). */
   readonly redirects: readonly Redirect[];
-  /** The data plane. */
+  /** The data plane: `nftables` (kernel full NAT, root), `relay` (userspace, no root), `direct` (direct routing, root). */
   readonly dataPlane: DataPlaneKind;
+  /** Relay: send a PROXY protocol header of this version to the nodes (HAProxy `accept-proxy`, squid `require-proxy-header`). */
+  readonly proxyProtocol: 'v1' | 'v2' | undefined;
   /** Announcement and report interval, ms (default 1000). */
   readonly intervalMs: number;
   /** A node whose reports stop for this many intervals is removed (default 3). */
@@ -92,6 +95,8 @@ export interface LbDaemonConfig {
   readonly persistence: PersistenceMask;
   /** Bounded load: the balance factor epsilon (default 0.25). */
   readonly balanceFactor: number;
+  /** Weigh nodes by resource use and active connections (default true). */
+  readonly loadAware: boolean;
   /** Number of buckets (a prime), when fixed. */
   readonly tableSize: number | undefined;
   /** Hash seed (u32), when not the default. Every node of a group must use the same. */
@@ -127,6 +132,7 @@ const fileSchema = z.strictObject({
     .min(1, 'at least one redirect is needed')
     .max(64, 'at most 64 redirects'),
   dataPlane: z.enum(['relay', 'nftables', 'direct']).optional(),
+  proxyProtocol: z.enum(['v1', 'v2']).optional(),
   interval: duration.optional(),
   failAfter: int(2, 100).optional(),
   weight: int(0, 65535).optional(),
@@ -152,6 +158,7 @@ const fileSchema = z.strictObject({
     .strictObject({ ipv4PrefixLength: int(1, 32).optional(), ipv6PrefixLength: int(1, 128).optional() })
     .optional(),
   balanceFactor: z.number().min(0.01, 'must be >= 0.01').max(10, 'must be <= 10').optional(),
+  loadAware: z.boolean().optional(),
   tableSize: int(3, 65521).optional(),
   seed: int(0, 0xffffffff).optional(),
 });
@@ -187,6 +194,12 @@ function semanticIssues(v: FileShape): ConfigIssue[] {
         message: `must be ${family === 'ipv4' ? 'IPv4' : 'IPv6'} like managementIp (got ${p})`,
       });
   });
+  if (v.dataPlane === 'direct') issues.push(...directRedirectIssues(v.redirects));
+  if (v.proxyProtocol !== undefined && v.dataPlane !== 'relay')
+    issues.push({
+      path: 'proxyProtocol',
+      message: `only the relay data plane sends a PROXY protocol header (dataPlane is ${v.dataPlane ?? 'nftables'})`,
+    });
   if (v.tableSize !== undefined && !isPrime(v.tableSize))
     issues.push({ path: 'tableSize', message: `must be a prime (got ${v.tableSize})` });
   return issues;
@@ -210,7 +223,8 @@ function resolve(v: FileShape): LbDaemonConfig {
     family,
     virtualIps: v.virtualIps,
     redirects: v.redirects,
-    dataPlane: v.dataPlane ?? 'relay',
+    dataPlane: v.dataPlane ?? 'nftables',
+    proxyProtocol: v.proxyProtocol,
     intervalMs,
     failAfter: v.failAfter ?? 3,
     weight: v.weight ?? 100,
@@ -233,6 +247,7 @@ function resolve(v: FileShape): LbDaemonConfig {
       ipv6PrefixLength: v.persistence?.ipv6PrefixLength ?? 128,
     },
     balanceFactor: v.balanceFactor ?? 0.25,
+    loadAware: v.loadAware ?? true,
     tableSize: v.tableSize,
     seed: v.seed,
   };

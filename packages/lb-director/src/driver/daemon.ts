@@ -6,7 +6,12 @@ import { HealthMonitor, type HealthState } from '@proxyha/health-mon';
 import type { NetworkStack } from '@proxyha/netio';
 import type { ReportedHealth } from '../codec/types';
 import type { LbDaemonConfig } from '../config/config';
+import { DirectRoutingDataPlane, DirectRoutingNodeSetup } from '../dataplane/direct';
+import { NftablesDataPlane } from '../dataplane/nftables';
+import { RelayDataPlane } from '../dataplane/relay';
+import type { DataPlane, DataPlaneSettings } from '../dataplane/types';
 import type { LbRole } from '../machine/types';
+import { DataPlaneBinding } from './dataplane-binding';
 import { LbNode, type LbStatus } from './node';
 import { loadNodeId } from './node-id';
 import { type ResourceSampler, systemResources } from './resources';
@@ -31,6 +36,38 @@ export interface LbDaemonOptions {
   readonly softwareVersion?: string | undefined;
   /** Serve the status socket (default true). */
   readonly statusSocket?: boolean | undefined;
+  /** The data plane (default from `config.dataPlane`; tests pass a `MemoryDataPlane`). */
+  readonly dataPlane?: DataPlane | undefined;
+}
+
+/**
+ * The data plane a configuration asks for: `NftablesDataPlane` (its own table `proxyha_lb_<group>`),
+ * `RelayDataPlane` (listening on the VIPs) or `DirectRoutingDataPlane`.
+ *
+ * @param config - the validated configuration
+ * @param logger - operator log
+ * @param clock - clock
+ */
+export function createDataPlane(
+  config: LbDaemonConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): DataPlane {
+  const settings: DataPlaneSettings = {
+    virtualIps: config.virtualIps,
+    redirects: config.redirects,
+    persistence: config.persistence,
+    interface: config.interface,
+    managementIp: config.managementIp,
+  };
+  switch (config.dataPlane) {
+    case 'nftables':
+      return new NftablesDataPlane({ settings, group: config.group, logger, clock });
+    case 'direct':
+      return new DirectRoutingDataPlane(settings, { logger });
+    case 'relay':
+      return new RelayDataPlane(settings, { logger, proxyProtocol: config.proxyProtocol });
+  }
 }
 
 /** What the health monitor's state means for a report: unknown counts as failure (not proven yet). */
@@ -55,6 +92,7 @@ export class LbDaemon {
   #monitor: HealthMonitor | undefined;
   #watcher: VipRoleWatcher | undefined;
   #closeStatus: (() => Promise<void>) | undefined;
+  #binding: DataPlaneBinding | undefined;
 
   /**
    * @param config - a validated configuration (`parseLbDaemonConfig`, `loadLbDaemonConfig`)
@@ -119,6 +157,7 @@ export class LbDaemon {
         ipv4PrefixLength: c.persistence.ipv4PrefixLength,
         ipv6PrefixLength: c.persistence.ipv6PrefixLength,
         balanceFactor: c.balanceFactor,
+        loadAware: c.loadAware,
         ...(c.tableSize !== undefined ? { tableSize: c.tableSize } : {}),
         ...(c.seed !== undefined ? { seed: c.seed } : {}),
       },
@@ -131,12 +170,18 @@ export class LbDaemon {
       logger: this.#log,
     });
     this.#node = node;
-    if (c.dataPlane === 'nftables')
-      this.#log.warn(
-        'dataPlane nftables: the table is computed and shown; the kernel data plane is not installed by this release',
-      );
+    const plane = this.#o.dataPlane ?? createDataPlane(c, this.#log, clock);
+    this.#binding = new DataPlaneBinding(
+      node,
+      plane,
+      this.#log,
+      c.dataPlane === 'direct' && !this.#o.dataPlane
+        ? new DirectRoutingNodeSetup({ virtualIps: c.virtualIps, interface: c.interface, logger: this.#log })
+        : undefined,
+    );
     monitor.start();
     await node.start();
+    await this.#binding.sync();
     if (c.role === 'auto') {
       this.#watcher = new VipRoleWatcher({
         virtualIps: c.virtualIps,
@@ -152,10 +197,12 @@ export class LbDaemon {
       this.#closeStatus = await serveStatus(statusSocketPath(c.dataDir), () => node.status());
   }
 
-  /** Stops everything started. Idempotent. */
+  /** Stops everything started (the data plane removes what it added). Idempotent. */
   async stop(): Promise<void> {
     this.#watcher?.stop();
     this.#watcher = undefined;
+    await this.#binding?.close();
+    this.#binding = undefined;
     await this.#closeStatus?.();
     this.#closeStatus = undefined;
     await this.#node?.stop();

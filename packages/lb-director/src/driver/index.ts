@@ -1,4 +1,5 @@
-export { LbDaemon, type LbDaemonOptions, reportedHealth } from './daemon';
+export { createDataPlane, LbDaemon, type LbDaemonOptions, reportedHealth } from './daemon';
+export { DataPlaneBinding, type ScannerSetup } from './dataplane-binding';
 export {
   type LbDirectorRef,
   LbNode,

@@ -317,6 +317,14 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
     };
   }
 
+  /**
+   * Tells the director that its data plane could not connect a client to `nodeId`: the member gets no
+   * new clients until its hold-off ends and it reports ok (the machine's `refused` event).
+   */
+  refused(nodeId: string, reason: string): void {
+    this.#apply({ type: 'refused', at: this.#clock.now(), nodeId, reason });
+  }
+
   /** The node id the director's table maps a client address to (director only). */
   lookup(clientAddress: string): string | undefined {
     return this.#machine.lookup(clientAddress);

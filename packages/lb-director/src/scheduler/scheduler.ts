@@ -25,6 +25,7 @@ export const SCHEDULER_DEFAULTS: Readonly<Required<Omit<SchedulerOptions, 'table
   rebuildThreshold: 0.1,
   minRebuildIntervalMs: 5000,
   smoothingHalfLifeMs: 10000,
+  loadAware: true,
 });
 
 /** Largest table size accepted by the `tableSize` option. */
@@ -60,6 +61,7 @@ interface Resolved {
   readonly rebuildThreshold: number;
   readonly minRebuildIntervalMs: number;
   readonly smoothingHalfLifeMs: number;
+  readonly loadAware: boolean;
 }
 
 function resolveOptions(options: SchedulerOptions): Resolved {
@@ -121,7 +123,10 @@ function resolveOptions(options: SchedulerOptions): Resolved {
       'a number >= 0',
     ) as number,
     smoothingHalfLifeMs: num('smoothingHalfLifeMs', d.smoothingHalfLifeMs, nonNeg, 'a number >= 0') as number,
+    loadAware: o.loadAware === undefined ? d.loadAware : (o.loadAware as boolean),
   };
+  if (o.loadAware !== undefined && typeof o.loadAware !== 'boolean')
+    issues.push({ path: 'loadAware', message: `must be true or false (got ${describeValue(o.loadAware)})` });
   if (issues.length > 0) fail('invalid scheduler options', issues);
   return r;
 }
@@ -298,7 +303,7 @@ class Scheduler implements LoadScheduler {
     const live = new Set<string>();
     for (const n of nodes) {
       live.add(n.id);
-      const raw = rawLoadFactor(n, n.capacity > 0 ? expectedOf(n) : 0);
+      const raw = o.loadAware ? rawLoadFactor(n, n.capacity > 0 ? expectedOf(n) : 0) : 1;
       const s = this.#smoothed.get(n.id);
       let factor = raw;
       if (s !== undefined) {

@@ -34,6 +34,11 @@ export interface SchedulerOptions {
   /** Half-life of the EWMA that smooths the load factor, in ms (default 10000). */
   readonly smoothingHalfLifeMs?: number;
   /**
+   * Weigh nodes by their resource use and active connections (default true). False: effective weight is
+   * capacity x health (the bound on active connections still applies), e.g. when nodes share one host.
+   */
+  readonly loadAware?: boolean;
+  /**
    * Bounded load: the expected connections of a node never count as less than this, so that idle groups
    * (a few connections) are not bounded (default 16).
    */

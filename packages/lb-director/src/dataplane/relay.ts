@@ -1,0 +1,443 @@
+// The userspace relay data plane: listens on the VIPs, picks each client's node from the bucket table,
+// connects to it and copies bytes both ways (backpressure, half-close, idle and connect timeouts).
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { type ConfigIssue, canonicalIp, describeValue, type Logger, noopLogger } from '@proxyha/common';
+import { invalidArgument } from '../codec/fail';
+import { encodeProxyHeader, type ProxyAddresses } from '../codec/proxy-protocol';
+import { LbError } from '../errors';
+import { DataPlaneEmitter } from './emitter';
+import { normalizeClientAddress, RoutingTable } from './routing';
+import type { DataPlane, DataPlaneEvents, DataPlaneSettings, DataPlaneStats, DataPlaneUpdate } from './types';
+
+/** What {@link RelayDataPlane.stop} does with open connections: let them finish, or close them at once. */
+export type RelayStopMode = 'drain' | 'destroy';
+
+/** Options of {@link RelayDataPlane} (all optional). */
+export interface RelayOptions {
+  /**
+   * Addresses to listen on, each at every redirect's original port (default: the VIPs, prefix removed).
+   * Tests and loopback demos pass 127.0.0.x addresses here.
+   */
+  readonly listenAddresses?: readonly string[];
+  /**
+   * Where the director's own share (the node with `self: true`) is sent (default: that node's address, the
+   * management address; its proxy listens there or on every address).
+   */
+  readonly selfAddress?: string;
+  /**
+   * Send a PROXY protocol header of this version to the node before the client's bytes (default: none). It
+   * carries the client's address and port and the VIP and port it connected to, and is written in one piece
+   * (HAProxy wants the whole header in the first segment).
+   */
+  readonly proxyProtocol?: 'v1' | 'v2' | undefined;
+  /** A connection without traffic either way for this long is closed, in ms (default 900000; 0: never). */
+  readonly idleTimeoutMs?: number;
+  /**
+   * A node that does not accept a connection within this long counts as refusing it, in ms (default 5000;
+   * 0: only the system's own connect timeout).
+   */
+  readonly connectTimeoutMs?: number;
+  /** What {@link RelayDataPlane.stop} does with open connections (default `drain`). */
+  readonly stopMode?: RelayStopMode;
+  /** Where the relay logs (default: nowhere). Socket errors are logged at debug. */
+  readonly logger?: Logger;
+}
+
+/** The defaults of {@link RelayOptions}. */
+export const RELAY_DEFAULTS = Object.freeze({
+  idleTimeoutMs: 900_000,
+  connectTimeoutMs: 5_000,
+  stopMode: 'drain' as RelayStopMode,
+});
+
+/** Counters of the relay: the {@link DataPlaneStats} and more. */
+export interface RelayStats extends DataPlaneStats {
+  /** Connection attempts that a node refused, reset or did not accept in time. */
+  readonly refused: number;
+  /** Socket errors on established connections (ECONNRESET, EPIPE, ...). */
+  readonly socketErrors: number;
+  /** Connections closed by the idle timeout. */
+  readonly idleTimeouts: number;
+  /** Connections currently held by the relay (pending connects included). */
+  readonly open: number;
+  /**
+   * Bytes the relay holds right now, in socket buffers of both directions of every connection: stays
+   * bounded (a few times the streams' high-water mark per connection) because a full side pauses the other.
+   */
+  readonly bufferedBytes: number;
+  /** The listening sockets as `address:port` (`[v6]:port`), empty when stopped. */
+  readonly listening: readonly string[];
+}
+
+/** One client connection and its node side. */
+interface Conn {
+  readonly client: Socket;
+  upstream: Socket | undefined;
+  nodeId: string | undefined;
+  clientClosed: boolean;
+  upstreamClosed: boolean;
+  done: boolean;
+}
+
+const stripPrefix = (a: string) => a.replace(/\/\d+$/, '');
+
+function resolveOptions(
+  settings: DataPlaneSettings,
+  o: RelayOptions,
+): Required<Omit<RelayOptions, 'selfAddress' | 'proxyProtocol'>> &
+  Pick<RelayOptions, 'selfAddress' | 'proxyProtocol'> {
+  const issues: ConfigIssue[] = [];
+  const listenAddresses = (o.listenAddresses ?? settings.virtualIps.map(stripPrefix)).map((a, i) => {
+    const c = canonicalIp(a);
+    if (c === undefined)
+      issues.push({
+        path: `listenAddresses[${i}]`,
+        message: `must be an IP address (got ${describeValue(a)})`,
+      });
+    return c ?? a;
+  });
+  const ms = (key: 'idleTimeoutMs' | 'connectTimeoutMs') => {
+    const v = o[key] ?? RELAY_DEFAULTS[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 2 ** 31 - 1)
+      issues.push({ path: key, message: `must be a number of ms 0..2147483647 (got ${describeValue(v)})` });
+    return v;
+  };
+  const idleTimeoutMs = ms('idleTimeoutMs');
+  const connectTimeoutMs = ms('connectTimeoutMs');
+  if (o.proxyProtocol !== undefined && o.proxyProtocol !== 'v1' && o.proxyProtocol !== 'v2')
+    issues.push({
+      path: 'proxyProtocol',
+      message: `must be v1, v2 or undefined (got ${describeValue(o.proxyProtocol)})`,
+    });
+  const stopMode = o.stopMode ?? RELAY_DEFAULTS.stopMode;
+  if (stopMode !== 'drain' && stopMode !== 'destroy')
+    issues.push({ path: 'stopMode', message: `must be drain or destroy (got ${describeValue(stopMode)})` });
+  if (o.selfAddress !== undefined && canonicalIp(o.selfAddress) === undefined)
+    issues.push({
+      path: 'selfAddress',
+      message: `must be an IP address (got ${describeValue(o.selfAddress)})`,
+    });
+  if (issues.length > 0) throw invalidArgument('invalid relay options', issues);
+  return {
+    listenAddresses,
+    idleTimeoutMs,
+    connectTimeoutMs,
+    stopMode,
+    logger: o.logger ?? noopLogger,
+    selfAddress: o.selfAddress,
+    proxyProtocol: o.proxyProtocol,
+  };
+}
+
+/**
+ * The userspace relay: a TCP proxy on the director that needs no root and no kernel support. It listens on
+ * every VIP (or {@link RelayOptions.listenAddresses}) at every redirect's original port; each accepted
+ * client goes to the owner of its bucket in the last applied table, at the redirect's destination port,
+ * and bytes are copied both ways with backpressure and half-close. A node that refuses (or does not accept
+ * within the connect timeout) gets a `nodeRefused` event and the connection tries the bucket's next choice
+ * (see {@link RoutingTable}). `apply` swaps the table for new connections only: open connections keep their
+ * node. Socket errors are counted and logged at debug, never thrown.
+ *
+ * The nodes see the director as the client's source address unless {@link RelayOptions.proxyProtocol} sends
+ * them a PROXY protocol header.
+ */
+export class RelayDataPlane implements DataPlane {
+  /** Always `relay`. */
+  readonly kind = 'relay' as const;
+  readonly #settings: DataPlaneSettings;
+  readonly #o: ReturnType<typeof resolveOptions>;
+  readonly #log: Logger;
+  readonly #events: DataPlaneEmitter;
+  readonly #ports: Map<number, number>;
+  #routing: RoutingTable | undefined;
+  #servers: Server[] = [];
+  #starting: Promise<void> | undefined;
+  #running = false;
+  readonly #conns = new Set<Conn>();
+  #idleWaiters: (() => void)[] = [];
+  readonly #active = new Map<string, number>();
+  #accepted = 0;
+  #failed = 0;
+  #refused = 0;
+  #socketErrors = 0;
+  #idleTimeouts = 0;
+
+  /**
+   * @param settings - VIPs, redirects, persistence masks, management address
+   * @param options - see {@link RelayOptions}
+   * @throws LbError `LB_INVALID_ARGUMENT` when an option is invalid
+   */
+  constructor(settings: DataPlaneSettings, options: RelayOptions = {}) {
+    this.#settings = settings;
+    this.#o = resolveOptions(settings, options);
+    this.#log = this.#o.logger;
+    this.#events = new DataPlaneEmitter(this.#log);
+    this.#ports = new Map();
+    for (const r of settings.redirects)
+      if (!this.#ports.has(r.originalPort)) this.#ports.set(r.originalPort, r.destinationPort);
+  }
+
+  /**
+   * Listens on every listen address at every original port. Resolves once all listen; a no-op when
+   * running.
+   *
+   * @throws LbError `LB_RELAY_LISTEN_FAILED` when one cannot listen (the others are closed again)
+   */
+  start(): Promise<void> {
+    if (this.#running) return Promise.resolve();
+    this.#starting ??= this.#listenAll().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #listenAll(): Promise<void> {
+    const servers: Server[] = [];
+    try {
+      for (const host of this.#o.listenAddresses)
+        for (const [port, destinationPort] of this.#ports) {
+          const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) =>
+            this.#accept(s, destinationPort),
+          );
+          servers.push(server);
+          await new Promise<void>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
+              server.off('error', reject);
+              resolve();
+            });
+          }).catch((e: NodeJS.ErrnoException) => {
+            throw new LbError(
+              'LB_RELAY_LISTEN_FAILED',
+              `relay cannot listen on ${host} port ${port}: ${e.message}`,
+              {
+                details: { address: host, port, code: e.code },
+                cause: e,
+              },
+            );
+          });
+          server.on('error', (e) => this.#events.emit('error', e));
+        }
+    } catch (e) {
+      for (const s of servers) s.close();
+      throw e;
+    }
+    this.#servers = servers;
+    this.#running = true;
+    this.#log.info(`relay listening on ${listening(servers).join(', ')}`);
+  }
+
+  /**
+   * Installs a table for new connections (a reference swap: atomic). Open connections keep their node.
+   *
+   * @param update - the table and its nodes
+   */
+  apply(update: DataPlaneUpdate): Promise<void> {
+    this.#routing = new RoutingTable(update, this.#settings.persistence);
+    return Promise.resolve();
+  }
+
+  /**
+   * Stops listening. Open connections finish (`drain`) or are closed at once (`destroy`); the default is
+   * {@link RelayOptions.stopMode}. Idempotent.
+   *
+   * @param mode - overrides the stop mode for this call
+   */
+  async stop(mode: RelayStopMode = this.#o.stopMode): Promise<void> {
+    if (this.#starting !== undefined) await this.#starting.catch(() => undefined);
+    const servers = this.#servers;
+    this.#servers = [];
+    const wasRunning = this.#running;
+    this.#running = false;
+    const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    if (mode === 'destroy') {
+      for (const c of this.#conns) {
+        c.client.destroy();
+        c.upstream?.destroy();
+      }
+      await Promise.all([...closed, this.whenIdle()]);
+    }
+    if (wasRunning) this.#log.info(`relay stopped (${mode}, ${this.#conns.size} connections open)`);
+  }
+
+  /**
+   * Resolves once no connection is open (at once when none is): after a draining {@link RelayDataPlane.stop},
+   * the moment the last client left.
+   */
+  whenIdle(): Promise<void> {
+    if (this.#conns.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Counters (a snapshot). */
+  stats(): RelayStats {
+    let bufferedBytes = 0;
+    for (const c of this.#conns)
+      for (const s of [c.client, c.upstream])
+        if (s !== undefined) bufferedBytes += s.writableLength + s.readableLength;
+    return {
+      activeByNode: new Map(this.#active),
+      accepted: this.#accepted,
+      failed: this.#failed,
+      refused: this.#refused,
+      socketErrors: this.#socketErrors,
+      idleTimeouts: this.#idleTimeouts,
+      open: this.#conns.size,
+      bufferedBytes,
+      listening: listening(this.#servers),
+    };
+  }
+
+  /**
+   * Subscribes to `nodeRefused` or `error`.
+   *
+   * @returns the unsubscribe function
+   */
+  on<K extends keyof DataPlaneEvents>(event: K, listener: (...args: DataPlaneEvents[K]) => void): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  #accept(client: Socket, port: number): void {
+    this.#accepted++;
+    const conn: Conn = {
+      client,
+      upstream: undefined,
+      nodeId: undefined,
+      clientClosed: false,
+      upstreamClosed: true,
+      done: false,
+    };
+    this.#conns.add(conn);
+    client.on('error', (e) => this.#socketError(conn, 'client', e));
+    client.once('close', () => {
+      conn.clientClosed = true;
+      if (conn.nodeId === undefined) conn.upstream?.destroy(); /* gone while connecting */
+      this.#release(conn);
+    });
+    const routing = this.#routing; /* the table this connection uses, whatever apply does meanwhile */
+    const address = normalizeClientAddress(client.remoteAddress ?? '');
+    const bucket = routing?.bucketOf(address);
+    if (routing === undefined || bucket === undefined) this.#fail(conn, address, 'no table');
+    else this.#connect(conn, routing, bucket, port, new Set());
+  }
+
+  #connect(conn: Conn, routing: RoutingTable, bucket: number, port: number, tried: Set<string>): void {
+    if (conn.clientClosed) return;
+    const address = normalizeClientAddress(conn.client.remoteAddress ?? '');
+    let nodeId = routing.choose(bucket, tried);
+    let node = nodeId === undefined ? undefined : routing.node(nodeId);
+    while (nodeId !== undefined && node === undefined) {
+      tried.add(nodeId); /* in the table but not in the node map: skipped */
+      nodeId = routing.choose(bucket, tried);
+      node = nodeId === undefined ? undefined : routing.node(nodeId);
+    }
+    if (nodeId === undefined || node === undefined) {
+      this.#fail(conn, address, tried.size === 0 ? 'no node takes clients' : 'every node refused');
+      return;
+    }
+    const host = node.self ? (this.#o.selfAddress ?? node.address) : node.address;
+    const up = netConnect({ host, port, allowHalfOpen: true });
+    conn.upstream = up;
+    conn.upstreamClosed = false;
+    let connected = false;
+    const refused = (reason: string) => {
+      if (connected) return;
+      connected = true; /* settle once */
+      up.destroy();
+      if (conn.clientClosed) return;
+      this.#refused++;
+      tried.add(nodeId);
+      this.#log.debug(`relay: node ${nodeId} (${host}:${port}) refused ${address}: ${reason}`);
+      this.#events.emit('nodeRefused', nodeId, host, reason);
+      this.#connect(conn, routing, bucket, port, tried);
+    };
+    up.setTimeout(this.#o.connectTimeoutMs, () => refused('connect timeout'));
+    up.on('error', (e: NodeJS.ErrnoException) => {
+      if (!connected) refused(e.code ?? e.message);
+      else this.#socketError(conn, 'node', e);
+    });
+    up.once('close', () => {
+      if (conn.upstream !== up) return;
+      conn.upstreamClosed = true;
+      this.#release(conn);
+    });
+    up.once('connect', () => {
+      if (connected) return;
+      connected = true;
+      this.#established(conn, up, nodeId);
+    });
+  }
+
+  #established(conn: Conn, up: Socket, nodeId: string): void {
+    const { client } = conn;
+    conn.nodeId = nodeId;
+    this.#active.set(nodeId, (this.#active.get(nodeId) ?? 0) + 1);
+    const idle = this.#o.idleTimeoutMs;
+    const onIdle = () => {
+      this.#idleTimeouts++;
+      this.#log.debug(`relay: idle timeout ${client.remoteAddress}:${client.remotePort} -> ${nodeId}`);
+      client.destroy();
+      up.destroy();
+    };
+    up.setTimeout(idle, onIdle);
+    client.setTimeout(idle, onIdle);
+    if (this.#o.proxyProtocol !== undefined)
+      up.write(encodeProxyHeader(proxyHeader(client, this.#o.proxyProtocol)));
+    client.pipe(up);
+    up.pipe(client);
+  }
+
+  #socketError(conn: Conn, side: string, e: NodeJS.ErrnoException): void {
+    this.#socketErrors++;
+    this.#log.debug(`relay: ${side} socket error: ${e.code ?? e.message}`, { node: conn.nodeId });
+    conn.client.destroy();
+    conn.upstream?.destroy();
+  }
+
+  #fail(conn: Conn, address: string, reason: string): void {
+    this.#failed++;
+    this.#log.debug(`relay: no node for ${address}: ${reason}`);
+    conn.client.destroy();
+  }
+
+  #release(conn: Conn): void {
+    if (conn.done || !conn.clientClosed || !conn.upstreamClosed) return;
+    conn.done = true;
+    this.#conns.delete(conn);
+    if (conn.nodeId !== undefined) {
+      const n = (this.#active.get(conn.nodeId) ?? 1) - 1;
+      if (n > 0) this.#active.set(conn.nodeId, n);
+      else this.#active.delete(conn.nodeId);
+    }
+    if (this.#conns.size === 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+function listening(servers: readonly Server[]): string[] {
+  return servers.flatMap((s) => {
+    const a = s.address();
+    if (a === null || typeof a === 'string') return [];
+    return [a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`];
+  });
+}
+
+function proxyHeader(client: Socket, version: 'v1' | 'v2') {
+  const src = normalizeClientAddress(client.remoteAddress ?? '');
+  const dst = normalizeClientAddress(client.localAddress ?? '');
+  const family = src.includes(':') ? 'tcp6' : 'tcp4';
+  const addresses: ProxyAddresses | undefined =
+    src !== '' && dst !== '' && src.includes(':') === dst.includes(':')
+      ? {
+          family,
+          sourceAddress: src,
+          sourcePort: client.remotePort ?? 0,
+          destinationAddress: dst,
+          destinationPort: client.localPort ?? 0,
+        }
+      : undefined;
+  return { version: version === 'v1' ? 1 : 2, command: 'proxy', addresses, tlvs: [] } as const;
+}
