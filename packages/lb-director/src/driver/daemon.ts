@@ -171,14 +171,18 @@ export class LbDaemon {
     });
     this.#node = node;
     const plane = this.#o.dataPlane ?? createDataPlane(c, this.#log, clock);
-    this.#binding = new DataPlaneBinding(
-      node,
-      plane,
-      this.#log,
-      c.dataPlane === 'direct' && !this.#o.dataPlane
-        ? new DirectRoutingNodeSetup({ virtualIps: c.virtualIps, interface: c.interface, logger: this.#log })
-        : undefined,
-    );
+    this.#binding = new DataPlaneBinding(node, plane, {
+      logger: this.#log,
+      clock,
+      scanner:
+        c.dataPlane === 'direct' && !this.#o.dataPlane
+          ? new DirectRoutingNodeSetup({
+              virtualIps: c.virtualIps,
+              interface: c.interface,
+              logger: this.#log,
+            })
+          : undefined,
+    });
     monitor.start();
     await node.start();
     await this.#binding.sync();

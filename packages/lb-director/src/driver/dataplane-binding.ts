@@ -1,7 +1,7 @@
 // Binds a data plane to a node: directing starts when the node becomes director and stops when it stops
 // being one; every new table is installed (in order, one transaction at a time); a node the data plane
 // cannot reach is reported to the membership machine.
-import { type Logger, noopLogger } from '@proxyha/common';
+import { type Clock, type Logger, noopLogger, systemClock, type TimerHandle } from '@proxyha/common';
 import type { DataPlane, DataPlaneNode, DataPlaneUpdate } from '../dataplane/types';
 import type { LbAction, LbRole } from '../machine/types';
 import { NO_OWNER } from '../scheduler/table';
@@ -16,10 +16,22 @@ export interface ScannerSetup {
   stop(): Promise<void>;
 }
 
+/** Options of {@link DataPlaneBinding}. */
+export interface DataPlaneBindingOptions {
+  /** Where failures and role changes of the data plane are logged (default none). */
+  readonly logger?: Logger | undefined;
+  /** What a scanning node keeps in place while it does not direct (removed before directing). */
+  readonly scanner?: ScannerSetup | undefined;
+  /** Clock of the retry timer (default the system clock). */
+  readonly clock?: Clock | undefined;
+  /** A failed start or apply is tried again after this many ms (default 1000). */
+  readonly retryMs?: number | undefined;
+}
+
 /**
  * Drives `plane` from `node`'s role and tables. Failures of the data plane are logged and counted; the
- * previous table stays in force (a data plane applies atomically) and the next change tries again with
- * every bucket.
+ * previous table stays in force (a data plane applies atomically) and the binding tries again after
+ * `retryMs`, then with every bucket.
  */
 export class DataPlaneBinding {
   readonly #node: LbNode;
@@ -31,18 +43,23 @@ export class DataPlaneBinding {
   #failures = 0;
   readonly #off: (() => void)[] = [];
   readonly #scanner: ScannerSetup | undefined;
+  readonly #clock: Clock;
+  readonly #retryMs: number;
+  #retry: TimerHandle | undefined;
+  #closed = false;
 
   /**
    * @param node - the node (its `role`, `table` and `action` events drive the data plane)
    * @param plane - the data plane
-   * @param logger - where failures are logged
-   * @param scanner - what a scanning node keeps in place while it does not direct (removed before directing)
+   * @param options - logger, scanner setup, retry
    */
-  constructor(node: LbNode, plane: DataPlane, logger: Logger = noopLogger, scanner?: ScannerSetup) {
+  constructor(node: LbNode, plane: DataPlane, options: DataPlaneBindingOptions = {}) {
     this.#node = node;
     this.#plane = plane;
-    this.#log = logger;
-    this.#scanner = scanner;
+    this.#log = options.logger ?? noopLogger;
+    this.#scanner = options.scanner;
+    this.#clock = options.clock ?? systemClock;
+    this.#retryMs = options.retryMs ?? 1000;
     const onRole = (role: LbRole) =>
       this.#enqueue(() => (role === 'director' ? this.#start() : this.#stop()));
     const onTable = () => this.#enqueue(() => this.#install(false));
@@ -77,6 +94,9 @@ export class DataPlaneBinding {
 
   /** Stops directing (removing what the data plane added) and detaches from the node. */
   async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retry) this.#clock.clearTimeout(this.#retry);
+    this.#retry = undefined;
     for (const off of this.#off.splice(0)) off();
     this.#enqueue(async () => {
       await this.#stopDirecting();
@@ -90,6 +110,14 @@ export class DataPlaneBinding {
       this.#failures++;
       this.#installed = undefined; // the next install sends every bucket
       this.#log.error(`data plane ${this.#plane.kind}: ${(e as Error).message}`);
+      if (this.#closed || this.#retry) return;
+      this.#retry = this.#clock.setTimeout(() => {
+        this.#retry = undefined;
+        if (this.#closed) return;
+        this.#enqueue(() =>
+          this.#node.role === 'director' ? this.#start().then(() => this.#install(true)) : this.#stop(),
+        );
+      }, this.#retryMs);
     });
   }
 

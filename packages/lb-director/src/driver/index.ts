@@ -1,5 +1,5 @@
 export { createDataPlane, LbDaemon, type LbDaemonOptions, reportedHealth } from './daemon';
-export { DataPlaneBinding, type ScannerSetup } from './dataplane-binding';
+export { DataPlaneBinding, type DataPlaneBindingOptions, type ScannerSetup } from './dataplane-binding';
 export {
   type LbDirectorRef,
   LbNode,
