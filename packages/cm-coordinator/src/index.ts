@@ -1,13 +1,14 @@
 /**
- * Central management coordinator.
+ * Central management: master-less replication of one policy over mutual TLS, with nothing lost.
  *
- * Replicates policy and admin accounts between nodes over mutual TLS, with node
- * identity, groups and conflict resolution.
- *
- * Status: node identity, transport, store and replication arrive with the central
- * management issue; this release contains no API yet.
+ * Every node takes a save; a save becomes a version stamped by a hybrid logical clock, written durably,
+ * then pushed to every node it may talk to. Conflicts: lower priority value wins, then the newest; the
+ * loser is kept and reported. A node that was away catches up by itself. Peers whose clocks differ too
+ * much are refused (405).
  *
  * @packageDocumentation
  */
 
-export {};
+export { CM_ERRORS, CmError, type CmErrorCode } from './errors';
+export * from './machine/index';
+export * from './store/index';

@@ -1,0 +1,34 @@
+// Error codes of @proxyha/cm-coordinator. Add codes here (one line each); docs/errors.md lists them all.
+import { defineErrors, ProxyhaError } from '@proxyha/common';
+
+/**
+ * Every error code of `@proxyha/cm-coordinator` with its meaning. Decoders return their codes in a
+ * `Result`; the others are thrown. The seed's numbered errors between nodes (`301 - 'cannot connect'`,
+ * `405 - 'time difference too high'`) are `CM_CANNOT_CONNECT` and `CM_TIME_DIFFERENCE_TOO_HIGH`.
+ */
+export const CM_ERRORS = defineErrors('CM', {
+  CM_INVALID_ARGUMENT: 'a value given to a function failed validation; details.issues names each path',
+  CM_CONFIG_INVALID: 'the node configuration failed validation; details.issues names each path (exit code 2)',
+  CM_BAD_FRAME: 'a frame from a peer is malformed (length, encoding) or exceeds the size limit',
+  CM_BAD_MESSAGE: 'a message from a peer is of an unknown type or fails validation; details names the path',
+  CM_CANNOT_CONNECT: "301 - 'cannot connect': the peer cannot be reached, refuses, or fails the TLS handshake",
+  CM_TIME_DIFFERENCE_TOO_HIGH: "405 - 'time difference too high': the peer's clock differs by more than maxClockSkew",
+  CM_INCOMPATIBLE_VERSION: 'the peer runs a software or protocol version this node does not accept',
+  CM_CERTIFICATE: 'a certificate or key cannot be created, read or verified (ssl failure ... certificate verification)',
+  CM_STORE: 'the durable store cannot be opened, read or written',
+  CM_STORE_UNAVAILABLE: 'no SQLite binding is available (node:sqlite needs Node 22.13+, or install better-sqlite3)',
+  CM_NO_LISTENER: 'the local node has no running listener (start it before adding nodes)',
+  CM_GUI_ATTACH: 'STATUS_ERROR_GUI_ATTACH: another node holds the admin lock; details names it',
+  CM_NOT_RUNNING: 'no proxyha-cm node answers on the control socket of this configuration',
+});
+
+/** A code of {@link CM_ERRORS}. */
+export type CmErrorCode = keyof typeof CM_ERRORS;
+
+/**
+ * The error class of `@proxyha/cm-coordinator`. Branch on `code` (listed in {@link CM_ERRORS}, stable);
+ * `details` carries the context.
+ *
+ * @typeParam D - the shape of `details`
+ */
+export class CmError<D extends object = Readonly<Record<string, unknown>>> extends ProxyhaError<CmErrorCode, D> {}
