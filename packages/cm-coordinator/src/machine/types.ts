@@ -65,3 +65,264 @@ export interface Version {
   /** Free text from the saving admin ("Save Changes" comment). */
   readonly comment?: string;
 }
+
+// ---- the replica machine (extension: events in, actions out) ------------------------------------------
+
+/** A version named in actions and logs: its id, stamp and origin (no documents). */
+export interface VersionRef {
+  /** The version id. */
+  readonly id: string;
+  /** Its storage timestamp. */
+  readonly stamp: Hlc;
+  /** The node it was saved on. */
+  readonly origin: { readonly uuid: string; readonly name: string; readonly priority: number };
+}
+
+/**
+ * Configuration of a `ReplicaMachine`. Validated by its constructor (a `CmError` `CM_INVALID_ARGUMENT`
+ * naming each bad path in `details.issues`).
+ */
+export interface ReplicaConfig {
+  /** This node (its uuid, name and priority go into the versions it saves). */
+  readonly self: NodeIdentity;
+  /** The versions it holds durably (read from the store at start). Validated with `checkVersion`. */
+  readonly versions?: readonly Version[];
+  /** Its hybrid-clock high-water mark, if stored; the newest stamp of `versions` counts as well. */
+  readonly hlc?: Hlc;
+  /** Conflicts already reported (from the store): not reported again. */
+  readonly reportedConflicts?: readonly { readonly winner: string; readonly loser: string }[];
+  /** Every this many ms it sends each peer that is up a summary (anti-entropy), default 30000. */
+  readonly syncIntervalMs?: number;
+  /** A push not acknowledged within this many ms is sent again (while the peer is up), default 5000. */
+  readonly retryMs?: number;
+  /**
+   * Forward versions new to it to every other peer that is up (default false: anti-entropy alone carries
+   * them across nodes that cannot talk directly, within one sync interval per hop).
+   */
+  readonly relay?: boolean;
+}
+
+/** An admin's "Save Changes": a new version of a scope made on this node. */
+export interface SaveEvent {
+  /** `save`. */
+  readonly type: 'save';
+  /** The node's wall clock, ms since the epoch. */
+  readonly at: number;
+  /** The scope saved. */
+  readonly scope: Scope;
+  /** The full set of documents of the scope (any order). */
+  readonly documents: readonly PolicyDocument[];
+  /** The admin's comment. */
+  readonly comment?: string | undefined;
+}
+
+/** A replication message from a peer (authenticated by the transport; its clock checked `ok`). */
+export interface ReceivedEvent {
+  /** `received`. */
+  readonly type: 'received';
+  /** The node's wall clock, ms since the epoch. */
+  readonly at: number;
+  /** The sender's uuid. */
+  readonly from: string;
+  /** The message (validated with `checkCmMessage`). */
+  readonly message: import('./messages').ReplicationMessage;
+}
+
+/** A peer became reachable (connected, authenticated, clock `ok`). */
+export interface PeerUpEvent {
+  /** `peerUp`. */
+  readonly type: 'peerUp';
+  /** The node's wall clock, ms since the epoch. */
+  readonly at: number;
+  /** The peer. */
+  readonly peer: NodeIdentity;
+  /** Its summary, if the handshake carried one (handled as a received summary). */
+  readonly summary?: import('./messages').SummaryMessage | undefined;
+}
+
+/** A peer became unreachable (or its clock too far off). */
+export interface PeerDownEvent {
+  /** `peerDown`. */
+  readonly type: 'peerDown';
+  /** The node's wall clock, ms since the epoch. */
+  readonly at: number;
+  /** The peer's uuid. */
+  readonly peer: string;
+}
+
+/** "Add node": this node's versions of a scope are replaced by those of the node it is added from. */
+export interface AdoptEvent {
+  /** `adopt`. */
+  readonly type: 'adopt';
+  /** The node's wall clock, ms since the epoch. */
+  readonly at: number;
+  /** The scope replaced (normally `policy`). */
+  readonly scope: Scope;
+  /** Every version of the scope on the other node. */
+  readonly versions: readonly Version[];
+}
+
+/** Time passes: summaries to peers every sync interval, unacknowledged pushes sent again. */
+export interface TickEvent {
+  /** `tick`. */
+  readonly type: 'tick';
+  /** The node's wall clock, ms since the epoch. */
+  readonly at: number;
+}
+
+/** An event of a `ReplicaMachine`. */
+export type ReplicaEvent = SaveEvent | ReceivedEvent | PeerUpEvent | PeerDownEvent | AdoptEvent | TickEvent;
+
+/**
+ * Write these versions durably (one transaction, `CmStore.putVersions`) before carrying out the actions
+ * after it: an `ack` or a `broadcast` that follows tells others they are durable here.
+ */
+export interface PersistAction {
+  /** `persist`. */
+  readonly type: 'persist';
+  /** The versions (new to this node). */
+  readonly versions: readonly Version[];
+}
+
+/** Replace everything of a scope durably (`CmStore.replaceScope`), before the actions after it. */
+export interface ReplaceScopeAction {
+  /** `replaceScope`. */
+  readonly type: 'replaceScope';
+  /** The scope. */
+  readonly scope: Scope;
+  /** Its versions from now on. */
+  readonly versions: readonly Version[];
+}
+
+/** Send a message to one peer (dropped by the driver when the peer is not connected). */
+export interface SendAction {
+  /** `send`. */
+  readonly type: 'send';
+  /** The peer's uuid. */
+  readonly to: string;
+  /** The message. */
+  readonly message: import('./messages').ReplicationMessage;
+}
+
+/** Send a message to every peer that is up. */
+export interface BroadcastAction {
+  /** `broadcast`. */
+  readonly type: 'broadcast';
+  /** The message. */
+  readonly message: import('./messages').ReplicationMessage;
+}
+
+/**
+ * The current version of a scope changed: the driver applies its documents when `apply` is true (the
+ * policy, or this node's own configuration); other nodes' configurations are only kept.
+ */
+export interface CurrentChangedAction {
+  /** `currentChanged`. */
+  readonly type: 'currentChanged';
+  /** The scope. */
+  readonly scope: Scope;
+  /** The new current version. */
+  readonly version: Version;
+  /** The previous one, if any. */
+  readonly previous: Version | undefined;
+  /** True for `policy` and `node:<own uuid>`. */
+  readonly apply: boolean;
+}
+
+/** Two versions were saved concurrently: the winner is current, the loser is kept. Once per pair. */
+export interface ConflictAction {
+  /** `conflict`. */
+  readonly type: 'conflict';
+  /** The scope. */
+  readonly scope: Scope;
+  /** The version that is current. */
+  readonly winner: VersionRef;
+  /** The version that lost (kept in the history, restorable by saving it again). */
+  readonly loser: VersionRef;
+}
+
+/** A line for the node's log. */
+export interface LogAction {
+  /** `log`. */
+  readonly type: 'log';
+  /** Its level. */
+  readonly level: 'info' | 'warn';
+  /** The text. */
+  readonly message: string;
+}
+
+/** An action of a `ReplicaMachine`, carried out in order. */
+export type ReplicaAction =
+  | PersistAction
+  | ReplaceScopeAction
+  | SendAction
+  | BroadcastAction
+  | CurrentChangedAction
+  | ConflictAction
+  | LogAction;
+
+/** What a `ReplicaMachine` knows of a peer. */
+export interface PeerSyncState {
+  /** Its identity. */
+  readonly node: NodeIdentity;
+  /** Whether it is up (between `peerUp` and `peerDown`). */
+  readonly up: boolean;
+  /** Versions pushed to it and not yet acknowledged. */
+  readonly pendingAcks: number;
+  /** Its Current Storage Timestamp from its latest summary. */
+  readonly storageTimestamp: string | undefined;
+  /** When its latest summary arrived (wall ms). */
+  readonly lastSummaryAt: number | undefined;
+  /** Whether every digest of its latest summary equalled this node's at that time. */
+  readonly inSync: boolean;
+}
+
+/** One scope in a `ReplicaSnapshot`. */
+export interface ScopeSnapshot {
+  /** The scope. */
+  readonly scope: Scope;
+  /** How many versions this node holds. */
+  readonly count: number;
+  /** Digest of their ids. */
+  readonly digest: string;
+  /** The current version. */
+  readonly current: VersionRef | undefined;
+  /** The open conflicts: leaves that lost to the current version. */
+  readonly openConflicts: readonly VersionRef[];
+}
+
+/** Counters of a `ReplicaMachine`. */
+export interface ReplicaStats {
+  /** Saves made here. */
+  readonly saves: number;
+  /** Versions received that were new. */
+  readonly versionsReceived: number;
+  /** Versions received that it already held. */
+  readonly duplicates: number;
+  /** Versions received that failed `checkVersion` (skipped). */
+  readonly invalid: number;
+  /** `currentChanged` actions. */
+  readonly currentChanges: number;
+  /** `conflict` actions. */
+  readonly conflicts: number;
+  /** Pushes sent again for want of an ack. */
+  readonly retransmits: number;
+  /** Events whose time was before the previous event's (timers use the previous time). */
+  readonly eventsOutOfOrder: number;
+}
+
+/** The state of a `ReplicaMachine`. */
+export interface ReplicaSnapshot {
+  /** This node. */
+  readonly self: NodeIdentity;
+  /** Its hybrid-clock high-water mark. */
+  readonly hlc: Hlc | undefined;
+  /** Its Current Storage Timestamp (`formatHlc` of the current policy version's stamp). */
+  readonly storageTimestamp: string | undefined;
+  /** Every scope it holds, sorted. */
+  readonly scopes: readonly ScopeSnapshot[];
+  /** Every peer it knows, by uuid. */
+  readonly peers: readonly PeerSyncState[];
+  /** Counters. */
+  readonly stats: ReplicaStats;
+}

@@ -1,0 +1,276 @@
+// The messages nodes exchange: replication (summary, inventory, request, push, ack) and the admin lock
+// lease. Plain data: the transport frames and encodes them (JSON); `checkCmMessage` validates one.
+import { type ConfigIssue, describeValue, err, ok, type Result } from '@proxyha/common';
+import { CmError } from '../errors';
+import { hlcIssues, isCanonicalUuid } from './hlc';
+import type { Hlc, NodeIdentity, Scope, Version } from './types';
+import { isScope } from './version';
+
+/** One scope in a {@link SummaryMessage}. */
+export interface ScopeSummary {
+  /** The scope. */
+  readonly scope: Scope;
+  /** Digest of the ids of every version of the scope the sender holds (`digestVersionIds`). */
+  readonly digest: string;
+  /** How many versions it holds. */
+  readonly count: number;
+  /** Its current version of the scope: id and stamp. */
+  readonly current?: { readonly id: string; readonly stamp: Hlc } | undefined;
+}
+
+/**
+ * What a node holds, scope by scope: sent when a peer comes up and every sync interval. A peer whose
+ * digest of a scope differs answers with an {@link InventoryMessage}.
+ */
+export interface SummaryMessage {
+  /** `summary`. */
+  readonly type: 'summary';
+  /** The sender. */
+  readonly node: NodeIdentity;
+  /** The sender's Current Storage Timestamp (`formatHlc` of its current policy stamp), if it has a policy. */
+  readonly storageTimestamp?: string | undefined;
+  /** One entry per scope the sender holds versions of, sorted by scope. */
+  readonly scopes: readonly ScopeSummary[];
+}
+
+/** Every version id the sender holds of one scope: the receiver pushes what the sender lacks and requests the rest. */
+export interface InventoryMessage {
+  /** `inventory`. */
+  readonly type: 'inventory';
+  /** The scope. */
+  readonly scope: Scope;
+  /** The ids, sorted. */
+  readonly ids: readonly string[];
+}
+
+/** Asks for versions by id: the receiver pushes those it holds. */
+export interface RequestMessage {
+  /** `request`. */
+  readonly type: 'request';
+  /** The ids wanted. */
+  readonly ids: readonly string[];
+}
+
+/** Versions (full snapshots): a new save, or catch-up. The receiver validates, persists, then acks. */
+export interface PushMessage {
+  /** `push`. */
+  readonly type: 'push';
+  /** The versions. */
+  readonly versions: readonly Version[];
+}
+
+/** The receiver of a push holds these versions durably (sent only after its write). */
+export interface AckMessage {
+  /** `ack`. */
+  readonly type: 'ack';
+  /** The ids now durable on the sender of the ack. */
+  readonly ids: readonly string[];
+}
+
+/** The replication messages. */
+export type ReplicationMessage =
+  | SummaryMessage
+  | InventoryMessage
+  | RequestMessage
+  | PushMessage
+  | AckMessage;
+
+/** Who holds the admin lock: the node the GUI is attached to. */
+export interface LeaseHolder {
+  /** The node's UUID. */
+  readonly uuid: string;
+  /** Its name. */
+  readonly name: string;
+  /** Its central-management priority (breaks ties between concurrent acquisitions). */
+  readonly priority: number;
+  /** The address its GUI is reached at (the redirect offered to an admin refused elsewhere). */
+  readonly address: string;
+}
+
+/**
+ * The admin lock lease: one admin session is attached to the cluster. Each receiver times it out
+ * `ttlMs` after it last heard of it (its own clock), so clock offsets between nodes do not matter.
+ */
+export interface AdminLease {
+  /** The node holding it. */
+  readonly holder: LeaseHolder;
+  /** The session (opaque id given by the driver). */
+  readonly session: string;
+  /** The stamp of the acquisition: the earliest wins among concurrent ones. */
+  readonly stamp: Hlc;
+  /** How long it stays valid without renewal, ms. */
+  readonly ttlMs: number;
+  /** Renewal counter (0 at acquisition). */
+  readonly renewal: number;
+}
+
+/** The holder announces (acquisition, renewal) or defends its lease. */
+export interface LeaseMessage {
+  /** `lease`. */
+  readonly type: 'lease';
+  /** The lease. */
+  readonly lease: AdminLease;
+}
+
+/** The holder gave the lease up (logout). */
+export interface LeaseReleaseMessage {
+  /** `leaseRelease`. */
+  readonly type: 'leaseRelease';
+  /** The lease released. */
+  readonly lease: AdminLease;
+}
+
+/** The admin lock's messages. */
+export type LockMessage = LeaseMessage | LeaseReleaseMessage;
+
+/** Every message between central-management nodes. */
+export type CmMessage = ReplicationMessage | LockMessage;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const MAX_IDS = 1_000_000;
+
+/**
+ * Validates the shape of a message from a peer (after decoding). The versions of a push are only
+ * checked to be objects here: the machine validates each with `checkVersion` and skips the bad ones.
+ *
+ * @param value - the decoded message
+ * @returns the message, or a `CmError` `CM_BAD_MESSAGE` naming each bad path in `details.issues`
+ */
+export function checkCmMessage(value: unknown): Result<CmMessage, CmError> {
+  const issues: ConfigIssue[] = [];
+  const m = value as Record<string, unknown> | null;
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+    issues.push({ path: '(root)', message: `must be an object (got ${describeValue(value)})` });
+  } else {
+    const ids = (v: unknown, path: string) => {
+      if (!Array.isArray(v) || v.length > MAX_IDS)
+        issues.push({ path, message: `must be an array of ids (got ${describeValue(v)})` });
+      else
+        v.forEach((id, i) => {
+          if (typeof id !== 'string' || !HEX64.test(id))
+            issues.push({
+              path: `${path}[${i}]`,
+              message: `must be a version id (got ${describeValue(id)})`,
+            });
+        });
+    };
+    switch (m.type) {
+      case 'summary': {
+        nodeIssues(m.node, 'node', issues);
+        if (m.storageTimestamp !== undefined && typeof m.storageTimestamp !== 'string')
+          issues.push({
+            path: 'storageTimestamp',
+            message: `must be a text (got ${describeValue(m.storageTimestamp)})`,
+          });
+        if (!Array.isArray(m.scopes))
+          issues.push({ path: 'scopes', message: `must be an array (got ${describeValue(m.scopes)})` });
+        else
+          m.scopes.forEach((s: unknown, i) => {
+            const p = `scopes[${i}]`;
+            const e = s as Record<string, unknown> | null;
+            if (e === null || typeof e !== 'object') {
+              issues.push({ path: p, message: 'must be an object' });
+              return;
+            }
+            if (!isScope(e.scope))
+              issues.push({ path: `${p}.scope`, message: `must be a scope (got ${describeValue(e.scope)})` });
+            if (typeof e.digest !== 'string' || !HEX64.test(e.digest))
+              issues.push({
+                path: `${p}.digest`,
+                message: `must be 64 hex digits (got ${describeValue(e.digest)})`,
+              });
+            if (typeof e.count !== 'number' || !Number.isInteger(e.count) || e.count < 0)
+              issues.push({ path: `${p}.count`, message: `must be a count (got ${describeValue(e.count)})` });
+            if (e.current !== undefined) {
+              const c = e.current as Record<string, unknown> | null;
+              if (c === null || typeof c !== 'object' || typeof c.id !== 'string' || !HEX64.test(c.id))
+                issues.push({
+                  path: `${p}.current.id`,
+                  message: `must be a version id (got ${describeValue(c?.id)})`,
+                });
+              else issues.push(...hlcIssues(c.stamp, `${p}.current.stamp`));
+            }
+          });
+        break;
+      }
+      case 'inventory':
+        if (!isScope(m.scope))
+          issues.push({ path: 'scope', message: `must be a scope (got ${describeValue(m.scope)})` });
+        ids(m.ids, 'ids');
+        break;
+      case 'request':
+      case 'ack':
+        ids(m.ids, 'ids');
+        break;
+      case 'push':
+        if (!Array.isArray(m.versions))
+          issues.push({ path: 'versions', message: `must be an array (got ${describeValue(m.versions)})` });
+        else
+          m.versions.forEach((v: unknown, i) => {
+            if (v === null || typeof v !== 'object')
+              issues.push({ path: `versions[${i}]`, message: `must be an object (got ${describeValue(v)})` });
+          });
+        break;
+      case 'lease':
+      case 'leaseRelease':
+        leaseIssues(m.lease, 'lease', issues);
+        break;
+      default:
+        issues.push({ path: 'type', message: `unknown message type (got ${describeValue(m.type)})` });
+    }
+  }
+  if (issues.length > 0) {
+    const first = issues[0] as ConfigIssue;
+    return err(
+      new CmError('CM_BAD_MESSAGE', `bad message: ${first.path}: ${first.message}`, {
+        details: { issues },
+        stack: false,
+      }),
+    );
+  }
+  return ok(value as CmMessage);
+}
+
+function nodeIssues(v: unknown, path: string, out: ConfigIssue[]): void {
+  const n = v as Record<string, unknown> | null;
+  if (n === null || typeof n !== 'object')
+    return void out.push({ path, message: `must be an object (got ${describeValue(v)})` });
+  if (!isCanonicalUuid(n.uuid))
+    out.push({ path: `${path}.uuid`, message: `must be a canonical UUID (got ${describeValue(n.uuid)})` });
+  if (typeof n.name !== 'string')
+    out.push({ path: `${path}.name`, message: `must be a text (got ${describeValue(n.name)})` });
+  if (typeof n.priority !== 'number' || !Number.isInteger(n.priority) || n.priority < 1 || n.priority > 1000)
+    out.push({
+      path: `${path}.priority`,
+      message: `must be an integer 1..1000 (got ${describeValue(n.priority)})`,
+    });
+  if ('version' in n && typeof n.version !== 'string')
+    out.push({ path: `${path}.version`, message: `must be a text (got ${describeValue(n.version)})` });
+  if ('address' in n && typeof n.address !== 'string')
+    out.push({ path: `${path}.address`, message: `must be a text (got ${describeValue(n.address)})` });
+}
+
+function leaseIssues(v: unknown, path: string, out: ConfigIssue[]): void {
+  const l = v as Record<string, unknown> | null;
+  if (l === null || typeof l !== 'object')
+    return void out.push({ path, message: `must be an object (got ${describeValue(v)})` });
+  nodeIssues(l.holder, `${path}.holder`, out);
+  if (typeof (l.holder as Record<string, unknown> | undefined)?.address !== 'string')
+    out.push({ path: `${path}.holder.address`, message: 'must be a text' });
+  if (typeof l.session !== 'string' || l.session === '' || l.session.length > 256)
+    out.push({
+      path: `${path}.session`,
+      message: `must be a text of 1..256 characters (got ${describeValue(l.session)})`,
+    });
+  out.push(...hlcIssues(l.stamp, `${path}.stamp`));
+  if (typeof l.ttlMs !== 'number' || !Number.isInteger(l.ttlMs) || l.ttlMs < 1 || l.ttlMs > 86_400_000)
+    out.push({
+      path: `${path}.ttlMs`,
+      message: `must be an integer 1..86400000 (got ${describeValue(l.ttlMs)})`,
+    });
+  if (typeof l.renewal !== 'number' || !Number.isInteger(l.renewal) || l.renewal < 0)
+    out.push({
+      path: `${path}.renewal`,
+      message: `must be an integer >= 0 (got ${describeValue(l.renewal)})`,
+    });
+}

@@ -1,0 +1,685 @@
+// The replica machine: one node's view of the replicated versions. Pure and deterministic: events carry
+// their time, actions come out; the driver persists, sends and applies.
+import { type ConfigIssue, describeValue } from '@proxyha/common';
+import { CmError } from '../errors';
+import { compareVersions, digestVersionIds, leafVersions } from './dag';
+import { compareHlc, formatHlc, hlcReceive, hlcSend, isCanonicalUuid, maxHlc } from './hlc';
+import type { ReplicationMessage, ScopeSummary, SummaryMessage } from './messages';
+import type {
+  Hlc,
+  NodeIdentity,
+  PeerSyncState,
+  PolicyDocument,
+  ReplicaAction,
+  ReplicaConfig,
+  ReplicaEvent,
+  ReplicaSnapshot,
+  ReplicaStats,
+  Scope,
+  ScopeSnapshot,
+  Version,
+  VersionRef,
+} from './types';
+import { checkVersion, compareText, isScope, makeVersion } from './version';
+
+/** The default of {@link ReplicaConfig.syncIntervalMs}. */
+export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
+/** The default of {@link ReplicaConfig.retryMs}. */
+export const DEFAULT_RETRY_MS = 5_000;
+
+interface ScopeState {
+  readonly versions: Map<string, Version>;
+  /** Ids listed as a parent by some held version. */
+  readonly superseded: Set<string>;
+  /** Leaves, best first. */
+  leaves: Version[];
+  digest: string | undefined;
+}
+
+interface Peer {
+  node: NodeIdentity;
+  up: boolean;
+  /** Version id -> when last pushed (monotonic ms). */
+  readonly pending: Map<string, number>;
+  /** Version id -> when last requested. */
+  readonly requested: Map<string, number>;
+  nextSyncAt: number;
+  storageTimestamp: string | undefined;
+  lastSummaryAt: number | undefined;
+  inSync: boolean;
+}
+
+type Counters = { -readonly [K in keyof ReplicaStats]: number };
+
+/** A version named without its documents. */
+export function versionRef(v: Version): VersionRef {
+  return { id: v.id, stamp: v.stamp, origin: v.origin };
+}
+
+function byStampThenId(a: Version, b: Version): number {
+  return compareHlc(a.stamp, b.stamp) || compareText(a.id, b.id);
+}
+
+function short(v: VersionRef): string {
+  return `${v.id.slice(0, 12)} (saved on ${v.origin.name}, priority ${v.origin.priority}, at ${formatHlc(v.stamp)})`;
+}
+
+function nodeIssues(n: unknown, path: string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const node = n as Partial<NodeIdentity> | null;
+  if (node === null || typeof node !== 'object')
+    return [{ path, message: `must be an object (got ${describeValue(n)})` }];
+  if (!isCanonicalUuid(node.uuid))
+    out.push({
+      path: `${path}.uuid`,
+      message: `must be a canonical lower-case UUID (got ${describeValue(node.uuid)})`,
+    });
+  if (typeof node.name !== 'string' || node.name === '' || node.name.length > 256)
+    out.push({
+      path: `${path}.name`,
+      message: `must be a text of 1..256 characters (got ${describeValue(node.name)})`,
+    });
+  if (
+    typeof node.priority !== 'number' ||
+    !Number.isInteger(node.priority) ||
+    node.priority < 1 ||
+    node.priority > 1000
+  )
+    out.push({
+      path: `${path}.priority`,
+      message: `must be an integer 1..1000 (got ${describeValue(node.priority)})`,
+    });
+  if (typeof node.version !== 'string')
+    out.push({ path: `${path}.version`, message: `must be a text (got ${describeValue(node.version)})` });
+  return out;
+}
+
+function invalid(what: string, issues: readonly ConfigIssue[]): CmError {
+  const first = issues[0] as ConfigIssue;
+  return new CmError('CM_INVALID_ARGUMENT', `${what}: ${first.path}: ${first.message}`, {
+    details: { issues },
+  });
+}
+
+/**
+ * One node's replica of the cluster's versions: the policy, and every node's own configuration.
+ *
+ * Feed it events with {@link ReplicaMachine.step}; carry out the actions it returns in order (a
+ * `persist` must be durable before the actions after it: an `ack` or `broadcast` promises durability).
+ * It never reads a clock: every event carries the node's wall time `at`, which also drives its hybrid
+ * logical clock. The same events give the same actions.
+ *
+ * - `save`: a new version whose parents are every current leaf of the scope (so it supersedes open
+ *   conflicts); `persist`, `currentChanged`, then `broadcast` of a push.
+ * - `received` push: each version is checked (`checkVersion`; bad ones are skipped and logged); the new
+ *   ones are `persist`ed, then `ack`ed to the sender, then `currentChanged` and `conflict` follow; missing
+ *   parents are requested from the sender. Summaries, inventories and requests reconcile two version sets
+ *   (anti-entropy): a node that was away catches up.
+ * - The current version of a scope is its best leaf by {@link compareVersions}; other leaves are open
+ *   conflicts, each reported once (`conflict`, naming both versions) and kept.
+ *
+ * @example
+ * ```ts
+ * const m = new ReplicaMachine({ self: { uuid, name: 'mwg-1', priority: 1, version: '0.1.0' } });
+ * m.step({ type: 'save', at: Date.now(), scope: 'policy', documents: [{ name: 'squid.conf', content }] });
+ * // -> persist, currentChanged, broadcast { type: 'push', versions: [v] }
+ * ```
+ */
+export class ReplicaMachine {
+  readonly #self: NodeIdentity;
+  readonly #syncIntervalMs: number;
+  readonly #retryMs: number;
+  readonly #relay: boolean;
+  readonly #scopes = new Map<Scope, ScopeState>();
+  readonly #byId = new Map<string, Version>();
+  readonly #peers = new Map<string, Peer>();
+  readonly #reported = new Set<string>();
+  #hlc: Hlc | undefined;
+  #now: number | undefined;
+  #out: ReplicaAction[] = [];
+  readonly #stats: Counters = {
+    saves: 0,
+    versionsReceived: 0,
+    duplicates: 0,
+    invalid: 0,
+    currentChanges: 0,
+    conflicts: 0,
+    retransmits: 0,
+    eventsOutOfOrder: 0,
+  };
+
+  /**
+   * @param config - the node, its stored versions and timers
+   * @throws {@link CmError} `CM_INVALID_ARGUMENT` naming each bad path in `details.issues`
+   */
+  constructor(config: ReplicaConfig) {
+    const issues: ConfigIssue[] = nodeIssues(config?.self, 'self');
+    const posInt = (v: unknown, path: string) => {
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 86_400_000))
+        issues.push({ path, message: `must be an integer 1..86400000 ms (got ${describeValue(v)})` });
+    };
+    posInt(config?.syncIntervalMs, 'syncIntervalMs');
+    posInt(config?.retryMs, 'retryMs');
+    const versions: Version[] = [];
+    (config?.versions ?? []).forEach((v, i) => {
+      const r = checkVersion(v);
+      if (r.ok) versions.push(r.value);
+      else
+        for (const issue of r.error.details.issues as ConfigIssue[])
+          issues.push({ path: `versions[${i}].${issue.path}`, message: issue.message });
+    });
+    if (issues.length > 0) throw invalid('invalid replica configuration', issues);
+    this.#self = config.self;
+    this.#syncIntervalMs = config.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
+    this.#retryMs = config.retryMs ?? DEFAULT_RETRY_MS;
+    this.#relay = config.relay ?? false;
+    let hlc = config.hlc;
+    for (const v of versions) {
+      this.#add(v);
+      hlc = maxHlc(hlc, v.stamp);
+    }
+    this.#hlc = hlc === undefined ? undefined : { ...hlc, node: this.#self.uuid };
+    for (const s of this.#scopes.values()) s.leaves = leafVersions(s.versions.values());
+    for (const c of config.reportedConflicts ?? []) this.#reported.add(`${c.winner}>${c.loser}`);
+  }
+
+  /** This node. */
+  get self(): NodeIdentity {
+    return this.#self;
+  }
+
+  /** The hybrid-clock high-water mark (the latest stamp made or seen). */
+  get hlc(): Hlc | undefined {
+    return this.#hlc;
+  }
+
+  /** The Current Storage Timestamp: `formatHlc` of the current policy version's stamp. */
+  get storageTimestamp(): string | undefined {
+    const cur = this.current('policy');
+    return cur === undefined ? undefined : formatHlc(cur.stamp);
+  }
+
+  /** The scopes held, sorted. */
+  scopes(): Scope[] {
+    return [...this.#scopes.keys()].sort(compareText);
+  }
+
+  /** A version by id. */
+  version(id: string): Version | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Every version of a scope (or of all), oldest stamp first. */
+  versions(scope?: Scope): Version[] {
+    const states =
+      scope === undefined
+        ? [...this.#scopes.values()]
+        : [this.#scopes.get(scope)].filter((s) => s !== undefined);
+    return states.flatMap((s) => [...s.versions.values()]).sort(byStampThenId);
+  }
+
+  /** Every version id of a scope (or of all), sorted. */
+  ids(scope?: Scope): string[] {
+    return this.versions(scope)
+      .map((v) => v.id)
+      .sort(compareText);
+  }
+
+  /** The current version of a scope. */
+  current(scope: Scope): Version | undefined {
+    return this.#scopes.get(scope)?.leaves[0];
+  }
+
+  /** The leaves of a scope, best first (the first is current, the others are open conflicts). */
+  leaves(scope: Scope): readonly Version[] {
+    return this.#scopes.get(scope)?.leaves ?? [];
+  }
+
+  /** The digest of a scope's version ids (`digestVersionIds`). */
+  digest(scope: Scope): string {
+    const s = this.#scopes.get(scope);
+    if (s === undefined) return digestVersionIds([]);
+    s.digest ??= digestVersionIds(s.versions.keys());
+    return s.digest;
+  }
+
+  /** The summary this node sends its peers. */
+  summary(): SummaryMessage {
+    const scopes: ScopeSummary[] = this.scopes().map((scope) => {
+      const s = this.#scopes.get(scope) as ScopeState;
+      const cur = s.leaves[0];
+      return {
+        scope,
+        digest: this.digest(scope),
+        count: s.versions.size,
+        ...(cur === undefined ? {} : { current: { id: cur.id, stamp: cur.stamp } }),
+      };
+    });
+    const ts = this.storageTimestamp;
+    return {
+      type: 'summary',
+      node: this.#self,
+      ...(ts === undefined ? {} : { storageTimestamp: ts }),
+      scopes,
+    };
+  }
+
+  /** The machine's state: scopes, peers, counters. */
+  snapshot(): ReplicaSnapshot {
+    const scopes: ScopeSnapshot[] = this.scopes().map((scope) => {
+      const s = this.#scopes.get(scope) as ScopeState;
+      const cur = s.leaves[0];
+      return {
+        scope,
+        count: s.versions.size,
+        digest: this.digest(scope),
+        current: cur === undefined ? undefined : versionRef(cur),
+        openConflicts: s.leaves.slice(1).map(versionRef),
+      };
+    });
+    const peers: PeerSyncState[] = [...this.#peers.values()]
+      .sort((a, b) => compareText(a.node.uuid, b.node.uuid))
+      .map((p) => ({
+        node: p.node,
+        up: p.up,
+        pendingAcks: p.pending.size,
+        storageTimestamp: p.storageTimestamp,
+        lastSummaryAt: p.lastSummaryAt,
+        inSync: p.inSync,
+      }));
+    return {
+      self: this.#self,
+      hlc: this.#hlc,
+      storageTimestamp: this.storageTimestamp,
+      scopes,
+      peers,
+      stats: { ...this.#stats },
+    };
+  }
+
+  /**
+   * Handles one event and returns the actions it caused, in order.
+   *
+   * @param event - the event, with the node's wall time
+   * @throws {@link CmError} `CM_INVALID_ARGUMENT` for a non-finite `at`, an invalid save (scope, documents)
+   *   or an adopt with an invalid version
+   */
+  step(event: ReplicaEvent): ReplicaAction[] {
+    if (typeof event?.at !== 'number' || !Number.isFinite(event.at)) {
+      throw invalid('invalid event', [
+        { path: 'at', message: `must be a finite number (got ${describeValue(event?.at)})` },
+      ]);
+    }
+    let now = event.at;
+    if (this.#now !== undefined && now < this.#now) {
+      this.#stats.eventsOutOfOrder++;
+      now = this.#now;
+    }
+    this.#now = now;
+    this.#out = [];
+    switch (event.type) {
+      case 'save':
+        this.#onSave(event.scope, event.documents, event.comment, event.at, now);
+        break;
+      case 'received':
+        this.#onReceived(event.from, event.message, event.at, now);
+        break;
+      case 'peerUp':
+        this.#onPeerUp(event.peer, now);
+        if (event.summary !== undefined) this.#onSummary(event.peer.uuid, event.summary, now);
+        break;
+      case 'peerDown': {
+        const p = this.#peers.get(event.peer);
+        if (p?.up) {
+          p.up = false;
+          p.pending.clear();
+          p.requested.clear();
+          this.#log('info', `peer ${p.node.name} (${p.node.uuid}) is down`);
+        }
+        break;
+      }
+      case 'adopt':
+        this.#onAdopt(event.scope, event.versions, event.at, now);
+        break;
+      case 'tick':
+        this.#onTick(now);
+        break;
+      default:
+        throw invalid('invalid event', [
+          {
+            path: 'type',
+            message: `unknown event type (got ${describeValue((event as { type?: unknown }).type)})`,
+          },
+        ]);
+    }
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+
+  // ---- events -------------------------------------------------------------------------------------
+
+  #onSave(
+    scope: Scope,
+    documents: readonly PolicyDocument[],
+    comment: string | undefined,
+    wall: number,
+    now: number,
+  ): void {
+    if (!isScope(scope))
+      throw invalid('invalid save', [
+        { path: 'scope', message: `must be policy or node:<uuid> (got ${describeValue(scope)})` },
+      ]);
+    const state = this.#scopes.get(scope);
+    const before = state?.leaves[0];
+    const stamp = hlcSend(this.#hlc, wall, this.#self.uuid);
+    const version = makeVersion({
+      scope,
+      parents: (state?.leaves ?? []).map((v) => v.id),
+      stamp,
+      origin: { uuid: this.#self.uuid, name: this.#self.name, priority: this.#self.priority },
+      documents,
+      comment,
+    });
+    this.#hlc = stamp;
+    this.#stats.saves++;
+    this.#add(version);
+    this.#relink(scope);
+    this.#out.push({ type: 'persist', versions: [version] });
+    this.#afterChange(scope, before);
+    this.#out.push({ type: 'broadcast', message: { type: 'push', versions: [version] } });
+    for (const p of this.#upPeers()) p.pending.set(version.id, now);
+  }
+
+  #onReceived(from: string, message: ReplicationMessage, wall: number, now: number): void {
+    if (from === this.#self.uuid) {
+      this.#log(
+        'warn',
+        `ignored a ${describeValue(message?.type)} message that claims to come from this node`,
+      );
+      return;
+    }
+    const peer = this.#peers.get(from);
+    switch (message.type) {
+      case 'push':
+        this.#onPush(from, message.versions, wall, now);
+        break;
+      case 'ack':
+        if (peer !== undefined) for (const id of message.ids) peer.pending.delete(id);
+        break;
+      case 'summary':
+        this.#onSummary(from, message, now);
+        break;
+      case 'inventory': {
+        const theirs = new Set(message.ids);
+        const state = this.#scopes.get(message.scope);
+        const lack = state === undefined ? [] : [...state.versions.values()].filter((v) => !theirs.has(v.id));
+        this.#push(from, lack, now);
+        const missing = [...theirs].filter((id) => state === undefined || !state.versions.has(id));
+        this.#request(from, missing, now);
+        break;
+      }
+      case 'request': {
+        const found: Version[] = [];
+        for (const id of message.ids) {
+          const v = this.version(id);
+          if (v !== undefined) found.push(v);
+        }
+        this.#push(from, found, now, true);
+        break;
+      }
+      default:
+        this.#log(
+          'warn',
+          `ignored a message of unknown type ${describeValue((message as { type?: unknown }).type)} from ${from}`,
+        );
+    }
+  }
+
+  #onPush(from: string, versions: readonly unknown[], wall: number, now: number): void {
+    const fresh: Version[] = [];
+    const ids: string[] = [];
+    const seen = new Set<string>();
+    for (const raw of versions) {
+      const r = checkVersion(raw);
+      if (!r.ok) {
+        this.#stats.invalid++;
+        this.#log('warn', `skipped an invalid version from ${this.#peerName(from)}: ${r.error.message}`);
+        continue;
+      }
+      const v = r.value;
+      if (seen.has(v.id)) continue;
+      seen.add(v.id);
+      ids.push(v.id);
+      if (this.version(v.id) !== undefined) this.#stats.duplicates++;
+      else fresh.push(v);
+    }
+    const before = new Map<Scope, Version | undefined>();
+    fresh.sort(byStampThenId);
+    for (const v of fresh) {
+      if (!before.has(v.scope)) before.set(v.scope, this.current(v.scope));
+      this.#add(v);
+      this.#hlc = hlcReceive(this.#hlc, v.stamp, wall, this.#self.uuid);
+      this.#stats.versionsReceived++;
+    }
+    for (const scope of before.keys()) this.#relink(scope);
+    if (fresh.length > 0) this.#out.push({ type: 'persist', versions: fresh });
+    if (ids.length > 0)
+      this.#out.push({ type: 'send', to: from, message: { type: 'ack', ids: ids.sort(compareText) } });
+    for (const [scope, prev] of [...before].sort((a, b) => compareText(a[0], b[0])))
+      this.#afterChange(scope, prev);
+    // parents not held yet: ask the sender (it held the child, so it most likely holds them)
+    const missing = new Set<string>();
+    for (const v of fresh) for (const p of v.parents) if (this.version(p) === undefined) missing.add(p);
+    this.#request(from, [...missing], now);
+    if (this.#relay && fresh.length > 0) {
+      for (const p of this.#upPeers()) if (p.node.uuid !== from) this.#push(p.node.uuid, fresh, now);
+    }
+  }
+
+  #onSummary(from: string, summary: SummaryMessage, now: number): void {
+    const peer = this.#peers.get(from);
+    const theirs = new Map(summary.scopes.map((s) => [s.scope, s.digest]));
+    const scopes = [...new Set([...this.#scopes.keys(), ...theirs.keys()])].sort(compareText);
+    let inSync = true;
+    for (const scope of scopes) {
+      const mine = this.digest(scope);
+      const other = theirs.get(scope) ?? digestVersionIds([]);
+      if (mine === other) continue;
+      inSync = false;
+      this.#out.push({ type: 'send', to: from, message: { type: 'inventory', scope, ids: this.ids(scope) } });
+    }
+    if (peer !== undefined) {
+      if (summary.node?.uuid === from) peer.node = summary.node;
+      peer.storageTimestamp = summary.storageTimestamp;
+      peer.lastSummaryAt = now;
+      peer.inSync = inSync;
+    }
+  }
+
+  #onPeerUp(node: NodeIdentity, now: number): void {
+    const issues = nodeIssues(node, 'peer');
+    if (issues.length > 0) throw invalid('invalid peerUp', issues);
+    if (node.uuid === this.#self.uuid) {
+      this.#log('warn', 'ignored peerUp naming this node');
+      return;
+    }
+    let p = this.#peers.get(node.uuid);
+    if (p === undefined) {
+      p = {
+        node,
+        up: true,
+        pending: new Map(),
+        requested: new Map(),
+        nextSyncAt: now + this.#syncIntervalMs,
+        storageTimestamp: undefined,
+        lastSummaryAt: undefined,
+        inSync: false,
+      };
+      this.#peers.set(node.uuid, p);
+    } else {
+      p.node = node;
+      p.up = true;
+      p.nextSyncAt = now + this.#syncIntervalMs;
+    }
+    this.#log('info', `peer ${node.name} (${node.uuid}) is up`);
+    this.#out.push({ type: 'send', to: node.uuid, message: this.summary() });
+  }
+
+  #onAdopt(scope: Scope, versions: readonly Version[], wall: number, now: number): void {
+    if (!isScope(scope))
+      throw invalid('invalid adopt', [
+        { path: 'scope', message: `must be policy or node:<uuid> (got ${describeValue(scope)})` },
+      ]);
+    const checked: Version[] = [];
+    const issues: ConfigIssue[] = [];
+    versions.forEach((raw, i) => {
+      const r = checkVersion(raw);
+      if (!r.ok)
+        for (const issue of r.error.details.issues as ConfigIssue[])
+          issues.push({ path: `versions[${i}].${issue.path}`, message: issue.message });
+      else if (r.value.scope !== scope)
+        issues.push({ path: `versions[${i}].scope`, message: `must be ${scope} (got ${r.value.scope})` });
+      else checked.push(r.value);
+    });
+    if (issues.length > 0) throw invalid('invalid adopt', issues);
+    const before = this.current(scope);
+    for (const id of this.#scopes.get(scope)?.versions.keys() ?? []) this.#byId.delete(id);
+    this.#scopes.delete(scope);
+    const unique = new Map(checked.map((v) => [v.id, v]));
+    const list = [...unique.values()].sort(byStampThenId);
+    for (const v of list) {
+      this.#add(v);
+      this.#hlc = hlcReceive(this.#hlc, v.stamp, wall, this.#self.uuid);
+    }
+    this.#relink(scope);
+    for (const p of this.#peers.values()) {
+      for (const id of p.pending.keys())
+        if (!unique.has(id) && this.version(id) === undefined) p.pending.delete(id);
+    }
+    this.#out.push({ type: 'replaceScope', scope, versions: list });
+    this.#log('info', `${scope} replaced by ${list.length} version(s) of the node this node was added from`);
+    this.#afterChange(scope, before);
+    for (const p of this.#upPeers()) {
+      p.nextSyncAt = now + this.#syncIntervalMs;
+      this.#out.push({ type: 'send', to: p.node.uuid, message: this.summary() });
+    }
+  }
+
+  #onTick(now: number): void {
+    for (const p of this.#upPeers()) {
+      for (const [id, at] of p.requested) if (now - at >= this.#retryMs) p.requested.delete(id);
+      const due: Version[] = [];
+      for (const [id, at] of p.pending) {
+        if (now - at < this.#retryMs) continue;
+        const v = this.version(id);
+        if (v === undefined) p.pending.delete(id);
+        else due.push(v);
+      }
+      if (due.length > 0) {
+        this.#stats.retransmits++;
+        due.sort(byStampThenId);
+        for (const v of due) p.pending.set(v.id, now);
+        this.#out.push({ type: 'send', to: p.node.uuid, message: { type: 'push', versions: due } });
+      }
+      if (now >= p.nextSyncAt) {
+        p.nextSyncAt = now + this.#syncIntervalMs;
+        this.#out.push({ type: 'send', to: p.node.uuid, message: this.summary() });
+      }
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  #upPeers(): Peer[] {
+    return [...this.#peers.values()]
+      .filter((p) => p.up)
+      .sort((a, b) => compareText(a.node.uuid, b.node.uuid));
+  }
+
+  #peerName(uuid: string): string {
+    const p = this.#peers.get(uuid);
+    return p === undefined ? uuid : `${p.node.name} (${uuid})`;
+  }
+
+  /** Pushes versions to a peer, skipping those pushed within retryMs and not yet acknowledged. */
+  #push(to: string, versions: readonly Version[], now: number, force = false): void {
+    const peer = this.#peers.get(to);
+    const send = versions.filter((v) => {
+      const at = peer?.pending.get(v.id);
+      return force || at === undefined || now - at >= this.#retryMs;
+    });
+    if (send.length === 0) return;
+    send.sort(byStampThenId);
+    if (peer !== undefined) for (const v of send) peer.pending.set(v.id, now);
+    this.#out.push({ type: 'send', to, message: { type: 'push', versions: send } });
+  }
+
+  /** Requests ids from a peer, skipping those requested from it within retryMs. */
+  #request(from: string, ids: readonly string[], now: number): void {
+    const peer = this.#peers.get(from);
+    const want = ids.filter((id) => {
+      const at = peer?.requested.get(id);
+      return at === undefined || now - at >= this.#retryMs;
+    });
+    if (want.length === 0) return;
+    want.sort(compareText);
+    if (peer !== undefined) for (const id of want) peer.requested.set(id, now);
+    this.#out.push({ type: 'send', to: from, message: { type: 'request', ids: want } });
+  }
+
+  #add(v: Version): void {
+    let s = this.#scopes.get(v.scope);
+    if (s === undefined) {
+      s = { versions: new Map(), superseded: new Set(), leaves: [], digest: undefined };
+      this.#scopes.set(v.scope, s);
+    }
+    s.versions.set(v.id, v);
+    this.#byId.set(v.id, v);
+    for (const p of v.parents) s.superseded.add(p);
+    s.digest = undefined;
+  }
+
+  /** Recomputes a scope's leaves incrementally from its versions and superseded ids. */
+  #relink(scope: Scope): void {
+    const s = this.#scopes.get(scope);
+    if (s === undefined) return;
+    const leaves: Version[] = [];
+    for (const v of s.versions.values()) if (!s.superseded.has(v.id)) leaves.push(v);
+    s.leaves = leaves.sort(compareVersions);
+  }
+
+  /** Emits currentChanged and new conflicts of a scope after its versions changed. */
+  #afterChange(scope: Scope, before: Version | undefined): void {
+    const s = this.#scopes.get(scope);
+    const cur = s?.leaves[0];
+    if (cur !== undefined && cur.id !== before?.id) {
+      this.#stats.currentChanges++;
+      this.#out.push({
+        type: 'currentChanged',
+        scope,
+        version: cur,
+        previous: before,
+        apply: scope === 'policy' || scope === `node:${this.#self.uuid}`,
+      });
+    }
+    if (s === undefined || cur === undefined) return;
+    for (const loser of s.leaves.slice(1)) {
+      const key = `${cur.id}>${loser.id}`;
+      if (this.#reported.has(key)) continue;
+      this.#reported.add(key);
+      this.#stats.conflicts++;
+      const winner = versionRef(cur);
+      const lost = versionRef(loser);
+      this.#out.push({ type: 'conflict', scope, winner, loser: lost });
+      this.#log(
+        'warn',
+        `conflict in ${scope}: version ${short(winner)} wins over ${short(lost)}; the losing version is kept`,
+      );
+    }
+  }
+
+  #log(level: 'info' | 'warn', message: string): void {
+    this.#out.push({ type: 'log', level, message });
+  }
+}

@@ -1,0 +1,64 @@
+// A discrete-event queue: a binary min-heap ordered by (time, insertion order), so events at the
+// same instant run in the order they were scheduled and every run is reproducible.
+
+interface Entry {
+  readonly at: number;
+  readonly seq: number;
+  readonly run: () => void;
+}
+
+/** Min-heap of timed callbacks. */
+export class EventQueue {
+  readonly #heap: Entry[] = [];
+  #seq = 0;
+
+  /** Number of pending entries. */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  /** Time of the earliest entry, or `undefined` when empty. */
+  peekTime(): number | undefined {
+    return this.#heap[0]?.at;
+  }
+
+  /** Adds a callback to run at `at`. */
+  push(at: number, run: () => void): void {
+    const heap = this.#heap;
+    heap.push({ at, seq: this.#seq++, run });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!less(heap[i] as Entry, heap[parent] as Entry)) break;
+      [heap[i], heap[parent]] = [heap[parent] as Entry, heap[i] as Entry];
+      i = parent;
+    }
+  }
+
+  /** Removes and returns the earliest entry. */
+  pop(): { at: number; run: () => void } | undefined {
+    const heap = this.#heap;
+    const top = heap[0];
+    if (top === undefined) return undefined;
+    const last = heap.pop() as Entry;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && less(heap[l] as Entry, heap[m] as Entry)) m = l;
+        if (r < heap.length && less(heap[r] as Entry, heap[m] as Entry)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m] as Entry, heap[i] as Entry];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function less(a: Entry, b: Entry): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
