@@ -11,7 +11,8 @@
  *   MAC addresses ({@link parseMac}, {@link formatMac});
  * - the Internet checksum ({@link internetChecksum}, {@link checksumAdd});
  * - {@link CommandRunner}: running programs without a shell;
- * - rise/fall {@link stepHysteresis}.
+ * - rise/fall {@link stepHysteresis};
+ * - the building blocks of deterministic simulators: {@link createPrng}, {@link EventQueue}.
  *
  * The command-line harness (exit codes, pino logger, YAML config files) is the `@proxyha/common/cli`
  * entry point.
@@ -78,3 +79,4 @@ export {
   noopLogger,
 } from './logger';
 export { err, ok, type Result } from './result';
+export { createPrng, EventQueue } from './simulation';

@@ -3,6 +3,7 @@
 // a network with per-link delay, jitter, loss (seeded), partitions and clock checks. Deterministic: the
 // same options and script give the same trace.
 // the package's own main entry (not a relative path): the two bundles share one ReplicaMachine class
+
 import {
   checkPeerClock,
   formatHlc,
@@ -14,8 +15,7 @@ import {
   type Scope,
   type Version,
 } from '@proxyha/cm-coordinator';
-import { createPrng } from './prng';
-import { EventQueue } from './queue';
+import { createPrng, EventQueue } from '@proxyha/common';
 
 /** Properties of a link between two simulated nodes (both directions). */
 export interface CmSimLink {

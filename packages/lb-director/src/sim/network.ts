@@ -2,6 +2,7 @@
 // every interval (the director announces too), and messages cross a simulated network with per-link
 // delay, jitter, loss (seeded) and partitions. Deterministic: the same script and seed, the same trace.
 // the package's own main entry (not a relative path): the two bundles share one LbMachine class
+import { createPrng, EventQueue } from '@proxyha/common';
 import {
   type Announcement,
   type BucketTable,
@@ -18,8 +19,6 @@ import {
   type SchedulerOptions,
 } from '@proxyha/lb-director';
 import { simNodeId } from './messages';
-import { createPrng } from './prng';
-import { EventQueue } from './queue';
 
 /** Properties of one direction of a link between two simulated nodes. */
 export interface LbSimLink {

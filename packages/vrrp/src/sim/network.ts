@@ -1,6 +1,7 @@
 // An in-memory LAN of VRRP routers on a virtual clock: the same pure machine, driven by a discrete
 // event queue, with per-link loss (seeded), delay, jitter, partitions, crashes and restarts.
 // the package's own main entry (not a relative path): the two bundles share one VrrpMachine class
+import { createPrng, EventQueue } from '@proxyha/common';
 import {
   type MachineAction,
   type MachineConfig,
@@ -11,8 +12,6 @@ import {
   type TransitionReason,
   VrrpMachine,
 } from '@proxyha/vrrp';
-import { createPrng } from './prng';
-import { EventQueue } from './queue';
 
 /** Properties of one direction of a link between two simulated routers. */
 export interface SimLink {

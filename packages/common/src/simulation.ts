@@ -1,5 +1,22 @@
-// A discrete-event queue: a binary min-heap ordered by (time, insertion order), so events at the
-// same instant run in the order they were scheduled and every run is reproducible.
+// Building blocks of the deterministic simulators (vrrp, lb-director, cm-coordinator): a seeded PRNG and
+// a discrete-event queue.
+
+/**
+ * A seeded pseudo-random generator (mulberry32: 32-bit state, fast, good enough for loss and jitter
+ * decisions): returns a function giving uniform numbers in [0, 1), fully determined by `seed`.
+ *
+ * @param seed - any integer (used modulo 2^32)
+ */
+export function createPrng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 interface Entry {
   readonly at: number;
@@ -7,7 +24,10 @@ interface Entry {
   readonly run: () => void;
 }
 
-/** Min-heap of timed callbacks. */
+/**
+ * A discrete-event queue: a binary min-heap of timed callbacks ordered by (time, insertion order), so
+ * events at the same instant run in the order they were scheduled and every run is reproducible.
+ */
 export class EventQueue {
   readonly #heap: Entry[] = [];
   #seq = 0;
