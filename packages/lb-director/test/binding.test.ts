@@ -140,4 +140,58 @@ describe('DataPlaneBinding', () => {
     expect(calls).toEqual(['setup.start', 'setup.stop', 'plane.start', 'setup.start', 'setup.stop']);
     await a.stop();
   });
+
+  it('keepLoaded: the data plane is started on a non-director and stays loaded (last table kept) after a step down', async () => {
+    const { clock, nodes } = lan(2);
+    const [a] = nodes as [LbNode];
+    const plane = new MemoryDataPlane();
+    const log = new MemoryLogger();
+    const binding = new DataPlaneBinding(a, plane, { logger: log, clock, keepLoaded: true });
+    for (const n of nodes) await n.start();
+    await binding.sync();
+    expect(ops(plane)).toEqual(['start']); // standing by: loaded before the node directs
+    expect(plane.running).toBe(true);
+    a.setRole('director');
+    await clock.advanceAsync(3 * INTERVAL);
+    expect(ops(plane).filter((o) => o === 'start')).toHaveLength(1); // takeover needs no start
+    expect(plane.history.find((h) => h.op === 'apply')?.changedBuckets).toBe('all');
+    const table = plane.table;
+    expect(table?.nodes).toHaveLength(2);
+    a.setRole('scanner');
+    await clock.advanceAsync(10);
+    expect(ops(plane)).not.toContain('stop');
+    expect(plane.running).toBe(true);
+    expect(plane.table).toBe(table); // the last table stays for the next takeover
+    a.setRole('director');
+    await clock.advanceAsync(3 * INTERVAL);
+    expect(ops(plane).filter((o) => o === 'start')).toHaveLength(1);
+    expect(plane.history.filter((h) => h.op === 'apply').at(-1)?.changedBuckets).toBeDefined();
+    await binding.close();
+    expect(ops(plane).at(-1)).toBe('stop');
+    expect(plane.running).toBe(false);
+    expect(log.entries.map((e) => e.message)).toContain(
+      'data plane memory: standing by (loaded, not directing)',
+    );
+    for (const n of nodes) await n.stop();
+  });
+
+  it('keepLoaded is ignored with a scanner setup (direct routing): the plane runs only while directing', async () => {
+    const { clock, nodes } = lan(1);
+    const [a] = nodes as [LbNode];
+    const plane = new MemoryDataPlane();
+    const setup: ScannerSetup = { start: async () => {}, stop: async () => {} };
+    const binding = new DataPlaneBinding(a, plane, { scanner: setup, clock, keepLoaded: true });
+    await a.start();
+    await binding.sync();
+    expect(ops(plane)).toEqual([]);
+    a.setRole('director');
+    await clock.advanceAsync(10);
+    a.setRole('scanner');
+    await clock.advanceAsync(10);
+    expect(ops(plane)[0]).toBe('start');
+    expect(ops(plane).at(-1)).toBe('stop');
+    expect(plane.running).toBe(false);
+    await binding.close();
+    await a.stop();
+  });
 });

@@ -1,5 +1,9 @@
 // Unit tests of the direct-routing data plane: the generated ruleset (golden), the bucket deltas, the
 // port-rewrite validation, and the data plane and node setup against a fake command runner.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CommandOptions, CommandResult, CommandRunner } from '@proxyha/common';
 import { describe, expect, it } from 'vitest';
 import {
@@ -660,6 +664,37 @@ describe('DirectRoutingNodeSetup (fake runner)', () => {
     await expect(setup.start()).rejects.toMatchObject({ code: 'LB_DR_COMMAND_FAILED' });
     expect(setup.active).toBe(false);
     expect(Object.values(sysctls).every((v) => v === '0')).toBe(true);
+  });
+
+  it('with a state file, a setup started after a crash undoes what the crashed run left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'proxyha-dr-state-'));
+    try {
+      const stateFile = join(dir, 'direct-node-state.json');
+      const { fake, sysctls, addresses } = nodeRunner({ 'net/ipv4/conf/all/arp_announce': '1' });
+      const options = { virtualIps: ['192.168.77.74'], interface: 'eth0', run: fake.run, stateFile };
+      await new DirectRoutingNodeSetup(options).start(); // then "SIGKILL": never stopped
+      expect(existsSync(stateFile)).toBe(true);
+      expect([...addresses]).toEqual(['192.168.77.74']);
+      const again = new DirectRoutingNodeSetup(options);
+      await again.start();
+      await again.stop();
+      expect([...addresses]).toEqual([]);
+      expect(sysctls).toEqual({
+        'net/ipv4/conf/all/arp_ignore': '0',
+        'net/ipv4/conf/all/arp_announce': '1',
+        'net/ipv4/conf/eth0/arp_ignore': '0',
+        'net/ipv4/conf/eth0/arp_announce': '0',
+      });
+      expect(existsSync(stateFile)).toBe(false);
+      // a node that directs at once after the crash (stop without start) cleans up as well
+      await new DirectRoutingNodeSetup(options).start();
+      await new DirectRoutingNodeSetup(options).stop();
+      expect([...addresses]).toEqual([]);
+      expect(sysctls['net/ipv4/conf/all/arp_announce']).toBe('1');
+      expect(existsSync(stateFile)).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a VIP that is not an address', () => {

@@ -227,6 +227,41 @@ describe('LbNode over an in-memory LAN', () => {
     expect(roles).toEqual(['scanner', 'director', 'scanner']);
   });
 
+  it('a VIP on an ignored interface (direct routing: lo of a scanning node) does not make a director', async () => {
+    const clock = new ManualClock();
+    const net = new MemoryNetwork({ clock });
+    const host = net.addHost('h', { interfaces: [{ name: 'eth0', ipv4: ['192.168.77.11/24'] }] });
+    const roles: string[] = [];
+    const w = new VipRoleWatcher({
+      virtualIps: ['192.168.77.74/24'],
+      stack: host,
+      ignoreInterfaces: ['lo'],
+      onRole: (r) => roles.push(r),
+    });
+    expect(await w.start()).toBe('scanner');
+    await host.addAddress('lo', '192.168.77.74/32');
+    await clock.advanceAsync(1);
+    expect(roles).toEqual(['scanner']);
+    await host.addAddress('eth0', '192.168.77.74/24');
+    await clock.advanceAsync(1);
+    w.stop();
+    expect(roles).toEqual(['scanner', 'director']);
+  });
+
+  it('a scanner that becomes director is in its first table (its latest report is kept)', async () => {
+    const { clock, nodes } = group(2);
+    for (const t of nodes) await t.node.start();
+    await clock.advanceAsync(2 * INTERVAL);
+    const [a, b] = nodes as [TestNode, TestNode];
+    const tables: string[][] = [];
+    b.node.on('table', (t) => tables.push([...t.nodes]));
+    a.node.setRole('scanner');
+    b.node.setRole('director');
+    expect(tables[0]).toEqual([b.id]);
+    expect(lines(b)).toContain(`Scanning partner has joined ${b.address} (n1)`);
+    for (const t of nodes) await t.node.stop();
+  });
+
   it('a node that turns director logs the seed lines and announces; turning scanner again follows another', async () => {
     const { clock, nodes } = group(2);
     for (const t of nodes) await t.node.start();

@@ -19,6 +19,20 @@ export interface LbNodeOpts {
   role?: 'auto' | 'director' | 'scanner';
   vip?: string;
   name?: string;
+  /** The data plane (default: none written, i.e. the config's default). */
+  dataPlane?: 'nftables' | 'relay' | 'direct';
+  /** Relay: send a PROXY protocol header. */
+  proxyProtocol?: 'v1' | 'v2';
+  /** Weigh nodes by load (default: the config's default). */
+  loadAware?: boolean;
+  /** Health probe interval, ms (default 200). */
+  healthIntervalMs?: number;
+  /** Failed probes before the node reports failure (default 3). */
+  fall?: number;
+  /** Reuse this data directory (a restart keeps the node id); default a new one. */
+  dataDir?: string;
+  /** Extra YAML lines appended to the config. */
+  extra?: string;
 }
 
 export interface RunningLb {
@@ -29,7 +43,7 @@ export interface RunningLb {
 
 /** Writes a config for `node` and starts proxyha-lb there with JSON logs. */
 export async function startLb(lab: Lab, node: string, o: LbNodeOpts = {}): Promise<RunningLb> {
-  const dir = await lab.runDir(`lb-${node}`);
+  const dir = o.dataDir ?? (await lab.runDir(`lb-${node}`));
   const config = join(dir, 'lb.yaml');
   let auth = '';
   if (o.keys !== undefined) {
@@ -49,9 +63,11 @@ redirects:
 interval: "${o.intervalMs ?? 200}ms"
 weight: ${o.weight ?? 100}
 role: ${o.role ?? 'auto'}
-health: { interval: "200ms", fall: 3, rise: 2 }
+health: { interval: "${o.healthIntervalMs ?? 200}ms", fall: ${o.fall ?? 3}, rise: 2 }
 dataDir: ${dir}
-${auth}`,
+${auth}${o.dataPlane ? `dataPlane: ${o.dataPlane}\n` : ''}${o.proxyProtocol ? `proxyProtocol: ${o.proxyProtocol}\n` : ''}${
+  o.loadAware !== undefined ? `loadAware: ${o.loadAware}\n` : ''
+}${o.extra ? `${o.extra}\n` : ''}`,
   );
   const proc = lab.spawn(node, process.execPath, [CLI, '--config', config, '--json', '-D'], {
     name: `proxyha-lb:${node}`,
@@ -89,6 +105,7 @@ export interface LbStatusDoc {
     share: number;
     activeConnections: number;
     lastReportAgeMs: number;
+    failingPorts: number[];
   }[];
   splitBrain: boolean;
   directors: LbStatus['directors'];

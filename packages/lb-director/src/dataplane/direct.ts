@@ -1,6 +1,7 @@
 // The direct-routing data plane (LVS-DR style): the director forwards each client's frames at layer 2 to
 // the chosen node (nftables netdev ingress, see direct-rules.ts); nodes hold the VIP on `lo` and answer
 // clients directly. DirectRoutingNodeSetup prepares the nodes.
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import {
   type CommandResult,
   type CommandRunner,
@@ -491,6 +492,21 @@ export interface DirectRoutingNodeSetupOptions {
   readonly run?: CommandRunner;
   /** Logger (default none). */
   readonly logger?: Logger;
+  /**
+   * A file where the setup records what it changed (the sysctl values it found, the VIPs it added) while
+   * active, removed by {@link DirectRoutingNodeSetup.stop}. A setup started after a crash (the file is
+   * still there) takes the original values and its VIPs from it, so its `stop()` cleans up what the
+   * crashed run left. The daemon keeps it in its data directory. Default: none (in memory only).
+   */
+  readonly stateFile?: string;
+}
+
+/** What {@link DirectRoutingNodeSetupOptions.stateFile} holds. */
+interface NodeSetupState {
+  /** Sysctl key -> the value found before the first change. */
+  readonly previous: Record<string, string>;
+  /** `address/prefix` added to lo. */
+  readonly added: string[];
 }
 
 /** The sysctl values a scanning node needs for direct routing, by key (slash form). */
@@ -520,6 +536,7 @@ export class DirectRoutingNodeSetup {
   /** `address/prefix` added to lo by us. */
   #added: string[] = [];
   #active = false;
+  readonly #stateFile: string | undefined;
 
   /**
    * @param options - VIPs, interface, runner, logger
@@ -529,6 +546,7 @@ export class DirectRoutingNodeSetup {
     this.#run = options.run ?? runCommand;
     this.#log = options.logger ?? noopLogger;
     this.#iface = options.interface;
+    this.#stateFile = options.stateFile;
     this.#vips = options.virtualIps.map((v, i) => {
       const c = parseCidr(v);
       if (!c)
@@ -558,19 +576,24 @@ export class DirectRoutingNodeSetup {
     if (this.#active) return;
     this.#active = true;
     try {
-      for (const [key, value] of Object.entries(directNodeSysctls(this.#iface))) {
-        const before = (await check(this.#run, 'reading a sysctl', 'sysctl', ['-n', key])).trim();
-        if (!this.#previous.has(key)) this.#previous.set(key, before);
-        if (before !== value)
-          await check(this.#run, 'setting a sysctl', 'sysctl', ['-qw', `${key}=${value}`]);
+      await this.#adopt();
+      const sysctls = Object.entries(directNodeSysctls(this.#iface));
+      for (const [key] of sysctls)
+        if (!this.#previous.has(key))
+          this.#previous.set(key, (await check(this.#run, 'reading a sysctl', 'sysctl', ['-n', key])).trim());
+      await this.#writeState();
+      for (const [key, value] of sysctls) {
+        const now = (await check(this.#run, 'reading a sysctl', 'sysctl', ['-n', key])).trim();
+        if (now !== value) await check(this.#run, 'setting a sysctl', 'sysctl', ['-qw', `${key}=${value}`]);
       }
       const present = await this.#loAddresses();
       for (const v of this.#vips) {
         if (present.has(v.address)) continue;
         const cidr = `${v.address}/${v.prefix}`;
         const args = ['addr', 'add', cidr, 'dev', 'lo', ...(v.prefix === 128 ? ['nodad'] : [])];
-        await check(this.#run, 'adding a VIP to lo', 'ip', args);
         this.#added.push(cidr);
+        await this.#writeState();
+        await check(this.#run, 'adding a VIP to lo', 'ip', args);
       }
       this.#log.info(
         `direct routing node setup: VIPs on lo, arp_ignore=1 arp_announce=2 on all and ${this.#iface}`,
@@ -579,6 +602,56 @@ export class DirectRoutingNodeSetup {
       await this.stop().catch(() => undefined);
       throw e;
     }
+  }
+
+  /** Takes over what a run that did not stop (crash, SIGKILL) left, as recorded in the state file. */
+  async #adopt(): Promise<void> {
+    if (this.#active && this.#previous.size > 0) return; /* the file holds what we already know */
+    const left = await this.#readState();
+    if (left === undefined) return;
+    for (const [key, value] of Object.entries(left.previous))
+      if (!this.#previous.has(key)) this.#previous.set(key, value);
+    for (const cidr of left.added) if (!this.#added.includes(cidr)) this.#added.push(cidr);
+    this.#log.warn(
+      `direct routing node setup: taking over what a previous run left (${this.#stateFile}): ${[
+        ...left.added,
+        ...Object.keys(left.previous),
+      ].join(', ')}`,
+    );
+  }
+
+  async #readState(): Promise<NodeSetupState | undefined> {
+    if (this.#stateFile === undefined) return undefined;
+    let text: string;
+    try {
+      text = await readFile(this.#stateFile, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      const doc = JSON.parse(text) as Partial<NodeSetupState>;
+      const previous = Object.fromEntries(
+        Object.entries(doc.previous ?? {}).filter(
+          (e): e is [string, string] => typeof e[1] === 'string' && /^[\w/.-]+$/.test(e[0]),
+        ),
+      );
+      const added = (doc.added ?? []).filter(
+        (c): c is string => typeof c === 'string' && parseCidr(c) !== undefined,
+      );
+      return { previous, added };
+    } catch {
+      this.#log.warn(`direct routing node setup: ignoring an unreadable ${this.#stateFile}`);
+      return undefined;
+    }
+  }
+
+  async #writeState(): Promise<void> {
+    if (this.#stateFile === undefined) return;
+    const state: NodeSetupState = { previous: Object.fromEntries(this.#previous), added: [...this.#added] };
+    const tmp = `${this.#stateFile}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
+    await rename(tmp, this.#stateFile);
   }
 
   async #loAddresses(): Promise<Set<string>> {
@@ -600,13 +673,17 @@ export class DirectRoutingNodeSetup {
   }
 
   /**
-   * Removes the VIPs it added from `lo` and restores the sysctl values it found. Idempotent; every step is
-   * tried, the first failure is thrown at the end.
+   * Removes the VIPs it added from `lo` and restores the sysctl values it found (with a state file: also
+   * what a run that did not stop left). Idempotent; every step is tried, the first failure is thrown at
+   * the end.
    *
    * @throws LbError `LB_DR_COMMAND_FAILED`
    */
   async stop(): Promise<void> {
     let first: unknown;
+    await this.#adopt().catch((e: unknown) => {
+      first = e;
+    });
     for (const cidr of this.#added.splice(0).reverse()) {
       const args = ['addr', 'del', cidr, 'dev', 'lo'];
       const r = await this.#run('ip', args);
@@ -618,6 +695,7 @@ export class DirectRoutingNodeSetup {
       if (r.code !== 0) first ??= commandError('restoring a sysctl', 'sysctl', ['-qw', `${key}=${value}`], r);
     }
     this.#previous.clear();
+    if (first === undefined && this.#stateFile !== undefined) await rm(this.#stateFile, { force: true });
     if (this.#active) this.#log.info('direct routing node setup removed');
     this.#active = false;
     if (first !== undefined) throw first;

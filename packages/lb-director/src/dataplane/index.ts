@@ -1,5 +1,14 @@
 // Public API of the data planes: the contract, relay, nftables, direct routing and the in-memory twin.
 export {
+  CONNTRACK_STANDBY_FLAGS,
+  CONNTRACK_TAKEOVER_FLAGS,
+  type ConntrackStep,
+  ConntrackSync,
+  type ConntrackSyncOptions,
+  type ConntrackSyncRunOptions,
+  conntrackdConfig,
+} from './conntrack-sync';
+export {
   DirectRoutingDataPlane,
   DirectRoutingNodeSetup,
   type DirectRoutingNodeSetupOptions,

@@ -1,6 +1,7 @@
 // The proxyha-lb daemon as a library: a validated configuration in, a running node out (identity on
 // disk, transport, health monitor on the destination ports, resource sampler, role from VIP ownership,
 // status socket). The command line is a thin layer over it.
+import { join } from 'node:path';
 import { type Clock, type Logger, noopLogger, systemClock } from '@proxyha/common';
 import { HealthMonitor, type HealthState } from '@proxyha/health-mon';
 import type { NetworkStack } from '@proxyha/netio';
@@ -180,15 +181,27 @@ export class LbDaemon {
               virtualIps: c.virtualIps,
               interface: c.interface,
               logger: this.#log,
+              // what this node changed, so that a restart after a crash can undo it
+              stateFile: join(c.dataDir, 'direct-node-state.json'),
             })
           : undefined,
     });
+    // a run that crashed (SIGKILL) while directing left its table (nftables, direct routing): remove it
+    // before taking a role, or a scanning node keeps intercepting the VIP's traffic with a stale table
+    if (!this.#o.dataPlane)
+      await plane.stop().catch((e: unknown) => {
+        this.#log.warn(
+          `data plane ${plane.kind}: cannot remove what a previous run left: ${(e as Error).message}`,
+        );
+      });
     monitor.start();
     await node.start();
     await this.#binding.sync();
     if (c.role === 'auto') {
       this.#watcher = new VipRoleWatcher({
         virtualIps: c.virtualIps,
+        // direct routing puts the VIPs on lo of every scanning node: only other interfaces make a director
+        ...(c.dataPlane === 'direct' ? { ignoreInterfaces: ['lo'] } : {}),
         ...(this.#o.stack ? { stack: this.#o.stack } : {}),
         onRole: (role: LbRole, holding) => {
           if (role === 'director') this.#log.info(`holding virtual IP ${holding.join(', ')}`);

@@ -26,6 +26,14 @@ export interface DataPlaneBindingOptions {
   readonly clock?: Clock | undefined;
   /** A failed start or apply is tried again after this many ms (default 1000). */
   readonly retryMs?: number | undefined;
+  /**
+   * Keep the data plane started while the node is not the director (default false: stop it), so that a
+   * takeover needs no load: nftables' table and conntrack hooks are in place when the VIP arrives, and
+   * after a step down the last table stays (what the next director of an unchanged group builds again).
+   * Only for data planes that do nothing without the VIP (nftables); ignored with a `scanner` setup.
+   * See docs/handover.md.
+   */
+  readonly keepLoaded?: boolean | undefined;
 }
 
 /**
@@ -39,6 +47,9 @@ export class DataPlaneBinding {
   readonly #log: Logger;
   #queue: Promise<void> = Promise.resolve();
   #directing = false;
+  /** The data plane is started while the node does not direct (`keepLoaded`). */
+  #standingBy = false;
+  readonly #keepLoaded: boolean;
   #installed: { table: BucketTable; addresses: Map<string, string> } | undefined;
   #failures = 0;
   readonly #off: (() => void)[] = [];
@@ -60,6 +71,7 @@ export class DataPlaneBinding {
     this.#scanner = options.scanner;
     this.#clock = options.clock ?? systemClock;
     this.#retryMs = options.retryMs ?? 1000;
+    this.#keepLoaded = (options.keepLoaded ?? false) && options.scanner === undefined;
     const onRole = (role: LbRole) =>
       this.#enqueue(() => (role === 'director' ? this.#start() : this.#stop()));
     const onTable = () => this.#enqueue(() => this.#install(false));
@@ -124,7 +136,8 @@ export class DataPlaneBinding {
   async #start(): Promise<void> {
     if (this.#directing) return;
     await this.#scanner?.stop();
-    await this.#plane.start();
+    if (!this.#standingBy) await this.#plane.start();
+    this.#standingBy = false;
     this.#directing = true;
     this.#installed = undefined;
     this.#log.info(`data plane ${this.#plane.kind}: directing`);
@@ -132,14 +145,23 @@ export class DataPlaneBinding {
   }
 
   async #stopDirecting(): Promise<void> {
-    if (!this.#directing) return;
+    if (!this.#directing && !this.#standingBy) return;
     this.#directing = false;
+    this.#standingBy = false;
     this.#installed = undefined;
     await this.#plane.stop();
     this.#log.info(`data plane ${this.#plane.kind}: stopped directing`);
   }
 
   async #stop(): Promise<void> {
+    if (this.#keepLoaded) {
+      if (this.#standingBy) return;
+      if (!this.#directing) await this.#plane.start();
+      this.#directing = false;
+      this.#standingBy = true;
+      this.#log.info(`data plane ${this.#plane.kind}: standing by (loaded, not directing)`);
+      return;
+    }
     await this.#stopDirecting();
     await this.#scanner?.start();
   }

@@ -397,10 +397,12 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
       connections: sample.connections,
     };
     this.#lastReportAt = this.#clock.now();
+    // the machine keeps the local report in either role: a director member, a scanner's latest, so that
+    // on becoming director the node joins its own table at once (not one interval after the others)
+    this.#apply({ type: 'localReport', at: this.#clock.now(), report });
     const snap = this.#machine.snapshot();
     if (snap.role === 'director') {
       this.#counters.reportsSent++;
-      this.#apply({ type: 'localReport', at: this.#clock.now(), report });
       return;
     }
     if (!snap.director || snap.director.self) return;

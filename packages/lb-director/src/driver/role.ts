@@ -12,6 +12,11 @@ export interface VipRoleWatcherOptions {
   readonly stack?: NetworkStack;
   /** Called with the role after every change (and once when the baseline is known). */
   readonly onRole: (role: LbRole, holding: readonly string[]) => void;
+  /**
+   * Interfaces whose addresses do not count (direct routing: every scanning node carries the VIPs on `lo`,
+   * which must not make it the director).
+   */
+  readonly ignoreInterfaces?: readonly string[];
 }
 
 /** The VIPs of `vips` present on any of `interfaces`. */
@@ -57,7 +62,11 @@ export class VipRoleWatcher {
   }
 
   #evaluate(): void {
-    const holding = heldVips(this.#o.virtualIps, [...this.#interfaces.values()]);
+    const ignored = new Set(this.#o.ignoreInterfaces ?? []);
+    const holding = heldVips(
+      this.#o.virtualIps,
+      [...this.#interfaces.values()].filter((i) => !ignored.has(i.name)),
+    );
     const role: LbRole = holding.length > 0 ? 'director' : 'scanner';
     if (role === this.#role) return;
     this.#role = role;
