@@ -11,12 +11,16 @@ export const CM_ERRORS = defineErrors('CM', {
   CM_CONFIG_INVALID: 'the node configuration failed validation; details.issues names each path (exit code 2)',
   CM_BAD_FRAME: 'a frame from a peer is malformed (length, encoding) or exceeds the size limit',
   CM_BAD_MESSAGE: 'a message from a peer is of an unknown type or fails validation; details names the path',
-  CM_CANNOT_CONNECT: "301 - 'cannot connect': the peer cannot be reached, refuses, or fails the TLS handshake",
-  CM_TIME_DIFFERENCE_TOO_HIGH: "405 - 'time difference too high': the peer's clock differs by more than maxClockSkew",
+  CM_CANNOT_CONNECT:
+    "301 - 'cannot connect': the peer cannot be reached, refuses, or fails the TLS handshake",
+  CM_TIME_DIFFERENCE_TOO_HIGH:
+    "405 - 'time difference too high': the peer's clock differs by more than maxClockSkew",
   CM_INCOMPATIBLE_VERSION: 'the peer runs a software or protocol version this node does not accept',
-  CM_CERTIFICATE: 'a certificate or key cannot be created, read or verified (ssl failure ... certificate verification)',
+  CM_CERTIFICATE:
+    'a certificate or key cannot be created, read or verified (ssl failure ... certificate verification)',
   CM_STORE: 'the durable store cannot be opened, read or written',
-  CM_STORE_UNAVAILABLE: 'no SQLite binding is available (node:sqlite needs Node 22.13+, or install better-sqlite3)',
+  CM_STORE_UNAVAILABLE:
+    'no SQLite binding is available (node:sqlite needs Node 22.13+, or install better-sqlite3)',
   CM_NO_LISTENER: 'the local node has no running listener (start it before adding nodes)',
   CM_GUI_ATTACH: 'STATUS_ERROR_GUI_ATTACH: another node holds the admin lock; details names it',
   CM_NOT_RUNNING: 'no proxyha-cm node answers on the control socket of this configuration',
@@ -31,4 +35,7 @@ export type CmErrorCode = keyof typeof CM_ERRORS;
  *
  * @typeParam D - the shape of `details`
  */
-export class CmError<D extends object = Readonly<Record<string, unknown>>> extends ProxyhaError<CmErrorCode, D> {}
+export class CmError<D extends object = Readonly<Record<string, unknown>>> extends ProxyhaError<
+  CmErrorCode,
+  D
+> {}

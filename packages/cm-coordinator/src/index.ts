@@ -9,6 +9,11 @@
  * @packageDocumentation
  */
 
+export * from './codec/index';
+export * from './config/index';
+export * from './driver/index';
 export { CM_ERRORS, CmError, type CmErrorCode } from './errors';
+export * from './identity/index';
 export * from './machine/index';
 export * from './store/index';
+export * from './transport/index';

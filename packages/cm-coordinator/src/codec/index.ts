@@ -1,0 +1,32 @@
+// Public API of the codec: frames, the message envelope, the handshake messages and the type registry.
+export {
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  type FrameBatch,
+  FrameDecoder,
+  type FrameOptions,
+} from './frame';
+export {
+  type BodyValidator,
+  bodyValidator,
+  CM_PROTOCOL_VERSION,
+  type CmEnvelope,
+  cmCodeOfWire,
+  decodeMessage,
+  type ErrorBody,
+  encodeMessage,
+  HANDSHAKE_TYPES,
+  type HandshakeMessage,
+  type HelloAckBody,
+  type HelloBody,
+  type MessageBatch,
+  MessageDecoder,
+  type MessageDecoderOptions,
+  MessageRegistry,
+  type SafeParser,
+  type SafeParserIssue,
+  WIRE_ERRORS,
+  type WireErrorCode,
+  wireCodeOf,
+} from './messages';

@@ -1,0 +1,8 @@
+export {
+  type CmConfig,
+  type CmGroupsConfig,
+  type Endpoint,
+  formatEndpoint,
+  loadCmConfig,
+  parseCmConfig,
+} from './config';

@@ -1,0 +1,797 @@
+// The driver of a central-management node: binds the replication machine and the admin lock to the store,
+// the mutual-TLS transport, the policy directory and the control socket. It keeps running on any bad input
+// from a peer (the transport closes that connection) and on failures to reach peers (retried).
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Clock,
+  type CommandRunner,
+  type ConfigIssue,
+  err,
+  type Logger,
+  noopLogger,
+  ok,
+  systemClock,
+  type TimerHandle,
+} from '@proxyha/common';
+import { type BodyValidator, MessageRegistry } from '../codec/messages';
+import { type CmConfig, type Endpoint, formatEndpoint } from '../config/config';
+import { CmError } from '../errors';
+import { issueNodeCertificate } from '../identity/certificates';
+import { loadIdentity, type NodeTlsIdentity, writeIdentity } from '../identity/files';
+import { formatHlc, parseHlc } from '../machine/hlc';
+import { AdminLock, type AdminLockAction, guiAttachError } from '../machine/lock';
+import {
+  type CmMessage,
+  checkCmMessage,
+  type LockMessage,
+  type ReplicationMessage,
+} from '../machine/messages';
+import { ReplicaMachine } from '../machine/replica';
+import type {
+  NodeIdentity,
+  PolicyDocument,
+  ReplicaAction,
+  ReplicaEvent,
+  Scope,
+  Version,
+} from '../machine/types';
+import { checkVersion } from '../machine/version';
+import { openStore } from '../store/sqlite-store';
+import type { CmStore } from '../store/types';
+import { connectPeer, parsePeerAddress } from '../transport/client';
+import type { PeerConnection } from '../transport/connection';
+import { CmServer } from '../transport/server';
+import { PolicyApplier } from './apply';
+import { controlSocketPath, serveControl } from './control';
+
+/** Injectable parts of {@link CmNode}. */
+export interface CmNodeOptions {
+  /** Operator log (default none). */
+  readonly logger?: Logger | undefined;
+  /** Clock (default the system clock). */
+  readonly clock?: Clock | undefined;
+  /** Software version in the hello and the status (default `0.0.0`). */
+  readonly softwareVersion?: string | undefined;
+  /** Runs the apply command (default `runCommand`). */
+  readonly run?: CommandRunner | undefined;
+  /** Serve the control socket (default true). */
+  readonly controlSocket?: boolean | undefined;
+}
+
+/** A version as the status names it. */
+export interface CmVersionRef {
+  /** Version id. */
+  readonly id: string;
+  /** Name of the node it was saved on. */
+  readonly origin: string;
+  /** Its storage timestamp. */
+  readonly storageTimestamp: string;
+}
+
+/** One node in {@link CmStatus}. */
+export interface CmStatusNode {
+  /** Node UUID. */
+  readonly uuid: string;
+  /** Name. */
+  readonly name: string;
+  /** Address (`host:port`). */
+  readonly address: string;
+  /** Software version. */
+  readonly version: string;
+  /** Its Current Storage Timestamp (as last heard). */
+  readonly storageTimestamp: string | null;
+  /** Connected now (this node: always). */
+  readonly reachable: boolean;
+  /** The last error talking to it. */
+  readonly lastError: string | null;
+}
+
+/** What `proxyha-cm status` shows. */
+export interface CmStatus {
+  /** This node. */
+  readonly self: { readonly uuid: string; readonly name: string };
+  /** Every known node reachable with the same policy versions as this node. */
+  readonly inSync: boolean;
+  /** This node first, then every peer. */
+  readonly nodes: readonly CmStatusNode[];
+  /** Conflicts this node saw: both versions named; the loser is kept. */
+  readonly conflicts: readonly {
+    readonly scope: Scope;
+    readonly winner: CmVersionRef;
+    readonly loser: CmVersionRef;
+  }[];
+}
+
+/** The wire name of each message of the machines (wire names are lower case). */
+const WIRE_TYPE: Readonly<Record<CmMessage['type'], string>> = {
+  summary: 'summary',
+  inventory: 'inventory',
+  request: 'request',
+  push: 'push',
+  ack: 'ack',
+  lease: 'lease',
+  leaseRelease: 'lease-release',
+};
+
+/** The body validator of the machine's messages (their `type` travels inside the body too). */
+const machineBody: BodyValidator<CmMessage> = (body) => {
+  const r = checkCmMessage(body);
+  if (r.ok) return ok(r.value);
+  const issues = (r.error.details as { issues?: ConfigIssue[] }).issues;
+  return err(issues ?? [{ path: '(root)', message: r.error.message }]);
+};
+
+/** The body of an `adopt` message: every version of a scope ("add node" replaces the added node's policy). */
+interface AdoptBody {
+  readonly scope: Scope;
+  readonly versions: readonly Version[];
+}
+
+const adoptBody: BodyValidator<AdoptBody> = (body) => {
+  const b = body as { scope?: unknown; versions?: unknown } | null;
+  if (b === null || typeof b !== 'object' || b.scope !== 'policy' || !Array.isArray(b.versions))
+    return err([{ path: '(root)', message: 'must be { scope: "policy", versions: [...] }' }]);
+  const versions: Version[] = [];
+  for (const [i, v] of b.versions.entries()) {
+    const c = checkVersion(v);
+    if (!c.ok) return err([{ path: `versions[${i}]`, message: c.error.message }]);
+    versions.push(c.value);
+  }
+  return ok({ scope: 'policy', versions });
+};
+
+interface Peer {
+  conn: PeerConnection | undefined;
+  endpoint: Endpoint | undefined;
+  identity: NodeIdentity | undefined;
+  lastError: string | undefined;
+  retry: TimerHandle | undefined;
+  backoffMs: number;
+  sendQueue: Promise<void>;
+}
+
+/**
+ * One central-management node. {@link CmNode.start} opens the store, loads (or issues) its certificate,
+ * listens for peers, connects to the configured ones and serves the control socket.
+ */
+export class CmNode {
+  readonly #c: CmConfig;
+  readonly #o: CmNodeOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  #store: CmStore | undefined;
+  #machine: ReplicaMachine | undefined;
+  #lock: AdminLock | undefined;
+  #server: CmServer | undefined;
+  #identity: NodeTlsIdentity | undefined;
+  #self: NodeIdentity | undefined;
+  #applier: PolicyApplier | undefined;
+  #nodeApplier: PolicyApplier | undefined;
+  readonly #peers = new Map<string, Peer>();
+  readonly #pending = new Set<Peer>();
+  #tick: TimerHandle | undefined;
+  #closeControl: (() => Promise<void>) | undefined;
+  #running = false;
+  #applyChain: Promise<void> = Promise.resolve();
+  #lastApplyFailure: string | undefined;
+  readonly #registry = new MessageRegistry();
+
+  /**
+   * @param config - a validated configuration (`loadCmConfig`)
+   * @param options - injectable parts
+   */
+  constructor(config: CmConfig, options: CmNodeOptions = {}) {
+    this.#c = config;
+    this.#o = options;
+    this.#log = options.logger ?? noopLogger;
+    this.#clock = options.clock ?? systemClock;
+    for (const t of Object.values(WIRE_TYPE)) this.#registry.register(t, machineBody);
+    this.#registry.register('adopt', adoptBody);
+  }
+
+  /** This node's identity (after start). */
+  get self(): NodeIdentity {
+    if (!this.#self) throw new CmError('CM_NOT_RUNNING', 'the node is not started');
+    return this.#self;
+  }
+
+  /** Its Current Storage Timestamp. */
+  get storageTimestamp(): string | undefined {
+    return this.#machine?.storageTimestamp;
+  }
+
+  /** The port it listens on (after start). */
+  get port(): number | undefined {
+    return this.#listening?.port;
+  }
+
+  #listening: { host: string; port: number } | undefined;
+
+  /** Starts the node. */
+  async start(): Promise<void> {
+    const c = this.#c;
+    await mkdir(c.dataDir, { recursive: true, mode: 0o700 });
+    const store = openStore(join(c.dataDir, 'cm-store.sqlite'));
+    this.#store = store;
+    let uuid = store.getMeta('uuid');
+    if (!uuid) {
+      uuid = randomUUID();
+      store.setMeta('uuid', uuid);
+    }
+    this.#self = { uuid, name: c.name, priority: c.priority, version: this.#o.softwareVersion ?? '0.0.0' };
+    this.#identity = await this.#loadIdentity(uuid);
+    const hlcText = store.getMeta('hlc');
+    const hlc = hlcText ? parseHlc(hlcText) : undefined;
+    this.#machine = new ReplicaMachine({
+      self: this.#self,
+      versions: store.versions(),
+      ...(hlc?.ok ? { hlc: hlc.value } : {}),
+      reportedConflicts: store.conflicts().map((x) => ({ winner: x.winner, loser: x.loser })),
+      relay: true,
+    });
+    this.#lock = new AdminLock({
+      self: { uuid, name: c.name, priority: c.priority, address: formatEndpoint(c.listen) },
+    });
+    this.#applier = new PolicyApplier({
+      policyDir: c.policyDir,
+      applyCommand: c.applyCommand,
+      run: this.#o.run,
+      logger: this.#log,
+    });
+    this.#nodeApplier = new PolicyApplier({ policyDir: join(c.dataDir, 'node-config'), logger: this.#log });
+    const server = new CmServer({
+      identity: this.#identity,
+      node: this.#self,
+      addresses: c.addresses,
+      host: c.listen.host,
+      port: c.listen.port,
+      registry: this.#registry,
+      maxClockSkewMs: c.maxClockSkewMs,
+      clock: this.#clock,
+      logger: this.#log,
+      acceptPeer: (p) => this.#acceptPeer(p.node),
+      onPeer: (conn) => this.#attach(conn, undefined),
+    });
+    this.#listening = await server.listen();
+    this.#server = server;
+    this.#running = true;
+    this.#log.info(
+      `[Coordinator] node ${uuid} (${c.name}) listening on ${formatEndpoint({ host: c.listen.host, port: this.#listening.port })}, Current Storage Timestamp ${this.storageTimestamp ?? '-'}`,
+    );
+    // the policy in place matches the store (a crash between a write and its apply is caught up here)
+    const current = this.#machine.current('policy');
+    if (current) this.#applyVersion('policy', current);
+    const own = this.#machine.current(`node:${uuid}`);
+    if (own) this.#applyVersion(`node:${uuid}`, own);
+    // peers: from the configuration and from what the store remembers
+    const endpoints = new Map<string, Endpoint>();
+    for (const e of c.peers) endpoints.set(formatEndpoint(e), e);
+    for (const p of store.peers()) {
+      try {
+        const e = parsePeerAddress(p.address);
+        endpoints.set(formatEndpoint(e), e);
+      } catch {
+        /* a peer without a known address: it connects to us */
+      }
+    }
+    for (const e of endpoints.values()) this.#dial(this.#newPeer(e));
+    this.#scheduleTick();
+    if (this.#o.controlSocket ?? true)
+      this.#closeControl = await serveControl(controlSocketPath(c.dataDir), (r) =>
+        this.#control(r.command, r.args ?? {}),
+      );
+  }
+
+  /** Stops the node: control socket, timers, connections, listener, store. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    await this.#closeControl?.();
+    if (this.#tick) this.#clock.clearTimeout(this.#tick);
+    for (const p of [...this.#peers.values(), ...this.#pending]) {
+      if (p.retry) this.#clock.clearTimeout(p.retry);
+      p.conn?.close();
+    }
+    await this.#server?.close();
+    await this.#applyChain;
+    this.#store?.close();
+  }
+
+  /**
+   * Saves a new version of the policy (or of this node's own configuration): durable here when it
+   * returns, then pushed to every reachable node.
+   *
+   * @param documents - the full set of documents
+   * @param options - scope (`policy` default, or `node` for this node's configuration) and comment
+   */
+  save(
+    documents: readonly PolicyDocument[],
+    options: { scope?: 'policy' | 'node'; comment?: string | undefined } = {},
+  ): { version: string; storageTimestamp: string } {
+    const scope: Scope = options.scope === 'node' ? `node:${this.self.uuid}` : 'policy';
+    const actions = this.#step({
+      type: 'save',
+      at: this.#wall(),
+      scope,
+      documents,
+      comment: options.comment,
+    });
+    const persisted = actions.find((a) => a.type === 'persist');
+    const version = persisted?.type === 'persist' ? persisted.versions[0] : undefined;
+    if (!version) throw new CmError('CM_STORE', 'the save produced no version');
+    return { version: version.id, storageTimestamp: this.storageTimestamp ?? '' };
+  }
+
+  /** The current version of a scope (default the policy). */
+  current(scope: Scope = 'policy'): Version | undefined {
+    return this.#machine?.current(scope);
+  }
+
+  /**
+   * Adds the node at `address` to this cluster: its policy is replaced by this node's.
+   *
+   * @throws {@link CmError} `CM_NO_LISTENER` (this node is not listening), `CM_CANNOT_CONNECT` (301:
+   *   refused, unreachable, certificate verification), `CM_TIME_DIFFERENCE_TOO_HIGH` (405),
+   *   `CM_INCOMPATIBLE_VERSION`
+   */
+  async addNode(address: Endpoint): Promise<NodeIdentity> {
+    if (!this.#running || !this.#server)
+      throw new CmError('CM_NO_LISTENER', 'the local node has no running listener');
+    const peer = this.#newPeer(address);
+    const conn = await connectPeer(address, {
+      identity: this.#identity as NodeTlsIdentity,
+      node: this.self,
+      addresses: this.#c.addresses,
+      registry: this.#registry,
+      maxClockSkewMs: this.#c.maxClockSkewMs,
+      messageName: 'co_distribute_add_cluster_node',
+      clock: this.#clock,
+      logger: this.#log,
+      acceptPeer: (p) => this.#acceptPeer(p.node),
+    });
+    const versions = this.#machine?.versions('policy') ?? [];
+    await conn.send({ type: 'adopt', body: { scope: 'policy', versions } });
+    this.#attach(conn, peer);
+    this.#log.info(`[Coordinator] node ${conn.peer.node.uuid} (${conn.peer.node.name}) added to the cluster`);
+    return conn.peer.node;
+  }
+
+  /**
+   * Attaches an admin session (the cluster's admin lock).
+   *
+   * @throws {@link CmError} `CM_GUI_ATTACH` (`STATUS_ERROR_GUI_ATTACH`) naming the node that holds it
+   */
+  attachAdmin(session: string): void {
+    for (const a of this.#lockStep({ type: 'acquire', at: this.#wall(), session }))
+      if (a.type === 'refused') throw guiAttachError(this.self, a.holder);
+  }
+
+  /** Detaches an admin session. */
+  detachAdmin(session: string): void {
+    this.#lockStep({ type: 'release', at: this.#wall(), session });
+  }
+
+  /** The cluster as this node sees it. */
+  status(): CmStatus {
+    const machine = this.#machine as ReplicaMachine;
+    const snap = machine.snapshot();
+    const store = this.#store as CmStore;
+    const self = this.self;
+    const records = new Map(store.peers().map((p) => [p.node.uuid, p]));
+    const nodes: CmStatusNode[] = [
+      {
+        uuid: self.uuid,
+        name: self.name,
+        address: formatEndpoint({
+          host: this.#c.listen.host,
+          port: this.#listening?.port ?? this.#c.listen.port,
+        }),
+        version: self.version,
+        storageTimestamp: snap.storageTimestamp ?? null,
+        reachable: true,
+        lastError: this.#lastApplyFailure ?? null,
+      },
+    ];
+    let inSync = true;
+    for (const [uuid, peer] of this.#peers) {
+      const sync = snap.peers.find((p) => p.node.uuid === uuid);
+      const rec = records.get(uuid);
+      const reachable = peer.conn?.state === 'open';
+      const ts = sync?.storageTimestamp ?? rec?.storageTimestamp ?? null;
+      if (!reachable || !sync?.inSync || ts !== (snap.storageTimestamp ?? null)) inSync = false;
+      nodes.push({
+        uuid,
+        name: peer.identity?.name ?? rec?.node.name ?? '?',
+        address: peer.endpoint ? formatEndpoint(peer.endpoint) : (rec?.address ?? '?'),
+        version: peer.identity?.version ?? rec?.node.version ?? '?',
+        storageTimestamp: ts,
+        reachable,
+        lastError: peer.lastError ?? rec?.lastError ?? null,
+      });
+    }
+    const ref = (id: string): CmVersionRef => {
+      const v = machine.version(id) ?? store.getVersion(id);
+      return {
+        id,
+        origin: v?.origin.name ?? '?',
+        storageTimestamp: v ? formatStamp(v) : '?',
+      };
+    };
+    const conflicts = store
+      .conflicts()
+      .map((x) => ({ scope: x.scope, winner: ref(x.winner), loser: ref(x.loser) }));
+    return { self: { uuid: self.uuid, name: self.name }, inSync, nodes, conflicts };
+  }
+
+  // ---- control socket --------------------------------------------------------------------------
+
+  async #control(command: string, args: Readonly<Record<string, unknown>>): Promise<unknown> {
+    switch (command) {
+      case 'status':
+        return this.status();
+      case 'save': {
+        const documents = args.documents as PolicyDocument[];
+        if (!Array.isArray(documents))
+          throw new CmError('CM_INVALID_ARGUMENT', 'save: documents must be an array');
+        return this.save(documents, {
+          scope: args.scope === 'node' ? 'node' : 'policy',
+          comment: typeof args.comment === 'string' ? args.comment : undefined,
+        });
+      }
+      case 'show': {
+        const v = this.current('policy');
+        return {
+          version: v?.id ?? null,
+          storageTimestamp: this.storageTimestamp ?? null,
+          documents: v?.documents ?? [],
+        };
+      }
+      case 'add-node': {
+        const node = await this.addNode(parsePeerAddress(String(args.address ?? '')));
+        return { uuid: node.uuid, name: node.name };
+      }
+      case 'attach':
+        this.attachAdmin(String(args.session ?? 'cli'));
+        return { attached: true };
+      case 'detach':
+        this.detachAdmin(String(args.session ?? 'cli'));
+        return { detached: true };
+      default:
+        throw new CmError('CM_INVALID_ARGUMENT', `unknown command ${command}`);
+    }
+  }
+
+  // ---- peers -----------------------------------------------------------------------------------
+
+  #acceptPeer(node: NodeIdentity): CmError | undefined {
+    const major = (v: string) => v.split('.')[0];
+    if (major(node.version) !== major(this.self.version))
+      return new CmError(
+        'CM_INCOMPATIBLE_VERSION',
+        `node ${node.uuid} (${node.name}) runs version ${node.version}, this node ${this.self.version}: not merged`,
+        { details: { peer: node.uuid, version: node.version } },
+      );
+    return undefined;
+  }
+
+  #newPeer(endpoint: Endpoint | undefined): Peer {
+    return {
+      conn: undefined,
+      endpoint,
+      identity: undefined,
+      lastError: undefined,
+      retry: undefined,
+      backoffMs: 1000,
+      sendQueue: Promise.resolve(),
+    };
+  }
+
+  /** Connects to a configured peer, retrying with a backoff while the node runs. */
+  #dial(peer: Peer): void {
+    if (!this.#running || !peer.endpoint) return;
+    this.#pending.add(peer);
+    connectPeer(peer.endpoint, {
+      identity: this.#identity as NodeTlsIdentity,
+      node: this.self,
+      addresses: this.#c.addresses,
+      registry: this.#registry,
+      maxClockSkewMs: this.#c.maxClockSkewMs,
+      clock: this.#clock,
+      logger: this.#log,
+      acceptPeer: (p) => this.#acceptPeer(p.node),
+      ...(peer.identity ? { expectedUuid: peer.identity.uuid, expectedName: peer.identity.name } : {}),
+    }).then(
+      (conn) => {
+        this.#pending.delete(peer);
+        peer.backoffMs = 1000;
+        this.#attach(conn, peer);
+      },
+      (e: CmError) => {
+        peer.lastError = e.message;
+        if (peer.identity) this.#recordPeer(peer);
+        this.#retry(peer);
+      },
+    );
+  }
+
+  #retry(peer: Peer): void {
+    if (!this.#running || !peer.endpoint) return;
+    if (peer.retry) this.#clock.clearTimeout(peer.retry);
+    peer.retry = this.#clock.setTimeout(() => {
+      peer.retry = undefined;
+      this.#dial(peer);
+    }, peer.backoffMs);
+    peer.backoffMs = Math.min(peer.backoffMs * 2, 30_000);
+  }
+
+  /** A connection completed its hello: one per peer (the one opened by the lower uuid wins a race). */
+  #attach(conn: PeerConnection, dialed: Peer | undefined): void {
+    if (!this.#running) {
+      conn.close();
+      return;
+    }
+    const node = conn.peer.node;
+    if (node.uuid === this.self.uuid) {
+      conn.close();
+      return;
+    }
+    const existing = this.#peers.get(node.uuid);
+    const peer = existing ?? dialed ?? this.#newPeer(undefined);
+    if (dialed && existing && dialed !== existing) {
+      existing.endpoint ??= dialed.endpoint;
+      this.#pending.delete(dialed);
+    }
+    if (peer.conn?.state === 'open') {
+      const clientOf = (c: PeerConnection) => (c.role === 'client' ? this.self.uuid : c.peer.node.uuid);
+      const keepNew = clientOf(conn) < clientOf(peer.conn);
+      const drop = keepNew ? peer.conn : conn;
+      if (!keepNew) {
+        conn.close();
+        return;
+      }
+      peer.conn = undefined;
+      drop.close();
+    }
+    peer.conn = conn;
+    peer.identity = node;
+    peer.lastError = undefined;
+    if (!peer.endpoint && conn.peer.addresses[0])
+      peer.endpoint = { host: conn.peer.addresses[0], port: this.#c.listen.port };
+    this.#peers.set(node.uuid, peer);
+    this.#recordPeer(peer);
+    conn.onMessage((m) => {
+      if (peer.conn !== conn) return;
+      // every message carries the sender's clock: nothing is applied from a peer that drifted too far since
+      // the handshake (one second allowed for the message's own transit and queueing)
+      if (Math.abs(m.clock - this.#wall()) > this.#c.maxClockSkewMs + 1000) {
+        const e = new CmError(
+          'CM_TIME_DIFFERENCE_TOO_HIGH',
+          `(405 - 'time difference too high') node ${node.uuid} (${node.name}): its clock is ${((m.clock - this.#wall()) / 1000).toFixed(1)} s off`,
+          { details: { peer: node.uuid } },
+        );
+        this.#log.error(
+          `[Coordinator] [NodeRequestFailed] Message '<${m.type}>' on node ${node.uuid} (${node.name}) failed with error '${e.message}'`,
+        );
+        conn.close(e);
+        return;
+      }
+      this.#onMessage(peer, node, m.type, m.body);
+    });
+    conn.onClose((e) => {
+      if (peer.conn !== conn) return;
+      peer.conn = undefined;
+      if (e) peer.lastError = e.message;
+      this.#recordPeer(peer);
+      this.#step({ type: 'peerDown', at: this.#wall(), peer: node.uuid });
+      this.#retry(peer);
+    });
+    this.#step({ type: 'peerUp', at: this.#wall(), peer: node });
+    this.#lockStep({ type: 'peerUp', at: this.#wall(), peer: node.uuid });
+  }
+
+  #onMessage(peer: Peer, node: NodeIdentity, type: string, body: unknown): void {
+    if (type === 'adopt') {
+      const b = body as AdoptBody;
+      this.#log.warn(
+        `[Coordinator] this node was added to the cluster of ${node.name} (${node.uuid}): its policy replaces ours`,
+      );
+      this.#step({ type: 'adopt', at: this.#wall(), scope: b.scope, versions: b.versions });
+      return;
+    }
+    const message = body as CmMessage;
+    if (message.type === 'lease' || message.type === 'leaseRelease')
+      this.#lockStep({
+        type: 'received',
+        at: this.#wall(),
+        from: node.uuid,
+        message: message as LockMessage,
+      });
+    else
+      this.#step({
+        type: 'received',
+        at: this.#wall(),
+        from: node.uuid,
+        message: message as ReplicationMessage,
+      });
+    if (message.type === 'summary') this.#recordPeer(peer);
+  }
+
+  #recordPeer(peer: Peer): void {
+    const node = peer.identity;
+    if (!node || !this.#store) return;
+    const sync = this.#machine?.snapshot().peers.find((p) => p.node.uuid === node.uuid);
+    this.#store.putPeer({
+      node,
+      address: peer.endpoint ? formatEndpoint(peer.endpoint) : '',
+      lastSeen: peer.conn?.state === 'open' ? this.#wall() : undefined,
+      lastError: peer.lastError,
+      storageTimestamp: sync?.storageTimestamp,
+    });
+  }
+
+  // ---- machines --------------------------------------------------------------------------------
+
+  #wall(): number {
+    return Math.floor(this.#clock.wallTime());
+  }
+
+  #step(event: ReplicaEvent): ReplicaAction[] {
+    const machine = this.#machine as ReplicaMachine;
+    const store = this.#store as CmStore;
+    const actions = machine.step(event);
+    if (actions.some((a) => a.type === 'persist' || a.type === 'replaceScope')) this.#announceSummary();
+    for (const a of actions) {
+      switch (a.type) {
+        case 'persist':
+          // durable before anything after it (an ack, a broadcast) tells others so
+          store.putVersions(a.versions);
+          if (machine.hlc) store.setMeta('hlc', formatHlc(machine.hlc));
+          break;
+        case 'replaceScope':
+          store.replaceScope(a.scope, a.versions);
+          break;
+        case 'send':
+          this.#send(a.to, a.message);
+          break;
+        case 'broadcast':
+          for (const uuid of this.#peers.keys()) this.#send(uuid, a.message);
+          break;
+        case 'currentChanged':
+          if (a.apply) this.#applyVersion(a.scope, a.version);
+          this.#log.info(
+            `[Coordinator] ${a.scope} is now ${a.version.id.slice(0, 12)} from ${a.version.origin.name}, Current Storage Timestamp ${formatStamp(a.version)}`,
+          );
+          break;
+        case 'conflict':
+          store.putConflict({
+            scope: a.scope,
+            winner: a.winner.id,
+            loser: a.loser.id,
+            detectedAt: this.#wall(),
+          });
+          this.#log.warn(
+            `[Coordinator] [Conflict] ${a.scope}: ${a.winner.id.slice(0, 12)} (${a.winner.origin.name}) wins over ${a.loser.id.slice(0, 12)} (${a.loser.origin.name}); the losing version is kept`,
+          );
+          break;
+        case 'log':
+          if (a.level === 'warn') this.#log.warn(a.message);
+          else this.#log.info(a.message);
+          break;
+      }
+    }
+    return actions;
+  }
+
+  /**
+   * After a change of its versions the node tells every peer its new summary (soon, once per burst), so
+   * that each side's in-sync view is current without waiting for the next anti-entropy round.
+   */
+  #announceSummary(): void {
+    if (this.#summaryPending || !this.#running) return;
+    this.#summaryPending = true;
+    this.#clock.setImmediate(() => {
+      this.#summaryPending = false;
+      const summary = this.#machine?.summary();
+      if (summary) for (const uuid of this.#peers.keys()) this.#send(uuid, summary);
+    });
+  }
+
+  #summaryPending = false;
+
+  #lockStep(event: Parameters<AdminLock['step']>[0]): AdminLockAction[] {
+    const actions = (this.#lock as AdminLock).step(event);
+    for (const a of actions) {
+      if (a.type === 'send') this.#send(a.to, a.message);
+      else if (a.type === 'broadcast') for (const uuid of this.#peers.keys()) this.#send(uuid, a.message);
+      else if (a.type === 'lost')
+        this.#log.warn(
+          `[Coordinator] admin session ${a.lease.session} lost the lock to ${a.winner.holder.name}`,
+        );
+      else if (a.type === 'expired')
+        this.#log.info(`[Coordinator] the admin lock of ${a.lease.holder.name} expired`);
+    }
+    return actions;
+  }
+
+  #send(uuid: string, message: CmMessage): void {
+    const peer = this.#peers.get(uuid);
+    const conn = peer?.conn;
+    if (!peer || !conn || conn.state !== 'open') return;
+    peer.sendQueue = peer.sendQueue
+      .then(() => conn.send({ type: WIRE_TYPE[message.type], body: message }))
+      .catch((e: Error) => {
+        peer.lastError = e.message;
+      });
+  }
+
+  #applyVersion(scope: Scope, version: Version): void {
+    const applier = scope === 'policy' ? this.#applier : this.#nodeApplier;
+    if (!applier) return;
+    this.#applyChain = this.#applyChain.then(async () => {
+      try {
+        const r = await applier.apply(version);
+        this.#lastApplyFailure = r.failure;
+      } catch (e) {
+        this.#lastApplyFailure = (e as Error).message;
+        this.#log.error(
+          `[Coordinator] cannot put ${scope} ${version.id.slice(0, 12)} in place: ${(e as Error).message}`,
+        );
+      }
+    });
+  }
+
+  #scheduleTick(): void {
+    if (!this.#running) return;
+    this.#tick = this.#clock.setTimeout(() => {
+      this.#step({ type: 'tick', at: this.#wall() });
+      this.#lockStep({ type: 'tick', at: this.#wall() });
+      this.#scheduleTick();
+    }, 1000);
+  }
+
+  async #loadIdentity(uuid: string): Promise<NodeTlsIdentity> {
+    const c = this.#c;
+    const caPem = await readFile(c.ca.cert, 'utf8').catch((e: Error) => {
+      throw new CmError('CM_CERTIFICATE', `cannot read the cluster CA ${c.ca.cert}: ${e.message}`, {
+        cause: e,
+      });
+    });
+    if (c.certificate) {
+      const [certPem, keyPem] = await Promise.all([
+        readFile(c.certificate.cert, 'utf8'),
+        readFile(c.certificate.key, 'utf8'),
+      ]);
+      return { caPems: [caPem], certPem, keyPem };
+    }
+    const dir = join(c.dataDir, 'identity');
+    try {
+      const loaded = await loadIdentity(dir);
+      if (loaded.caPems.includes(caPem) || loaded.caPems.some((p) => p.trim() === caPem.trim()))
+        return loaded;
+    } catch {
+      /* none yet, or from another CA: issue a new one */
+    }
+    const caKeyPem = await readFile(c.ca.key as string, 'utf8').catch((e: Error) => {
+      throw new CmError('CM_CERTIFICATE', `cannot read the cluster CA key ${c.ca.key}: ${e.message}`, {
+        cause: e,
+      });
+    });
+    const issued = await issueNodeCertificate({
+      ca: { certPem: caPem, keyPem: caKeyPem },
+      node: { uuid, name: c.name },
+      addresses: c.addresses,
+    });
+    const identity = { caPems: [caPem], ...issued };
+    await writeIdentity(dir, identity);
+    this.#log.info(
+      `[Coordinator] issued the certificate of node ${uuid} (${c.name}) for ${c.addresses.join(', ')}`,
+    );
+    return identity;
+  }
+}
+
+function formatStamp(v: Version): string {
+  return formatHlc(v.stamp);
+}

@@ -1,0 +1,15 @@
+export { type ApplyOutcome, PolicyApplier, type PolicyApplierOptions, safeDocumentPath } from './apply';
+export {
+  CmNode,
+  type CmNodeOptions,
+  type CmStatus,
+  type CmStatusNode,
+  type CmVersionRef,
+} from './cm-node';
+export {
+  type ControlAnswer,
+  type ControlRequest,
+  controlRequest,
+  controlSocketPath,
+  serveControl,
+} from './control';
