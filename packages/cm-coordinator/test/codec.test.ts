@@ -6,9 +6,9 @@ import {
   bodyValidator,
   type CmEnvelope,
   cmCodeOfWire,
-  decodeMessage,
-  encodeFrame,
-  encodeMessage,
+  decodeCmMessage,
+  encodeCmFrame,
+  encodeCmMessage,
   FrameDecoder,
   MessageDecoder,
   MessageRegistry,
@@ -72,7 +72,7 @@ describe('frames', () => {
         fc.array(message, { minLength: 1, maxLength: 6 }),
         fc.array(fc.nat(), { maxLength: 8 }),
         (msgs, cuts) => {
-          const bytes = Buffer.concat(msgs.map((m) => encodeMessage(m)));
+          const bytes = Buffer.concat(msgs.map((m) => encodeCmMessage(m)));
           const d = new MessageDecoder({ registry: registry() });
           const got: CmEnvelope[] = [];
           for (const c of chunks(bytes, cuts)) {
@@ -88,7 +88,7 @@ describe('frames', () => {
   });
 
   it('decodes byte by byte and reports a partial frame', () => {
-    const bytes = encodeMessage(hello);
+    const bytes = encodeCmMessage(hello);
     const d = new MessageDecoder();
     for (let i = 0; i < bytes.length - 1; i++) expect(d.push(bytes.subarray(i, i + 1)).messages).toEqual([]);
     expect(d.midFrame).toBe(true);
@@ -104,7 +104,7 @@ describe('frames', () => {
     const r = d.push(head);
     expect(r.error?.code).toBe('CM_BAD_FRAME');
     expect(r.error?.details).toMatchObject({ length: 1025, maxFrameBytes: 1024 });
-    expect(d.push(encodeFrame(Buffer.from('{}'))).error?.code).toBe('CM_BAD_FRAME');
+    expect(d.push(encodeCmFrame(Buffer.from('{}'))).error?.code).toBe('CM_BAD_FRAME');
     expect(new FrameDecoder().push(Buffer.alloc(4)).error?.code).toBe('CM_BAD_FRAME');
     // the default limit is 64 MiB
     const big = Buffer.alloc(4);
@@ -116,20 +116,20 @@ describe('frames', () => {
 
   it('returns the messages before a bad frame, then the error', () => {
     const bytes = Buffer.concat([
-      encodeMessage(hello),
-      encodeFrame(Buffer.from('not json')),
-      encodeMessage(hello),
+      encodeCmMessage(hello),
+      encodeCmFrame(Buffer.from('not json')),
+      encodeCmMessage(hello),
     ]);
     const r = new MessageDecoder().push(bytes);
     expect(r.messages).toHaveLength(1);
     expect(r.error?.code).toBe('CM_BAD_FRAME');
   });
 
-  it('encodeMessage refuses a message over the limit and a body JSON cannot hold', () => {
+  it('encodeCmMessage refuses a message over the limit and a body JSON cannot hold', () => {
     expect(() =>
-      encodeMessage({ type: 'push', clock: 1, body: { s: 'x'.repeat(2000) } }, { maxFrameBytes: 1000 }),
+      encodeCmMessage({ type: 'push', clock: 1, body: { s: 'x'.repeat(2000) } }, { maxFrameBytes: 1000 }),
     ).toThrow(expect.objectContaining({ code: 'CM_BAD_FRAME' }));
-    expect(() => encodeMessage({ type: 'push', clock: 1, body: { n: 1n } })).toThrow(
+    expect(() => encodeCmMessage({ type: 'push', clock: 1, body: { n: 1n } })).toThrow(
       expect.objectContaining({ code: 'CM_BAD_MESSAGE' }),
     );
     expect(() => new FrameDecoder({ maxFrameBytes: 0 })).toThrow(
@@ -139,7 +139,7 @@ describe('frames', () => {
 });
 
 describe('messages', () => {
-  const dec = (v: unknown, r?: MessageRegistry) => decodeMessage(Buffer.from(JSON.stringify(v)), r);
+  const dec = (v: unknown, r?: MessageRegistry) => decodeCmMessage(Buffer.from(JSON.stringify(v)), r);
 
   it('accepts the handshake messages and refuses an unknown type with CM_BAD_MESSAGE', () => {
     expect(dec(hello)).toEqual({ ok: true, value: hello });
@@ -208,11 +208,11 @@ describe('messages', () => {
   });
 
   it('refuses a payload that is not UTF-8 JSON with CM_BAD_FRAME', () => {
-    expect(decodeMessage(Buffer.from([0xff, 0xfe, 0x7b]))).toMatchObject({
+    expect(decodeCmMessage(Buffer.from([0xff, 0xfe, 0x7b]))).toMatchObject({
       ok: false,
       error: { code: 'CM_BAD_FRAME' },
     });
-    expect(decodeMessage(Buffer.from('{"type":'))).toMatchObject({
+    expect(decodeCmMessage(Buffer.from('{"type":'))).toMatchObject({
       ok: false,
       error: { code: 'CM_BAD_FRAME' },
     });
@@ -242,8 +242,8 @@ describe('messages', () => {
 
   it('never throws on mutated valid frames (property)', () => {
     const base = Buffer.concat([
-      encodeMessage(hello),
-      encodeMessage({ type: 'push', id: 'r1', clock: 9, body: { a: [1, 2] } }),
+      encodeCmMessage(hello),
+      encodeCmMessage({ type: 'push', id: 'r1', clock: 9, body: { a: [1, 2] } }),
     ]);
     fc.assert(
       fc.property(
@@ -266,7 +266,7 @@ describe('messages', () => {
   it('random JSON values as envelopes are typed errors, never throws (property)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
-        const r = decodeMessage(Buffer.from(JSON.stringify(v) ?? 'null'), registry());
+        const r = decodeCmMessage(Buffer.from(JSON.stringify(v) ?? 'null'), registry());
         if (!r.ok) expect(['CM_BAD_FRAME', 'CM_BAD_MESSAGE']).toContain(r.error.code);
       }),
       { numRuns: 300 },

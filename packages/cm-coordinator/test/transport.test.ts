@@ -4,8 +4,8 @@ import { type Clock, MemoryLogger, systemClock } from '@proxyha/common';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type CmEnvelope,
-  encodeFrame,
-  encodeMessage,
+  encodeCmFrame,
+  encodeCmMessage,
   MessageDecoder,
   MessageRegistry,
 } from '../src/codec/index';
@@ -173,7 +173,7 @@ async function rawClient(port: number, identity: NodeTlsIdentity) {
     socket.destroy();
   });
   const helloFrame = (node: NodeIdentity = B, clock = Date.now()) =>
-    encodeMessage({ type: 'hello', clock, body: { protocol: 1, node, addresses: [] } });
+    encodeCmMessage({ type: 'hello', clock, body: { protocol: 1, node, addresses: [] } });
   return { socket, received, isClosed: () => closed, helloFrame };
 }
 
@@ -301,7 +301,7 @@ describe('mutual TLS and the hello exchange', () => {
     expect(raw.received[0]).toMatchObject({ type: 'error', body: { code: 403, text: 'identity mismatch' } });
     const other = await rawClient(s.port, p256.b);
     other.socket.write(
-      encodeMessage({
+      encodeCmMessage({
         type: 'hello',
         clock: Date.now(),
         body: { protocol: 1, node: B, addresses: [], to: C.uuid },
@@ -421,7 +421,7 @@ describe('bad peers', () => {
     const raw = await rawClient(s.port, p256.b);
     const bytes = Buffer.concat([
       raw.helloFrame(),
-      encodeMessage({ type: 'push', clock: Date.now(), body: { x: 'y'.repeat(300) } }),
+      encodeCmMessage({ type: 'push', clock: Date.now(), body: { x: 'y'.repeat(300) } }),
     ]);
     for (let i = 0; i < bytes.length; i += 7) {
       raw.socket.write(bytes.subarray(i, i + 7));
@@ -449,7 +449,7 @@ describe('bad peers', () => {
     const junk = await rawClient(s.port, p256.b);
     junk.socket.write(junk.helloFrame());
     await vi.waitFor(() => expect(junk.received[0]?.type).toBe('hello-ack'));
-    junk.socket.write(encodeFrame(Buffer.from('{"type":"launch-missiles","clock":1,"body":{}}')));
+    junk.socket.write(encodeCmFrame(Buffer.from('{"type":"launch-missiles","clock":1,"body":{}}')));
     await vi.waitFor(() => expect(junk.isClosed()).toBe(true));
     expect(junk.received[1]).toMatchObject({ type: 'error', body: { code: 400, text: 'bad message' } });
 
@@ -474,7 +474,7 @@ describe('bad peers', () => {
     const raw = await rawClient(s.port, p256.b);
     raw.socket.write(raw.helloFrame());
     await vi.waitFor(() => expect(s.peers).toHaveLength(1));
-    const frame = encodeMessage({ type: 'push', clock: Date.now(), body: { big: 'z'.repeat(1000) } });
+    const frame = encodeCmMessage({ type: 'push', clock: Date.now(), body: { big: 'z'.repeat(1000) } });
     raw.socket.write(frame.subarray(0, 100));
     const e = await (s.peers[0] as PeerConnection).closed;
     expect(e?.code).toBe('CM_CANNOT_CONNECT');

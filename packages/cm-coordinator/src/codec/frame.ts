@@ -45,7 +45,7 @@ export function maxFrameBytesOf(options: FrameOptions | undefined): number {
  * @param options - the size limit
  * @throws CmError `CM_BAD_FRAME` when the payload is empty or larger than `maxFrameBytes`
  */
-export function encodeFrame(payload: Uint8Array, options?: FrameOptions): Buffer {
+export function encodeCmFrame(payload: Uint8Array, options?: FrameOptions): Buffer {
   const max = maxFrameBytesOf(options);
   if (payload.length === 0 || payload.length > max)
     throw new CmError('CM_BAD_FRAME', `frame of ${payload.length} bytes is outside 1..${max} bytes`, {

@@ -1,7 +1,7 @@
 // Public API of the codec: frames, the message envelope, the handshake messages and the type registry.
 export {
   DEFAULT_MAX_FRAME_BYTES,
-  encodeFrame,
+  encodeCmFrame,
   FRAME_HEADER_BYTES,
   type FrameBatch,
   FrameDecoder,
@@ -13,9 +13,9 @@ export {
   CM_PROTOCOL_VERSION,
   type CmEnvelope,
   cmCodeOfWire,
-  decodeMessage,
+  decodeCmMessage,
   type ErrorBody,
-  encodeMessage,
+  encodeCmMessage,
   HANDSHAKE_TYPES,
   type HandshakeMessage,
   type HelloAckBody,

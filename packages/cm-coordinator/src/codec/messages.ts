@@ -3,7 +3,7 @@ import { type ConfigIssue, err, issuesFromSchema, ok, type Result } from '@proxy
 import { z } from 'zod';
 import { CmError, type CmErrorCode } from '../errors';
 import type { NodeIdentity } from '../machine/types';
-import { encodeFrame, FrameDecoder, type FrameOptions } from './frame';
+import { encodeCmFrame, FrameDecoder, type FrameOptions } from './frame';
 
 /** Version of the wire protocol this package speaks (the `protocol` of a hello). */
 export const CM_PROTOCOL_VERSION = 1;
@@ -301,7 +301,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @returns the message; `CM_BAD_FRAME` when the payload is not UTF-8 JSON, `CM_BAD_MESSAGE` when it is
  *   not a valid message of a registered type
  */
-export function decodeMessage(
+export function decodeCmMessage(
   payload: Uint8Array,
   registry: MessageRegistry = defaultRegistry(),
 ): Result<CmEnvelope, CmError> {
@@ -335,7 +335,7 @@ function defaultRegistry(): MessageRegistry {
  * @throws CmError `CM_BAD_FRAME` when the encoding exceeds `maxFrameBytes`; `CM_BAD_MESSAGE` when it
  *   cannot be encoded
  */
-export function encodeMessage(message: CmEnvelope, options?: FrameOptions): Buffer {
+export function encodeCmMessage(message: CmEnvelope, options?: FrameOptions): Buffer {
   let json: string;
   try {
     json = JSON.stringify(
@@ -353,7 +353,7 @@ export function encodeMessage(message: CmEnvelope, options?: FrameOptions): Buff
       },
     );
   }
-  return encodeFrame(Buffer.from(json, 'utf8'), options);
+  return encodeCmFrame(Buffer.from(json, 'utf8'), options);
 }
 
 /** What {@link MessageDecoder.push} found in the bytes so far. */
@@ -408,7 +408,7 @@ export class MessageDecoder {
     const batch = this.#frames.push(chunk);
     const messages: CmEnvelope[] = [];
     for (const frame of batch.frames) {
-      const r = decodeMessage(frame, this.#registry);
+      const r = decodeCmMessage(frame, this.#registry);
       if (!r.ok) {
         this.#error = r.error;
         return { messages, error: r.error };

@@ -103,7 +103,7 @@ export interface ReplicaConfig {
 }
 
 /** An admin's "Save Changes": a new version of a scope made on this node. */
-export interface SaveEvent {
+export interface ReplicaSaveEvent {
   /** `save`. */
   readonly type: 'save';
   /** The node's wall clock, ms since the epoch. */
@@ -117,7 +117,7 @@ export interface SaveEvent {
 }
 
 /** A replication message from a peer (authenticated by the transport; its clock checked `ok`). */
-export interface ReceivedEvent {
+export interface ReplicaReceivedEvent {
   /** `received`. */
   readonly type: 'received';
   /** The node's wall clock, ms since the epoch. */
@@ -129,7 +129,7 @@ export interface ReceivedEvent {
 }
 
 /** A peer became reachable (connected, authenticated, clock `ok`). */
-export interface PeerUpEvent {
+export interface ReplicaPeerUpEvent {
   /** `peerUp`. */
   readonly type: 'peerUp';
   /** The node's wall clock, ms since the epoch. */
@@ -141,7 +141,7 @@ export interface PeerUpEvent {
 }
 
 /** A peer became unreachable (or its clock too far off). */
-export interface PeerDownEvent {
+export interface ReplicaPeerDownEvent {
   /** `peerDown`. */
   readonly type: 'peerDown';
   /** The node's wall clock, ms since the epoch. */
@@ -151,7 +151,7 @@ export interface PeerDownEvent {
 }
 
 /** "Add node": this node's versions of a scope are replaced by those of the node it is added from. */
-export interface AdoptEvent {
+export interface ReplicaAdoptEvent {
   /** `adopt`. */
   readonly type: 'adopt';
   /** The node's wall clock, ms since the epoch. */
@@ -163,7 +163,7 @@ export interface AdoptEvent {
 }
 
 /** Time passes: summaries to peers every sync interval, unacknowledged pushes sent again. */
-export interface TickEvent {
+export interface ReplicaTickEvent {
   /** `tick`. */
   readonly type: 'tick';
   /** The node's wall clock, ms since the epoch. */
@@ -171,13 +171,19 @@ export interface TickEvent {
 }
 
 /** An event of a `ReplicaMachine`. */
-export type ReplicaEvent = SaveEvent | ReceivedEvent | PeerUpEvent | PeerDownEvent | AdoptEvent | TickEvent;
+export type ReplicaEvent =
+  | ReplicaSaveEvent
+  | ReplicaReceivedEvent
+  | ReplicaPeerUpEvent
+  | ReplicaPeerDownEvent
+  | ReplicaAdoptEvent
+  | ReplicaTickEvent;
 
 /**
  * Write these versions durably (one transaction, `CmStore.putVersions`) before carrying out the actions
  * after it: an `ack` or a `broadcast` that follows tells others they are durable here.
  */
-export interface PersistAction {
+export interface ReplicaPersistAction {
   /** `persist`. */
   readonly type: 'persist';
   /** The versions (new to this node). */
@@ -185,7 +191,7 @@ export interface PersistAction {
 }
 
 /** Replace everything of a scope durably (`CmStore.replaceScope`), before the actions after it. */
-export interface ReplaceScopeAction {
+export interface ReplicaReplaceScopeAction {
   /** `replaceScope`. */
   readonly type: 'replaceScope';
   /** The scope. */
@@ -195,7 +201,7 @@ export interface ReplaceScopeAction {
 }
 
 /** Send a message to one peer (dropped by the driver when the peer is not connected). */
-export interface SendAction {
+export interface ReplicaSendAction {
   /** `send`. */
   readonly type: 'send';
   /** The peer's uuid. */
@@ -205,7 +211,7 @@ export interface SendAction {
 }
 
 /** Send a message to every peer that is up. */
-export interface BroadcastAction {
+export interface ReplicaBroadcastAction {
   /** `broadcast`. */
   readonly type: 'broadcast';
   /** The message. */
@@ -216,7 +222,7 @@ export interface BroadcastAction {
  * The current version of a scope changed: the driver applies its documents when `apply` is true (the
  * policy, or this node's own configuration); other nodes' configurations are only kept.
  */
-export interface CurrentChangedAction {
+export interface ReplicaCurrentChangedAction {
   /** `currentChanged`. */
   readonly type: 'currentChanged';
   /** The scope. */
@@ -230,7 +236,7 @@ export interface CurrentChangedAction {
 }
 
 /** Two versions were saved concurrently: the winner is current, the loser is kept. Once per pair. */
-export interface ConflictAction {
+export interface ReplicaConflictAction {
   /** `conflict`. */
   readonly type: 'conflict';
   /** The scope. */
@@ -242,7 +248,7 @@ export interface ConflictAction {
 }
 
 /** A line for the node's log. */
-export interface LogAction {
+export interface ReplicaLogAction {
   /** `log`. */
   readonly type: 'log';
   /** Its level. */
@@ -253,13 +259,13 @@ export interface LogAction {
 
 /** An action of a `ReplicaMachine`, carried out in order. */
 export type ReplicaAction =
-  | PersistAction
-  | ReplaceScopeAction
-  | SendAction
-  | BroadcastAction
-  | CurrentChangedAction
-  | ConflictAction
-  | LogAction;
+  | ReplicaPersistAction
+  | ReplicaReplaceScopeAction
+  | ReplicaSendAction
+  | ReplicaBroadcastAction
+  | ReplicaCurrentChangedAction
+  | ReplicaConflictAction
+  | ReplicaLogAction;
 
 /** What a `ReplicaMachine` knows of a peer. */
 export interface PeerSyncState {

@@ -7,7 +7,7 @@ import {
   type CmEnvelope,
   cmCodeOfWire,
   type ErrorBody,
-  encodeMessage,
+  encodeCmMessage,
   HANDSHAKE_TYPES,
   MessageDecoder,
   type MessageRegistry,
@@ -319,7 +319,7 @@ export class Connection implements PeerConnection {
   /** Sends a handshake message (internal): any type, stamped now. */
   sendRaw(type: string, body: unknown, id?: string): void {
     if (this.#state === 'closed') return;
-    const frame = encodeMessage(
+    const frame = encodeCmMessage(
       id === undefined ? { type, clock: this.wallNow(), body } : { type, id, clock: this.wallNow(), body },
       { maxFrameBytes: this.#o.maxFrameBytes },
     );
@@ -357,7 +357,7 @@ export class Connection implements PeerConnection {
       message.id === undefined
         ? { type: message.type, clock: this.wallNow(), body: message.body }
         : { type: message.type, id: message.id, clock: this.wallNow(), body: message.body };
-    const frame = encodeMessage(stamped, { maxFrameBytes: this.#o.maxFrameBytes });
+    const frame = encodeCmMessage(stamped, { maxFrameBytes: this.#o.maxFrameBytes });
     if (this.#write(frame)) return;
     await new Promise<void>((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }
