@@ -26,7 +26,7 @@ export {
   MessageRegistry,
   type SafeParser,
   type SafeParserIssue,
-  WIRE_ERRORS,
+  WIRE_ERROR_TEXTS,
   type WireErrorCode,
   wireCodeOf,
 } from './messages';

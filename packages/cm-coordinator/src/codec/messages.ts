@@ -53,7 +53,7 @@ export interface HelloAckBody {
  * Numbered errors on the wire. 301 and 405 are the seed's (`301 - 'cannot connect'`,
  * `405 - 'time difference too high'`); the others are this package's.
  */
-export const WIRE_ERRORS = Object.freeze({
+export const WIRE_ERROR_TEXTS = Object.freeze({
   301: 'cannot connect',
   400: 'bad message',
   403: 'identity mismatch',
@@ -63,12 +63,12 @@ export const WIRE_ERRORS = Object.freeze({
   500: 'internal error',
 } as const);
 
-/** A code of {@link WIRE_ERRORS}. */
-export type WireErrorCode = keyof typeof WIRE_ERRORS;
+/** A code of {@link WIRE_ERROR_TEXTS}. */
+export type WireErrorCode = keyof typeof WIRE_ERROR_TEXTS;
 
 /** Body of `error`: why the sender refuses or drops the connection (without an `id`), or fails a request. */
 export interface ErrorBody {
-  /** The number, e.g. 301 or 405 (see {@link WIRE_ERRORS}; unknown numbers are kept). */
+  /** The number, e.g. 301 or 405 (see {@link WIRE_ERROR_TEXTS}; unknown numbers are kept). */
   readonly code: number;
   /** Its text, e.g. `time difference too high`. */
   readonly text: string;

@@ -11,7 +11,7 @@ import {
   HANDSHAKE_TYPES,
   MessageDecoder,
   type MessageRegistry,
-  WIRE_ERRORS,
+  WIRE_ERROR_TEXTS,
 } from '../codec/messages';
 import { CmError } from '../errors';
 import type { NodeIdentity } from '../machine/types';
@@ -104,6 +104,10 @@ export interface PeerConnection {
   readonly state: 'open' | 'closed';
   /** Bytes handed to the socket and not yet sent. */
   readonly bufferedBytes: number;
+  /** Bytes written to the socket so far (every frame: handshake, messages, pings). */
+  readonly bytesSent: number;
+  /** Bytes read from the socket so far. */
+  readonly bytesReceived: number;
   /** Settles with why the connection closed (undefined for an orderly close by either side). */
   readonly closed: Promise<CmError | undefined>;
   /**
@@ -249,6 +253,8 @@ export class Connection implements PeerConnection {
   #timerDue = Number.POSITIVE_INFINITY;
   /** Bytes received so far. */
   received = 0;
+  /** Bytes written so far. */
+  sent = 0;
 
   constructor(
     socket: TLSSocket,
@@ -289,6 +295,14 @@ export class Connection implements PeerConnection {
 
   get bufferedBytes(): number {
     return this.#socket.writableLength;
+  }
+
+  get bytesSent(): number {
+    return this.sent;
+  }
+
+  get bytesReceived(): number {
+    return this.received;
   }
 
   /** The socket (internal). */
@@ -395,7 +409,7 @@ export class Connection implements PeerConnection {
       const wire = wireOf(error);
       const body: ErrorBody = {
         code: wire,
-        text: (WIRE_ERRORS as Readonly<Record<number, string>>)[wire] ?? 'error',
+        text: (WIRE_ERROR_TEXTS as Readonly<Record<number, string>>)[wire] ?? 'error',
         detail: error.message.slice(0, 8000),
       };
       try {
@@ -413,6 +427,7 @@ export class Connection implements PeerConnection {
 
   #write(frame: Buffer): boolean {
     this.#lastTx = this.#o.clock.now();
+    this.sent += frame.length;
     const flushed = this.#socket.write(frame);
     if (!flushed && this.#drainingSince === undefined) {
       this.#drainingSince = this.#lastTx;

@@ -1,6 +1,6 @@
 // The operators' log lines, in the seed's format (mwg-coordinator.errors.log).
 
-import { WIRE_ERRORS, type WireErrorCode, wireCodeOf } from '../codec/messages';
+import { WIRE_ERROR_TEXTS, type WireErrorCode, wireCodeOf } from '../codec/messages';
 import { CmError, type CmErrorCode } from '../errors';
 
 /** What {@link formatNodeRequestFailed} reports. */
@@ -29,7 +29,7 @@ export interface NodeRequestFailure {
  * @param failure - message, node, code and detail
  */
 export function formatNodeRequestFailed(failure: NodeRequestFailure): string {
-  const text = (WIRE_ERRORS as Readonly<Record<number, string>>)[failure.code] ?? 'error';
+  const text = (WIRE_ERROR_TEXTS as Readonly<Record<number, string>>)[failure.code] ?? 'error';
   const detail = failure.detail === undefined || failure.detail === '' ? '' : ` - "${failure.detail}"`;
   return `[Coordinator] [NodeRequestFailed] Message '<${failure.message}>' on node ${failure.uuid} (${failure.name}) failed with error '(${failure.code} - '${text}')${detail}'`;
 }

@@ -1,7 +1,7 @@
 // CmServer: the node's listener. TLS 1.3, client certificates required, the cluster CAs the only anchors.
 import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { type CmEnvelope, type HelloBody, WIRE_ERRORS } from '../codec/messages';
+import { type CmEnvelope, type HelloBody, WIRE_ERROR_TEXTS } from '../codec/messages';
 import { CmError } from '../errors';
 import type { NodeTlsIdentity } from '../identity/files';
 import {
@@ -211,7 +211,7 @@ export class CmServer {
     const peerName = `${cert.uuid}${cert.name ? ` (${cert.name})` : ''}`;
     const refuse = (error: CmError) => {
       const wire = wireOf(error);
-      const text = (WIRE_ERRORS as Readonly<Record<number, string>>)[wire] ?? 'error';
+      const text = (WIRE_ERROR_TEXTS as Readonly<Record<number, string>>)[wire] ?? 'error';
       o.logger.warn(
         `[Coordinator] [IncomingRequestRefused] Message '<${hello.type}>' from node ${peerName} at ${where} refused with error '(${wire} - '${text}') - "${error.message}"'`,
         { ...context, code: error.code },
