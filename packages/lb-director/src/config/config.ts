@@ -49,6 +49,23 @@ export interface LbAuthConfig {
   readonly window: number;
 }
 
+/** What keeps open connections going when another node becomes director (nftables). */
+export interface LbHandoverConfig {
+  /** Keep the data plane's table loaded while not directing, so a takeover needs no load (default false; true with `conntrackSync`). */
+  readonly keepLoaded: boolean;
+  /** Share connection state with the other director candidates through conntrackd (started by the daemon). */
+  readonly conntrackSync:
+    | {
+        /** The other candidate's address on the sync link (without it: multicast). */
+        readonly peer: string | undefined;
+        /** The sync link's interface (default: `interface`). */
+        readonly interface: string;
+        /** UDP port (default 3780). */
+        readonly port: number | undefined;
+      }
+    | undefined;
+}
+
 /** A validated proxyha-lb configuration, every default applied (durations in ms). */
 export interface LbDaemonConfig {
   /** Load-balancing group id, 1..255 (default 51, the seed's MFEND_LBID). */
@@ -101,6 +118,8 @@ export interface LbDaemonConfig {
   readonly tableSize: number | undefined;
   /** Hash seed (u32), when not the default. Every node of a group must use the same. */
   readonly seed: number | undefined;
+  /** Director handover (nftables). */
+  readonly handover: LbHandoverConfig;
 }
 
 const DURATION = { min: 10, max: 60_000 };
@@ -161,6 +180,18 @@ const fileSchema = z.strictObject({
   loadAware: z.boolean().optional(),
   tableSize: int(3, 65521).optional(),
   seed: int(0, 0xffffffff).optional(),
+  handover: z
+    .strictObject({
+      keepLoaded: z.boolean().optional(),
+      conntrackSync: z
+        .strictObject({
+          peer: address.optional(),
+          interface: z.string().min(1).max(15).optional(),
+          port: port.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 type FileShape = z.output<typeof fileSchema>;
@@ -199,6 +230,11 @@ function semanticIssues(v: FileShape): ConfigIssue[] {
     issues.push({
       path: 'proxyProtocol',
       message: `only the relay data plane sends a PROXY protocol header (dataPlane is ${v.dataPlane ?? 'nftables'})`,
+    });
+  if (v.handover !== undefined && (v.dataPlane ?? 'nftables') !== 'nftables')
+    issues.push({
+      path: 'handover',
+      message: `only the nftables data plane hands connections over (dataPlane is ${v.dataPlane})`,
     });
   if (v.tableSize !== undefined && !isPrime(v.tableSize))
     issues.push({ path: 'tableSize', message: `must be a prime (got ${v.tableSize})` });
@@ -250,6 +286,16 @@ function resolve(v: FileShape): LbDaemonConfig {
     loadAware: v.loadAware ?? true,
     tableSize: v.tableSize,
     seed: v.seed,
+    handover: {
+      keepLoaded: v.handover?.keepLoaded ?? v.handover?.conntrackSync !== undefined,
+      conntrackSync: v.handover?.conntrackSync
+        ? {
+            peer: v.handover.conntrackSync.peer,
+            interface: v.handover.conntrackSync.interface ?? v.interface,
+            port: v.handover.conntrackSync.port,
+          }
+        : undefined,
+    },
   };
 }
 

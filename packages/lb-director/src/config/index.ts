@@ -1,6 +1,7 @@
 export {
   type LbAuthConfig,
   type LbDaemonConfig,
+  type LbHandoverConfig,
   type LbHealthConfig,
   loadLbDaemonConfig,
   parseLbDaemonConfig,

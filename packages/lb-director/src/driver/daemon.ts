@@ -1,12 +1,15 @@
 // The proxyha-lb daemon as a library: a validated configuration in, a running node out (identity on
 // disk, transport, health monitor on the destination ports, resource sampler, role from VIP ownership,
 // status socket). The command line is a thin layer over it.
+import { type ChildProcess, spawn as spawnChild } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock, type Logger, noopLogger, systemClock } from '@proxyha/common';
+import { type Clock, type CommandRunner, type Logger, noopLogger, systemClock } from '@proxyha/common';
 import { HealthMonitor, type HealthState } from '@proxyha/health-mon';
 import type { NetworkStack } from '@proxyha/netio';
 import type { ReportedHealth } from '../codec/types';
 import type { LbDaemonConfig } from '../config/config';
+import { ConntrackSync } from '../dataplane/conntrack-sync';
 import { DirectRoutingDataPlane, DirectRoutingNodeSetup } from '../dataplane/direct';
 import { NftablesDataPlane } from '../dataplane/nftables';
 import { RelayDataPlane } from '../dataplane/relay';
@@ -39,6 +42,10 @@ export interface LbDaemonOptions {
   readonly statusSocket?: boolean | undefined;
   /** The data plane (default from `config.dataPlane`; tests pass a `MemoryDataPlane`). */
   readonly dataPlane?: DataPlane | undefined;
+  /** Runs conntrackd's commands (default `runCommand`). */
+  readonly run?: CommandRunner | undefined;
+  /** Starts conntrackd with a config file (default: spawns `conntrackd -C FILE` in the foreground). */
+  readonly spawnConntrackd?: ((configFile: string) => ChildProcess) | undefined;
 }
 
 /**
@@ -94,6 +101,7 @@ export class LbDaemon {
   #watcher: VipRoleWatcher | undefined;
   #closeStatus: (() => Promise<void>) | undefined;
   #binding: DataPlaneBinding | undefined;
+  #conntrackd: ChildProcess | undefined;
 
   /**
    * @param config - a validated configuration (`parseLbDaemonConfig`, `loadLbDaemonConfig`)
@@ -175,6 +183,7 @@ export class LbDaemon {
     this.#binding = new DataPlaneBinding(node, plane, {
       logger: this.#log,
       clock,
+      keepLoaded: c.handover.keepLoaded,
       scanner:
         c.dataPlane === 'direct' && !this.#o.dataPlane
           ? new DirectRoutingNodeSetup({
@@ -194,6 +203,7 @@ export class LbDaemon {
           `data plane ${plane.kind}: cannot remove what a previous run left: ${(e as Error).message}`,
         );
       });
+    if (c.handover.conntrackSync) await this.#startConntrackd(node);
     monitor.start();
     await node.start();
     await this.#binding.sync();
@@ -214,8 +224,52 @@ export class LbDaemon {
       this.#closeStatus = await serveStatus(statusSocketPath(c.dataDir), () => node.status());
   }
 
+  /**
+   * conntrackd shares the connection table with the other director candidates: the daemon writes its
+   * config, runs it (foreground, as a child) and drives it at every role change (commit on takeover).
+   */
+  async #startConntrackd(node: LbNode): Promise<void> {
+    const c = this.#config;
+    const sync = c.handover.conntrackSync;
+    if (!sync) return;
+    const configFile = join(c.dataDir, 'conntrackd.conf');
+    const conntrack = new ConntrackSync({
+      configFile,
+      localAddress: c.managementIp,
+      interface: sync.interface,
+      peerAddress: sync.peer,
+      port: sync.port,
+      ignoreAddresses: [c.managementIp, ...(sync.peer ? [sync.peer] : [])],
+      socketPath: join(c.dataDir, 'conntrackd.ctl'),
+      lockFile: join(c.dataDir, 'conntrackd.lock'),
+      run: this.#o.run,
+      logger: this.#log,
+    });
+    await mkdir(c.dataDir, { recursive: true });
+    await writeFile(configFile, conntrack.config());
+    const spawnConntrackd =
+      this.#o.spawnConntrackd ?? ((file: string) => spawnChild('conntrackd', ['-C', file]));
+    const child = spawnConntrackd(configFile);
+    this.#conntrackd = child;
+    child.once('exit', (code, signal) => {
+      if (this.#conntrackd === child)
+        this.#log.error(`conntrackd exited (${code ?? signal}): connections will not be handed over`);
+    });
+    node.on('role', (role) => void conntrack.onRole(role));
+    this.#log.info(
+      `conntrackd: sharing connections over ${sync.interface}${sync.peer ? ` with ${sync.peer}` : ''}`,
+    );
+  }
+
   /** Stops everything started (the data plane removes what it added). Idempotent. */
   async stop(): Promise<void> {
+    const ct = this.#conntrackd;
+    this.#conntrackd = undefined;
+    if (ct && ct.exitCode === null) {
+      const exited = new Promise((r) => ct.once('exit', r));
+      ct.kill('SIGTERM');
+      await exited;
+    }
     this.#watcher?.stop();
     this.#watcher = undefined;
     await this.#binding?.close();
