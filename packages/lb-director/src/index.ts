@@ -18,7 +18,44 @@
 
 export * from './codec/index';
 export * from './config/index';
-export * from './dataplane/index';
+// the data planes' public surface (their rule generators and parsers stay internal)
+export {
+  type ConntrackStep,
+  ConntrackSync,
+  type ConntrackSyncOptions,
+  type ConntrackSyncRunOptions,
+  conntrackdConfig,
+  type DirectBucketMap,
+  DirectRoutingDataPlane,
+  DirectRoutingNodeSetup,
+  type DirectRoutingNodeSetupOptions,
+  type DirectRoutingOptions,
+  type DirectRoutingState,
+  type MacResolver,
+  MemoryDataPlane,
+  type MemoryDataPlaneOptions,
+  type MemoryDataPlaneRecord,
+  type NftApplyResult,
+  NftablesDataPlane,
+  type NftablesDataPlaneOptions,
+  type NftChainState,
+  type NftElement,
+  type NftForwardingMode,
+  type NftIpFamily,
+  type NftMapState,
+  type NftRuleState,
+  type NftSpec,
+  type NftTableState,
+  neighbourMacResolver,
+  RELAY_DEFAULTS,
+  RelayDataPlane,
+  type RelayOptions,
+  type RelayStats,
+  type RelayStopMode,
+  RoutingTable,
+  validateDirectRedirects,
+} from './dataplane/index';
+export type * from './dataplane/types';
 export * from './driver/index';
 export { LB_ERRORS, LbError, type LbErrorCode } from './errors';
 export * from './machine/index';

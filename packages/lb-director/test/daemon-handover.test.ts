@@ -44,14 +44,14 @@ describe('LbDaemon handover settings', () => {
       runs.push([program, ...args.filter((a) => !a.endsWith('.conf') && a !== '-C')].join(' '));
       return { code: 0, signal: null, stdout: '', stderr: '', timedOut: false };
     };
-    const child = Object.assign(new EventEmitter(), {
-      exitCode: null as number | null,
-      kill() {
+    const child = new (class extends EventEmitter {
+      exitCode: number | null = null;
+      kill(): boolean {
         this.exitCode = 0;
         this.emit('exit', 0, null);
         return true;
-      },
-    });
+      }
+    })();
     const spawned: string[] = [];
     const plane = new MemoryDataPlane();
     const daemon = new LbDaemon(config, {
