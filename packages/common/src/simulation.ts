@@ -56,7 +56,14 @@ export class EventQueue {
   }
 
   /** Removes and returns the earliest entry. */
-  pop(): { at: number; run: () => void } | undefined {
+  pop():
+    | {
+        /** The time the entry was scheduled for. */
+        at: number;
+        /** Its callback (not yet run). */
+        run: () => void;
+      }
+    | undefined {
     const heap = this.#heap;
     const top = heap[0];
     if (top === undefined) return undefined;

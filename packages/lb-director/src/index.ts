@@ -46,6 +46,7 @@ export {
   type NftRuleState,
   type NftSpec,
   type NftTableState,
+  type NftTargets,
   neighbourMacResolver,
   RELAY_DEFAULTS,
   RelayDataPlane,

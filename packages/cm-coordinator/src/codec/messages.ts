@@ -54,12 +54,19 @@ export interface HelloAckBody {
  * `405 - 'time difference too high'`); the others are this package's.
  */
 export const WIRE_ERROR_TEXTS = Object.freeze({
+  /** `CM_CANNOT_CONNECT` (the seed's), also any unknown number. */
   301: 'cannot connect',
+  /** `CM_BAD_MESSAGE`: a message that does not parse or check. */
   400: 'bad message',
+  /** `CM_CERTIFICATE`: the peer's certificate does not match the identity it claims. */
   403: 'identity mismatch',
+  /** `CM_TIME_DIFFERENCE_TOO_HIGH` (the seed's): the clocks differ too much. */
   405: 'time difference too high',
+  /** `CM_BAD_FRAME`: a frame over the size limit, or not UTF-8 JSON. */
   413: 'frame too large',
+  /** `CM_INCOMPATIBLE_VERSION`: no common protocol version. */
   426: 'incompatible version',
+  /** Any error code without a number of its own. */
   500: 'internal error',
 } as const);
 
@@ -124,11 +131,22 @@ export type BodyValidator<B = unknown> = (body: unknown) => Result<B, readonly C
 /** Anything with zod's `safeParse` shape (a schema), for {@link bodyValidator}. */
 export interface SafeParser<B> {
   /** Checks `value`. */
-  safeParse(
-    value: unknown,
-  ):
-    | { readonly success: true; readonly data: B }
-    | { readonly success: false; readonly error: { readonly issues: readonly SafeParserIssue[] } };
+  safeParse(value: unknown):
+    | {
+        /** The value is valid. */
+        readonly success: true;
+        /** The parsed value. */
+        readonly data: B;
+      }
+    | {
+        /** The value is not valid. */
+        readonly success: false;
+        /** Why. */
+        readonly error: {
+          /** What is wrong, and where. */
+          readonly issues: readonly SafeParserIssue[];
+        };
+      };
 }
 
 /** One issue of a {@link SafeParser}. */

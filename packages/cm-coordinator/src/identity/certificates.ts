@@ -32,7 +32,12 @@ export interface NodeCertificateOptions {
   /** The cluster CA that signs the certificate. */
   readonly ca: CertificateAndKey;
   /** The node: its UUID becomes the subject CN and a `urn:uuid:` URI SAN, its name the subject OU. */
-  readonly node: { readonly uuid: string; readonly name: string };
+  readonly node: {
+    /** The node's UUID: the subject CN and a `urn:uuid:` URI SAN. */
+    readonly uuid: string;
+    /** The node's name: the subject OU. */
+    readonly name: string;
+  };
   /** IP addresses and DNS names of the node, written as subject alternative names. */
   readonly addresses: readonly string[];
   /** How long the certificate is valid, in days from now; default 3650 (10 years). */

@@ -2,7 +2,7 @@
 // open conflicts, and an order-independent digest of a version set for catch-up.
 import { createHash } from 'node:crypto';
 import { compareHlc } from './hlc';
-import type { Hlc, Scope, Version } from './types';
+import type { Hlc, Scope, Version, VersionOrigin } from './types';
 import { compareText } from './version';
 
 /** What the conflict rule and the DAG need of a version (a full {@link Version} fits). */
@@ -16,7 +16,7 @@ export interface VersionMeta {
   /** Its storage timestamp. */
   readonly stamp: Hlc;
   /** The node it was saved on (its priority decides conflicts). */
-  readonly origin: { readonly uuid: string; readonly name: string; readonly priority: number };
+  readonly origin: VersionOrigin;
 }
 
 /** An open conflict: a leaf of the DAG that lost to the current version (kept, restorable). */

@@ -145,7 +145,16 @@ export function compareLeases(a: AdminLease, b: AdminLease): number {
 export function guiAttachError(
   node: { readonly uuid: string; readonly name: string },
   holder: AdminLease,
-): CmError<{ node: string; holder: LeaseHolder; address: string; session: string }> {
+): CmError<{
+  /** UUID of this node (where the admin tried to attach). */
+  node: string;
+  /** The node holding the lease. */
+  holder: LeaseHolder;
+  /** The holder's GUI address: where the admin should log on instead. */
+  address: string;
+  /** The session holding the lease. */
+  session: string;
+}> {
   const h = holder.holder;
   return new CmError(
     'CM_GUI_ATTACH',

@@ -15,7 +15,14 @@ export interface ScopeSummary {
   /** How many versions it holds. */
   readonly count: number;
   /** Its current version of the scope: id and stamp. */
-  readonly current?: { readonly id: string; readonly stamp: Hlc } | undefined;
+  readonly current?:
+    | {
+        /** The version id. */
+        readonly id: string;
+        /** Its storage timestamp. */
+        readonly stamp: Hlc;
+      }
+    | undefined;
 }
 
 /**

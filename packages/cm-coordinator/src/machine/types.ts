@@ -36,6 +36,16 @@ export interface PolicyDocument {
   readonly encoding?: 'utf8' | 'base64';
 }
 
+/** The node a version was saved on, as recorded in the version (part of its id). */
+export interface VersionOrigin {
+  /** The node's UUID (canonical lower-case text); the version's `stamp.node` equals it. */
+  readonly uuid: string;
+  /** The node's name when it saved the version. */
+  readonly name: string;
+  /** The node's central-management priority when it saved the version: on a conflict the lower wins. */
+  readonly priority: number;
+}
+
 /**
  * What a version belongs to: `policy` (replicated and applied everywhere, with the admin accounts as the
  * document `accounts.json`), or `node:<uuid>` (that node's own configuration: applied only there, kept as
@@ -59,7 +69,7 @@ export interface Version {
   /** Its storage timestamp. */
   readonly stamp: Hlc;
   /** The node it was saved on. */
-  readonly origin: { readonly uuid: string; readonly name: string; readonly priority: number };
+  readonly origin: VersionOrigin;
   /** The documents, sorted by name. */
   readonly documents: readonly PolicyDocument[];
   /** Free text from the saving admin ("Save Changes" comment). */
@@ -75,7 +85,7 @@ export interface VersionRef {
   /** Its storage timestamp. */
   readonly stamp: Hlc;
   /** The node it was saved on. */
-  readonly origin: { readonly uuid: string; readonly name: string; readonly priority: number };
+  readonly origin: VersionOrigin;
 }
 
 /**
@@ -90,7 +100,12 @@ export interface ReplicaConfig {
   /** Its hybrid-clock high-water mark, if stored; the newest stamp of `versions` counts as well. */
   readonly hlc?: Hlc;
   /** Conflicts already reported (from the store): not reported again. */
-  readonly reportedConflicts?: readonly { readonly winner: string; readonly loser: string }[];
+  readonly reportedConflicts?: readonly {
+    /** Id of the version that was current when the conflict was reported. */
+    readonly winner: string;
+    /** Id of the leaf that lost to it. */
+    readonly loser: string;
+  }[];
   /** Every this many ms it sends each peer that is up a summary (anti-entropy), default 30000. */
   readonly syncIntervalMs?: number;
   /** A push not acknowledged within this many ms is sent again (while the peer is up), default 5000. */

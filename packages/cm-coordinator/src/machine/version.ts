@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { type ConfigIssue, describeValue, err, ok, type Result } from '@proxyha/common';
 import { CmError } from '../errors';
 import { hlcIssues, isCanonicalUuid } from './hlc';
-import type { Hlc, PolicyDocument, Scope, Version } from './types';
+import type { Hlc, PolicyDocument, Scope, Version, VersionOrigin } from './types';
 
 /** Every field of a {@link Version} but its id: what the id is computed from. */
 export type VersionFields = Omit<Version, 'id'>;
@@ -18,7 +18,7 @@ export interface VersionInput {
   /** Its storage timestamp. */
   readonly stamp: Hlc;
   /** The saving node. */
-  readonly origin: { readonly uuid: string; readonly name: string; readonly priority: number };
+  readonly origin: VersionOrigin;
   /** The documents (any order; names must be unique). */
   readonly documents: readonly PolicyDocument[];
   /** The admin's comment. */

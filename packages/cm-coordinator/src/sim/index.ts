@@ -8,6 +8,7 @@
  */
 export {
   type CmSimAck,
+  type CmSimConflict,
   type CmSimLink,
   type CmSimNodeSpec,
   type CmSimOptions,

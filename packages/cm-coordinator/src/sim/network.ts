@@ -85,6 +85,18 @@ export interface CmSimAck {
   readonly at: number;
 }
 
+/** A conflict a node reported ({@link CmSimulation.conflicts}). */
+export interface CmSimConflict {
+  /** The node that reported it. */
+  readonly node: string;
+  /** The scope of both versions. */
+  readonly scope: Scope;
+  /** Id of the version that stayed current. */
+  readonly winner: string;
+  /** Id of the version that lost (kept). */
+  readonly loser: string;
+}
+
 /** Message counters. */
 export interface CmSimStats {
   /** Messages handed to the network. */
@@ -285,8 +297,8 @@ export class CmSimulation {
   }
 
   /** The conflict actions carried out by a node (or all nodes), in order. */
-  conflicts(name?: string): { node: string; scope: Scope; winner: string; loser: string }[] {
-    const out: { node: string; scope: Scope; winner: string; loser: string }[] = [];
+  conflicts(name?: string): CmSimConflict[] {
+    const out: CmSimConflict[] = [];
     for (const e of this.trace) {
       if (e.action?.type !== 'conflict' || (name !== undefined && e.node !== name)) continue;
       out.push({ node: e.node, scope: e.action.scope, winner: e.action.winner.id, loser: e.action.loser.id });

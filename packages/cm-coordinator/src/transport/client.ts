@@ -57,7 +57,12 @@ export interface ConnectPeerOptions extends PeerOptions {
 export function parsePeerAddress(
   address: string | PeerAddress,
   defaultPort = DEFAULT_CM_PORT,
-): { host: string; port: number } {
+): {
+  /** The host name, or the IP address in canonical form (IPv6 without brackets). */
+  host: string;
+  /** The port. */
+  port: number;
+} {
   let host: string;
   let port: number | string | undefined;
   if (typeof address === 'string') {

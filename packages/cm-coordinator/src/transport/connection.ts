@@ -73,7 +73,14 @@ export interface PeerHandshake {
   /** Estimated difference peer clock minus ours, ms (positive: the peer is ahead). */
   readonly clockOffsetMs: number;
   /** The peer's certificate. */
-  readonly certificate: { readonly uuid: string; readonly name?: string; readonly fingerprint256: string };
+  readonly certificate: {
+    /** The UUID it names (subject CN / `urn:uuid:` SAN). */
+    readonly uuid: string;
+    /** The node name it names (subject OU), if any. */
+    readonly name?: string;
+    /** Its SHA-256 fingerprint, colon-separated upper-case hex. */
+    readonly fingerprint256: string;
+  };
   /** The peer's IP address and port. */
   readonly remoteAddress: string;
   /** The peer's port. */

@@ -91,7 +91,12 @@ export class CmServer {
    * @returns the address and port listened on
    * @throws CmError `CM_NO_LISTENER` when the address cannot be bound (in use, not local)
    */
-  listen(): Promise<{ host: string; port: number }> {
+  listen(): Promise<{
+    /** The address listened on. */
+    host: string;
+    /** The port listened on (the one the system chose for port 0). */
+    port: number;
+  }> {
     const host = this.#options.host;
     const port = this.#options.port ?? DEFAULT_CM_PORT;
     return new Promise((resolve, reject) => {

@@ -190,7 +190,7 @@ function parseTlvs(
  * @returns the header and its length, `complete: false` while `bytes` is a valid prefix, or an
  *   `LB_PROXY_*` error with the offset of the problem
  */
-export function decodeProxyHeader(bytes: Uint8Array): Decoded {
+export function decodeProxyHeader(bytes: Uint8Array): Result<ProxyDecodeOutcome, LbError<LbDecodeDetails>> {
   const n = bytes.length;
   if (n > 0 && bytes[0] === 0x0d) {
     for (let i = 0; i < Math.min(n, 12); i++)

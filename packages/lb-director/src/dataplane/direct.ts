@@ -79,13 +79,13 @@ export interface DirectRoutingOptions {
   readonly resolveMac?: MacResolver;
   /** Logger (default none). */
   readonly logger?: Logger;
-  /** nftables table name (default {@link DIRECT_TABLE}). */
+  /** nftables table name (default `proxyha_lb_direct`). */
   readonly tableName?: string;
   /** Idle timeout of a connection pin, ms (default 300 000; whole seconds). */
   readonly pinTimeoutMs?: number;
   /** How long a pin outlives its connection's FIN or RST, ms (default 60 000; whole seconds). */
   readonly closingTimeoutMs?: number;
-  /** Most pins (default {@link DIRECT_DEFAULTS}.maxPins). */
+  /** Most pins per address family (default 262 144). */
   readonly maxPins?: number;
   /** The director interface's MAC (default: read with `ip -j link show dev IFACE` at start). */
   readonly directorMac?: string;

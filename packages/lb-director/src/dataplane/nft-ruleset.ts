@@ -36,9 +36,9 @@ const ELEMENTS_PER_STATEMENT = 512;
 /** An address family of the data plane. */
 export type NftIpFamily = 'ipv4' | 'ipv6';
 
-/** The resolved settings the ruleset is generated from ({@link nftSpec}). */
+/** The resolved settings the ruleset is generated from (the validated data plane settings and table name). */
 export interface NftSpec {
-  /** The table's name (family {@link NFT_FAMILY}). */
+  /** The table's name (family `inet`). */
   readonly tableName: string;
   /** VIPs by family, canonical text without prefix, in the order given. */
   readonly vips: Readonly<Record<NftIpFamily, readonly string[]>>;
@@ -446,7 +446,7 @@ export interface NftChainState {
   readonly priority?: number;
 }
 
-/** The data plane's table as `nft -j list table` shows it ({@link parseNftTable}). */
+/** The data plane's table as `nft -j list table` shows it (parsed from that JSON). */
 export interface NftTableState {
   /** Family (`inet`). */
   readonly family: string;
