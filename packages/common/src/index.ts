@@ -12,7 +12,7 @@
  * - the Internet checksum ({@link internetChecksum}, {@link checksumAdd});
  * - {@link CommandRunner}: running programs without a shell;
  * - rise/fall {@link stepHysteresis};
- * - the building blocks of deterministic simulators: {@link createPrng}, {@link EventQueue}.
+ * - the building blocks of deterministic simulators: {@link createPrng}, {@link EventQueue}, {@link SimLinks}.
  *
  * The command-line harness (exit codes, pino logger, YAML config files) is the `@proxyha/common/cli`
  * entry point.
@@ -79,4 +79,4 @@ export {
   noopLogger,
 } from './logger';
 export { err, ok, type Result } from './result';
-export { createPrng, EventQueue } from './simulation';
+export { createPrng, EventQueue, SimLinks } from './simulation';

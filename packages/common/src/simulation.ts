@@ -89,3 +89,61 @@ export class EventQueue {
 function less(a: Entry, b: Entry): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
+
+/**
+ * The links of a simulated network: per-direction link properties over a default, and partitions (nodes
+ * in different groups cannot reach each other; nodes in no group form one more group together). The
+ * simulators of vrrp, lb-director and cm-coordinator keep their topology in one.
+ *
+ * @typeParam L - the link properties (delay, loss, ...)
+ */
+export class SimLinks<L extends object> {
+  readonly #default: L;
+  readonly #links = new Map<string, L>();
+  #partition: Map<string, number> | undefined;
+
+  /** @param defaultLink - the properties of every link not set otherwise */
+  constructor(defaultLink: L) {
+    this.#default = defaultLink;
+  }
+
+  /** The default link's properties. */
+  get defaultLink(): L {
+    return this.#default;
+  }
+
+  /** The properties of the link from `from` to `to`. */
+  get(from: string, to: string): L {
+    return this.#links.get(`${from}>${to}`) ?? this.#default;
+  }
+
+  /** Changes some properties of the link from `from` to `to` (one direction). */
+  set(from: string, to: string, link: Partial<L>): void {
+    this.#links.set(`${from}>${to}`, { ...this.get(from, to), ...link });
+  }
+
+  /** Every link set explicitly (not the default). */
+  values(): IterableIterator<L> {
+    return this.#links.values();
+  }
+
+  /** Splits the network into `groups` (see the class description); applies to messages sent from now on. */
+  partition(groups: readonly (readonly string[])[]): void {
+    const map = new Map<string, number>();
+    groups.forEach((g, i) => {
+      for (const name of g) map.set(name, i);
+    });
+    this.#partition = map;
+  }
+
+  /** Removes the partition. */
+  heal(): void {
+    this.#partition = undefined;
+  }
+
+  /** Whether `a` can reach `b` under the partition (ignoring loss). */
+  connected(a: string, b: string): boolean {
+    if (this.#partition === undefined) return true;
+    return (this.#partition.get(a) ?? -1) === (this.#partition.get(b) ?? -1);
+  }
+}

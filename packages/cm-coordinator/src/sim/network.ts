@@ -15,7 +15,7 @@ import {
   type Scope,
   type Version,
 } from '@proxyha/cm-coordinator';
-import { createPrng, EventQueue } from '@proxyha/common';
+import { createPrng, EventQueue, SimLinks } from '@proxyha/common';
 
 /** Properties of a link between two simulated nodes (both directions). */
 export interface CmSimLink {
@@ -148,6 +148,11 @@ function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
+/** The two UUIDs of a link in the order it is stored under (lower first). */
+function pair(a: string, b: string): [string, string] {
+  return a < b ? [a, b] : [b, a];
+}
+
 /**
  * A deterministic simulation of a central-management cluster (up to 50 nodes) on a virtual clock.
  *
@@ -172,14 +177,13 @@ export class CmSimulation {
   readonly #queue = new EventQueue();
   readonly #nodes = new Map<string, SimNode>();
   readonly #byUuid = new Map<string, SimNode>();
-  readonly #links = new Map<string, CmSimLink>();
-  readonly #defaultLink: CmSimLink;
+  /** Links keyed by the pair of node UUIDs (symmetric: stored under the lower UUID first), and partitions by name. */
+  readonly #links: SimLinks<CmSimLink>;
   readonly #random: () => number;
   readonly #o: Required<Omit<CmSimOptions, 'nodes' | 'link' | 'seed'>>;
   /** Connected pairs and the connection's epoch. */
   readonly #connected = new Map<string, number>();
   #epoch = 0;
-  #partition: Map<string, number> | undefined;
   #now = 0;
   #saves = 0;
   readonly #stats = { sent: 0, delivered: 0, lost: 0, blocked: 0 };
@@ -200,7 +204,7 @@ export class CmSimulation {
     if (specs.length < 1 || specs.length > 50)
       throw new Error(`a simulation has 1..50 nodes (got ${specs.length})`);
     this.#random = createPrng(options.seed ?? 1);
-    this.#defaultLink = { ...DEFAULT_LINK, ...options.link };
+    this.#links = new SimLinks<CmSimLink>({ ...DEFAULT_LINK, ...options.link });
     this.#o = {
       syncIntervalMs: options.syncIntervalMs ?? 5000,
       retryMs: options.retryMs ?? 2000,
@@ -436,24 +440,20 @@ export class CmSimulation {
 
   /** Splits the nodes into groups that cannot talk to each other; unlisted nodes form one more group. */
   partition(groups: readonly (readonly string[])[]): void {
-    const map = new Map<string, number>();
-    groups.forEach((g, i) => {
-      for (const n of g) map.set(this.#node(n).name, i);
-    });
-    this.#partition = map;
+    for (const g of groups) for (const n of g) this.#node(n);
+    this.#links.partition(groups);
     this.#evaluate();
   }
 
   /** Ends every partition. */
   heal(): void {
-    this.#partition = undefined;
+    this.#links.heal();
     this.#evaluate();
   }
 
   /** Sets the properties of the link between two nodes (both directions). */
   setLink(a: string, b: string, link: Partial<CmSimLink>): void {
-    const key = pairKey(this.#node(a).identity.uuid, this.#node(b).identity.uuid);
-    this.#links.set(key, { ...(this.#links.get(key) ?? this.#defaultLink), ...link });
+    this.#links.set(...pair(this.#node(a).identity.uuid, this.#node(b).identity.uuid), link);
     this.#evaluate();
   }
 
@@ -476,7 +476,7 @@ export class CmSimulation {
   }
 
   #link(a: SimNode, b: SimNode): CmSimLink {
-    return this.#links.get(pairKey(a.identity.uuid, b.identity.uuid)) ?? this.#defaultLink;
+    return this.#links.get(...pair(a.identity.uuid, b.identity.uuid));
   }
 
   #start(node: SimNode): void {
@@ -509,9 +509,7 @@ export class CmSimulation {
         const b = nodes[j] as SimNode;
         const key = pairKey(a.identity.uuid, b.identity.uuid);
         let want = a.alive && b.alive;
-        if (want && this.#partition !== undefined) {
-          want = (this.#partition.get(a.name) ?? -1) === (this.#partition.get(b.name) ?? -1);
-        }
+        if (want) want = this.#links.connected(a.name, b.name);
         if (want) {
           const delay = this.#link(a, b).delayMs;
           const check = checkPeerClock({

@@ -2,7 +2,7 @@
 // every interval (the director announces too), and messages cross a simulated network with per-link
 // delay, jitter, loss (seeded) and partitions. Deterministic: the same script and seed, the same trace.
 // the package's own main entry (not a relative path): the two bundles share one LbMachine class
-import { createPrng, EventQueue } from '@proxyha/common';
+import { createPrng, EventQueue, SimLinks } from '@proxyha/common';
 import {
   type Announcement,
   type BucketTable,
@@ -171,12 +171,10 @@ const DEFAULT_INPUTS: LbSimInputs = {
 export class LbSimulation {
   readonly #queue = new EventQueue();
   readonly #nodes = new Map<string, SimNode>();
-  readonly #links = new Map<string, LbSimLink>();
-  readonly #defaultLink: LbSimLink;
+  readonly #links: SimLinks<LbSimLink>;
   readonly #random: () => number;
   readonly #o: LbSimOptions;
   readonly #group: number;
-  #partition: Map<string, number> | undefined;
   #now = 0;
   readonly #stats = { sent: 0, delivered: 0, lost: 0, blocked: 0 };
   /** Every action of every machine, in order. */
@@ -195,7 +193,7 @@ export class LbSimulation {
     this.#o = options;
     this.#group = options.group ?? 51;
     this.#random = createPrng(options.seed ?? 1);
-    this.#defaultLink = { ...DEFAULT_LINK, ...options.link };
+    this.#links = new SimLinks<LbSimLink>({ ...DEFAULT_LINK, ...options.link });
     const directors = new Set(
       options.director === undefined
         ? [options.nodes[0]?.name as string]
@@ -501,7 +499,7 @@ export class LbSimulation {
   setLink(from: string, to: string, link: Partial<LbSimLink>): void {
     this.#node(from);
     this.#node(to);
-    this.#links.set(`${from}>${to}`, { ...this.#link(from, to), ...link });
+    this.#links.set(from, to, link);
   }
 
   /** Sets the properties of the link between `a` and `b`, both directions. */
@@ -521,25 +519,18 @@ export class LbSimulation {
    * more group together. Applies to messages sent from now on.
    */
   partition(...groups: readonly (readonly string[])[]): void {
-    const map = new Map<string, number>();
-    groups.forEach((g, i) => {
-      for (const name of g) {
-        this.#node(name);
-        map.set(name, i);
-      }
-    });
-    this.#partition = map;
+    for (const g of groups) for (const name of g) this.#node(name);
+    this.#links.partition(groups);
   }
 
   /** Removes the partition. */
   heal(): void {
-    this.#partition = undefined;
+    this.#links.heal();
   }
 
   /** Whether `a` can currently reach `b` (ignoring loss). */
   connected(a: string, b: string): boolean {
-    if (this.#partition === undefined) return true;
-    return (this.#partition.get(a) ?? -1) === (this.#partition.get(b) ?? -1);
+    return this.#links.connected(a, b);
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -579,11 +570,11 @@ export class LbSimulation {
   }
 
   #link(from: string, to: string): LbSimLink {
-    return this.#links.get(`${from}>${to}`) ?? this.#defaultLink;
+    return this.#links.get(from, to);
   }
 
   #worstDelay(): number {
-    let worst = this.#defaultLink.delayMs + this.#defaultLink.jitterMs;
+    let worst = this.#links.defaultLink.delayMs + this.#links.defaultLink.jitterMs;
     for (const l of this.#links.values()) worst = Math.max(worst, l.delayMs + l.jitterMs);
     return worst;
   }

@@ -1,7 +1,7 @@
 // An in-memory LAN of VRRP routers on a virtual clock: the same pure machine, driven by a discrete
 // event queue, with per-link loss (seeded), delay, jitter, partitions, crashes and restarts.
 // the package's own main entry (not a relative path): the two bundles share one VrrpMachine class
-import { createPrng, EventQueue } from '@proxyha/common';
+import { createPrng, EventQueue, SimLinks } from '@proxyha/common';
 import {
   type MachineAction,
   type MachineConfig,
@@ -177,11 +177,9 @@ export class SimNetwork {
   readonly #queue = new EventQueue();
   readonly #routers = new Map<string, Router>();
   readonly #byAddress = new Map<string, Router>();
-  readonly #links = new Map<string, SimLink>();
-  readonly #defaultLink: SimLink;
+  readonly #links: SimLinks<SimLink>;
   readonly #random: () => number;
   readonly #recordSends: boolean;
-  #partition: Map<string, number> | undefined;
   #now = 0;
   readonly #stats = { sent: 0, delivered: 0, lost: 0, blocked: 0 };
   /** Everything that happened, in order. */
@@ -193,7 +191,7 @@ export class SimNetwork {
    */
   constructor(options: SimNetworkOptions) {
     this.#random = createPrng(options.seed ?? 1);
-    this.#defaultLink = { ...DEFAULT_LINK, ...options.link };
+    this.#links = new SimLinks<SimLink>({ ...DEFAULT_LINK, ...options.link });
     this.#recordSends = options.recordSends ?? false;
     for (const spec of options.routers) {
       if (this.#routers.has(spec.name)) throw new Error(`duplicate router name ${spec.name}`);
@@ -335,7 +333,7 @@ export class SimNetwork {
   setLink(from: string, to: string, link: Partial<SimLink>): void {
     this.#router(from);
     this.#router(to);
-    this.#links.set(`${from}>${to}`, { ...this.#link(from, to), ...link });
+    this.#links.set(from, to, link);
   }
 
   /** Sets the properties of the link between `a` and `b`, both directions. */
@@ -355,25 +353,18 @@ export class SimNetwork {
    * more group together. Applies to packets sent from now on.
    */
   partition(...groups: readonly (readonly string[])[]): void {
-    const map = new Map<string, number>();
-    groups.forEach((g, i) => {
-      for (const name of g) {
-        this.#router(name);
-        map.set(name, i);
-      }
-    });
-    this.#partition = map;
+    for (const g of groups) for (const name of g) this.#router(name);
+    this.#links.partition(groups);
   }
 
   /** Removes the partition. */
   heal(): void {
-    this.#partition = undefined;
+    this.#links.heal();
   }
 
   /** Whether `a` can currently hear `b` (ignoring loss). */
   connected(a: string, b: string): boolean {
-    if (this.#partition === undefined) return true;
-    return (this.#partition.get(a) ?? -1) === (this.#partition.get(b) ?? -1);
+    return this.#links.connected(a, b);
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -385,7 +376,7 @@ export class SimNetwork {
   }
 
   #link(from: string, to: string): SimLink {
-    return this.#links.get(`${from}>${to}`) ?? this.#defaultLink;
+    return this.#links.get(from, to);
   }
 
   #kill(r: Router, kind: 'crash' | 'stop'): void {
