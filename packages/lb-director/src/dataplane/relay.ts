@@ -1,6 +1,13 @@
 // The userspace relay data plane: listens on the VIPs, picks each client's node from the bucket table,
 // connects to it and copies bytes both ways (backpressure, half-close, idle and connect timeouts).
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import {
+  createServer,
+  connect as netConnect,
+  type Server,
+  type Socket,
+  type TcpNetConnectOpts,
+} from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { type ConfigIssue, canonicalIp, describeValue, type Logger, noopLogger } from '@proxyha/common';
 import { invalidArgument } from '../codec/fail';
 import { encodeProxyHeader, type ProxyAddresses } from '../codec/proxy-protocol';
@@ -45,8 +52,11 @@ export interface RelayOptions {
 
 /** The defaults of {@link RelayOptions}. */
 export const RELAY_DEFAULTS = Object.freeze({
+  /** Default of {@link RelayOptions.idleTimeoutMs}: 15 minutes. */
   idleTimeoutMs: 900_000,
+  /** Default of {@link RelayOptions.connectTimeoutMs}: 5 seconds. */
   connectTimeoutMs: 5_000,
+  /** Default of {@link RelayOptions.stopMode}: let open connections finish. */
   stopMode: 'drain' as RelayStopMode,
 });
 
@@ -77,7 +87,17 @@ interface Conn {
   clientClosed: boolean;
   upstreamClosed: boolean;
   done: boolean;
+  /** performance.now() of the last bytes read from either side (the idle sweep compares it). */
+  lastActive: number;
 }
+
+/**
+ * Stream high-water mark of both sockets of a connection (bytes): a write queue below it does not pause the
+ * other side. Above Node's 16 KiB default so that one 64 KiB read that the kernel does not take at once
+ * does not pause the reading side every time (bulk throughput); the bound per connection stays a few
+ * hundred KiB.
+ */
+const STREAM_HIGH_WATER_MARK = 128 * 1024;
 
 const stripPrefix = (a: string) => a.replace(/\/\d+$/, '');
 
@@ -161,6 +181,7 @@ export class RelayDataPlane implements DataPlane {
   #refused = 0;
   #socketErrors = 0;
   #idleTimeouts = 0;
+  #idleSweep: NodeJS.Timeout | undefined;
 
   /**
    * @param settings - VIPs, redirects, persistence masks, management address
@@ -196,8 +217,9 @@ export class RelayDataPlane implements DataPlane {
     try {
       for (const host of this.#o.listenAddresses)
         for (const [port, destinationPort] of this.#ports) {
-          const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) =>
-            this.#accept(s, destinationPort),
+          const server = createServer(
+            { allowHalfOpen: true, pauseOnConnect: true, highWaterMark: STREAM_HIGH_WATER_MARK },
+            (s) => this.#accept(s, destinationPort),
           );
           servers.push(server);
           await new Promise<void>((resolve, reject) => {
@@ -306,6 +328,7 @@ export class RelayDataPlane implements DataPlane {
       clientClosed: false,
       upstreamClosed: true,
       done: false,
+      lastActive: 0,
     };
     this.#conns.add(conn);
     client.on('error', (e) => this.#socketError(conn, 'client', e));
@@ -318,15 +341,22 @@ export class RelayDataPlane implements DataPlane {
     const address = normalizeClientAddress(client.remoteAddress ?? '');
     const bucket = routing?.bucketOf(address);
     if (routing === undefined || bucket === undefined) this.#fail(conn, address, 'no table');
-    else this.#connect(conn, routing, bucket, port, new Set());
+    else this.#connect(conn, routing, bucket, port, address, NONE_TRIED);
   }
 
-  #connect(conn: Conn, routing: RoutingTable, bucket: number, port: number, tried: Set<string>): void {
+  #connect(
+    conn: Conn,
+    routing: RoutingTable,
+    bucket: number,
+    port: number,
+    address: string,
+    tried: Set<string>,
+  ): void {
     if (conn.clientClosed) return;
-    const address = normalizeClientAddress(conn.client.remoteAddress ?? '');
     let nodeId = routing.choose(bucket, tried);
     let node = nodeId === undefined ? undefined : routing.node(nodeId);
     while (nodeId !== undefined && node === undefined) {
+      if (tried === NONE_TRIED) tried = new Set();
       tried.add(nodeId); /* in the table but not in the node map: skipped */
       nodeId = routing.choose(bucket, tried);
       node = nodeId === undefined ? undefined : routing.node(nodeId);
@@ -336,7 +366,14 @@ export class RelayDataPlane implements DataPlane {
       return;
     }
     const host = node.self ? (this.#o.selfAddress ?? node.address) : node.address;
-    const up = netConnect({ host, port, allowHalfOpen: true });
+    /* highWaterMark: passed on to the Socket's streams (Node >= 20.1; not in @types/node's NetConnectOpts) */
+    const options: TcpNetConnectOpts & { highWaterMark: number } = {
+      host,
+      port,
+      allowHalfOpen: true,
+      highWaterMark: STREAM_HIGH_WATER_MARK,
+    };
+    const up = netConnect(options);
     conn.upstream = up;
     conn.upstreamClosed = false;
     let connected = false;
@@ -346,10 +383,11 @@ export class RelayDataPlane implements DataPlane {
       up.destroy();
       if (conn.clientClosed) return;
       this.#refused++;
-      tried.add(nodeId);
+      const refusedBy = tried === NONE_TRIED ? new Set<string>() : tried;
+      refusedBy.add(nodeId);
       this.#log.debug(`relay: node ${nodeId} (${host}:${port}) refused ${address}: ${reason}`);
       this.#events.emit('nodeRefused', nodeId, host, reason);
-      this.#connect(conn, routing, bucket, port, tried);
+      this.#connect(conn, routing, bucket, port, address, refusedBy);
     };
     up.setTimeout(this.#o.connectTimeoutMs, () => refused('connect timeout'));
     up.on('error', (e: NodeJS.ErrnoException) => {
@@ -372,19 +410,40 @@ export class RelayDataPlane implements DataPlane {
     const { client } = conn;
     conn.nodeId = nodeId;
     this.#active.set(nodeId, (this.#active.get(nodeId) ?? 0) + 1);
-    const idle = this.#o.idleTimeoutMs;
-    const onIdle = () => {
-      this.#idleTimeouts++;
-      this.#log.debug(`relay: idle timeout ${client.remoteAddress}:${client.remotePort} -> ${nodeId}`);
-      client.destroy();
-      up.destroy();
-    };
-    up.setTimeout(idle, onIdle);
-    client.setTimeout(idle, onIdle);
+    if (this.#o.connectTimeoutMs > 0) up.setTimeout(0); /* the connect timeout is over */
     if (this.#o.proxyProtocol !== undefined)
       up.write(encodeProxyHeader(proxyHeader(client, this.#o.proxyProtocol)));
-    client.pipe(up);
-    up.pipe(client);
+    conn.lastActive = performance.now();
+    forward(conn, client, up);
+    forward(conn, up, client);
+    if (this.#o.idleTimeoutMs > 0) this.#idleSweep ??= this.#startIdleSweep(this.#o.idleTimeoutMs);
+  }
+
+  /**
+   * The idle timeout: one timer for all connections (instead of a timer per socket, refreshed at every
+   * read and write) that closes the established connections without bytes either way for `idle` ms; it
+   * checks every `idle / 4` (at most every second, at least every 10 ms), so a connection is closed between
+   * `idle` and `idle` + that period after its last bytes. Stops when no connection is open.
+   */
+  #startIdleSweep(idle: number): NodeJS.Timeout {
+    const timer = setInterval(
+      () => {
+        const now = performance.now();
+        for (const c of this.#conns) {
+          if (c.nodeId === undefined || c.done || now - c.lastActive < idle) continue;
+          this.#idleTimeouts++;
+          this.#log.debug(
+            `relay: idle timeout ${c.client.remoteAddress}:${c.client.remotePort} -> ${c.nodeId}`,
+          );
+          c.lastActive = Number.POSITIVE_INFINITY; /* counted once */
+          c.client.destroy();
+          c.upstream?.destroy();
+        }
+      },
+      Math.min(1000, Math.max(10, Math.floor(idle / 4))),
+    );
+    timer.unref();
+    return timer;
   }
 
   #socketError(conn: Conn, side: string, e: NodeJS.ErrnoException): void {
@@ -410,11 +469,37 @@ export class RelayDataPlane implements DataPlane {
       else this.#active.delete(conn.nodeId);
     }
     if (this.#conns.size === 0) {
+      clearInterval(this.#idleSweep);
+      this.#idleSweep = undefined;
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();
     }
   }
+}
+
+/** The `tried` set of a connection no node has refused yet (never written: a refusal makes a new set). */
+const NONE_TRIED: Set<string> = new Set();
+
+/**
+ * Copies `from` to `to`: what `from.pipe(to)` does for the relay, with less machinery per connection
+ * (measured: bench/dataplane.mjs). Backpressure: a `write` that returns false pauses `from` until `to`
+ * drains. Half-close: the end of `from` ends `to` (both sockets allow half-open connections), or closes it
+ * when `to` has ended too. Errors and closes are handled by the caller (it destroys both sides).
+ */
+function forward(conn: Conn, from: Socket, to: Socket): void {
+  from.on('data', (chunk: Buffer) => {
+    conn.lastActive = performance.now();
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.once('end', () => {
+    // `to` already read its peer's FIN and holds nothing unsent: both directions are done, so close it
+    // (close sends the FIN after what the kernel still holds) instead of a shutdown first and a close later
+    if (to.readableEnded && to.writableLength === 0) to.destroy();
+    else to.end();
+  });
+  from.resume(); /* accepted sockets start paused (pauseOnConnect) */
 }
 
 function listening(servers: readonly Server[]): string[] {
