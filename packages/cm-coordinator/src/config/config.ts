@@ -42,9 +42,21 @@ export interface CmConfig {
   /** Data directory: node id, database, certificates, control socket. */
   readonly dataDir: string;
   /** The cluster CA: its certificate, and its key when this node issues its own certificate. */
-  readonly ca: { readonly cert: string; readonly key: string | undefined };
+  readonly ca: {
+    /** Path of the CA certificate (PEM). */
+    readonly cert: string;
+    /** Path of the CA private key (PEM), if this node issues its own certificate. */
+    readonly key: string | undefined;
+  };
   /** A node certificate issued elsewhere (default: issued at start with `ca.key`, kept in dataDir). */
-  readonly certificate: { readonly cert: string; readonly key: string } | undefined;
+  readonly certificate:
+    | {
+        /** Path of the node certificate (PEM). */
+        readonly cert: string;
+        /** Path of its private key (PEM). */
+        readonly key: string;
+      }
+    | undefined;
   /** Central-management priority: on a conflict the lower value wins (1..1000, default 1). */
   readonly priority: number;
   /** Peers to reach at start (`host:port`). */
@@ -57,6 +69,11 @@ export interface CmConfig {
   readonly policyDir: string;
   /** Run after a new policy was written (program and arguments, no shell), e.g. `[squid, -k, reconfigure]`. */
   readonly applyCommand: readonly string[] | undefined;
+  /**
+   * The admin lock's lease, ms (default 30 s): the holding node renews it every third of this while it
+   * runs; when that node dies every other node lets the lease expire this long after it last heard of it.
+   */
+  readonly adminLockTtlMs: number;
 }
 
 /** `host:port` text of an endpoint (`[v6]:port`). */
@@ -73,6 +90,7 @@ const endpoint = z.string().transform((v, ctx): Endpoint => {
   }
 });
 const SKEW = { min: 100, max: 86_400_000 };
+const LOCK_TTL = { min: 3000, max: 86_400_000 };
 const path = z.string().min(1, 'must not be empty');
 
 const fileSchema = z.strictObject({
@@ -115,6 +133,10 @@ const fileSchema = z.strictObject({
     .optional(),
   policyDir: path.optional(),
   applyCommand: z.array(z.string().min(1)).min(1, 'needs a program').optional(),
+  adminLockTtl: z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => resultOrIssue(parseDuration(v, LOCK_TTL), ctx))
+    .optional(),
 });
 
 function invalid(
@@ -161,6 +183,7 @@ export function parseCmConfig(data: unknown, source = 'config'): CmConfig {
     },
     policyDir: v.policyDir ?? join(v.dataDir, 'policy'),
     applyCommand: v.applyCommand,
+    adminLockTtlMs: v.adminLockTtl ?? 30_000,
   };
 }
 

@@ -3,6 +3,7 @@
 // from a peer (the transport closes that connection) and on failures to reach peers (retried).
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import {
   type Clock,
@@ -15,7 +16,7 @@ import {
   systemClock,
   type TimerHandle,
 } from '@proxyha/common';
-import { type BodyValidator, MessageRegistry } from '../codec/messages';
+import { type BodyValidator, MessageRegistry, WIRE_ERROR_TEXTS } from '../codec/messages';
 import { type CmConfig, type Endpoint, formatEndpoint } from '../config/config';
 import { CmError } from '../errors';
 import { issueNodeCertificate } from '../identity/certificates';
@@ -39,9 +40,10 @@ import type {
 } from '../machine/types';
 import { checkVersion } from '../machine/version';
 import { openStore } from '../store/sqlite-store';
-import type { CmStore } from '../store/types';
+import type { CmStore, PeerRecord } from '../store/types';
 import { connectPeer, parsePeerAddress } from '../transport/client';
 import type { PeerConnection } from '../transport/connection';
+import { wireOf } from '../transport/log';
 import { CmServer } from '../transport/server';
 import { PolicyApplier } from './apply';
 import { controlSocketPath, serveControl } from './control';
@@ -72,8 +74,8 @@ export interface CmVersionRef {
 
 /** One node in {@link CmStatus}. */
 export interface CmStatusNode {
-  /** Node UUID. */
-  readonly uuid: string;
+  /** Node UUID (null for a configured peer that never answered: another CA, refused, clock off). */
+  readonly uuid: string | null;
   /** Name. */
   readonly name: string;
   /** Address (`host:port`). */
@@ -91,18 +93,52 @@ export interface CmStatusNode {
 /** What `proxyha-cm status` shows. */
 export interface CmStatus {
   /** This node. */
-  readonly self: { readonly uuid: string; readonly name: string };
+  readonly self: {
+    /** Its UUID. */
+    readonly uuid: string;
+    /** Its name. */
+    readonly name: string;
+  };
   /** Every known node reachable with the same policy versions as this node. */
   readonly inSync: boolean;
   /** This node first, then every peer. */
   readonly nodes: readonly CmStatusNode[];
   /** Conflicts this node saw: both versions named; the loser is kept. */
   readonly conflicts: readonly {
+    /** The scope of both versions. */
     readonly scope: Scope;
+    /** The version that stayed current. */
     readonly winner: CmVersionRef;
+    /** The version that lost (kept, restorable). */
     readonly loser: CmVersionRef;
   }[];
 }
+
+/**
+ * Traffic counters of a {@link CmNode} since its start ({@link CmNode.stats}): what a cluster costs, e.g. per
+ * node and minute when idle.
+ */
+export interface CmNodeStats {
+  /** Messages handed to a peer connection (replication, admin lock, adopt; not the transport's pings). */
+  readonly messagesSent: number;
+  /** Messages received from attached peers (same kinds). */
+  readonly messagesReceived: number;
+  /** Bytes written on the peer connections in use (frames of every kind, TLS overhead excluded). */
+  readonly bytesSent: number;
+  /** Bytes read on the peer connections in use. */
+  readonly bytesReceived: number;
+}
+
+/**
+ * After versions received from a peer, the node's summary to its peers waits this long (ms): the push of the
+ * origin to them is usually still on its way, and a summary arriving first would make them fetch the version
+ * a second time (inventory, push).
+ */
+const ANNOUNCE_AFTER_RECEIVE_MS = 100;
+/** Changed peer records are written together, this many ms after the first change. */
+const PEER_FLUSH_MS = 5000;
+/** A peer record whose only change is `lastSeen` is rewritten at most this often, ms. */
+const PEER_SEEN_REFRESH_MS = 60_000;
 
 /** The wire name of each message of the machines (wire names are lower case). */
 const WIRE_TYPE: Readonly<Record<CmMessage['type'], string>> = {
@@ -177,6 +213,8 @@ export class CmNode {
   #applyChain: Promise<void> = Promise.resolve();
   #lastApplyFailure: string | undefined;
   readonly #registry = new MessageRegistry();
+  /** Counters; the bytes of connections already closed (open ones are added when read). */
+  readonly #traffic = { messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0 };
 
   /**
    * @param config - a validated configuration (`loadCmConfig`)
@@ -229,10 +267,14 @@ export class CmNode {
       versions: store.versions(),
       ...(hlc?.ok ? { hlc: hlc.value } : {}),
       reportedConflicts: store.conflicts().map((x) => ({ winner: x.winner, loser: x.loser })),
-      relay: true,
+      // no relay: after every change the node sends its summary to every peer (#announceSummary), and a peer
+      // that lacks the new version fetches it from there (inventory, push); relaying whole versions made every
+      // save cost n-1 full copies per node in a full mesh
+      relay: false,
     });
     this.#lock = new AdminLock({
       self: { uuid, name: c.name, priority: c.priority, address: formatEndpoint(c.listen) },
+      ttlMs: c.adminLockTtlMs,
     });
     this.#applier = new PolicyApplier({
       policyDir: c.policyDir,
@@ -296,6 +338,7 @@ export class CmNode {
     }
     await this.#server?.close();
     await this.#applyChain;
+    this.#flushPeers();
     this.#store?.close();
   }
 
@@ -309,7 +352,12 @@ export class CmNode {
   save(
     documents: readonly PolicyDocument[],
     options: { scope?: 'policy' | 'node'; comment?: string | undefined } = {},
-  ): { version: string; storageTimestamp: string } {
+  ): {
+    /** Id of the saved version. */
+    version: string;
+    /** This node's Current Storage Timestamp after the save. */
+    storageTimestamp: string;
+  } {
     const scope: Scope = options.scope === 'node' ? `node:${this.self.uuid}` : 'policy';
     const actions = this.#step({
       type: 'save',
@@ -322,6 +370,19 @@ export class CmNode {
     const version = persisted?.type === 'persist' ? persisted.versions[0] : undefined;
     if (!version) throw new CmError('CM_STORE', 'the save produced no version');
     return { version: version.id, storageTimestamp: this.storageTimestamp ?? '' };
+  }
+
+  /** Traffic counters since start: messages and bytes sent to and received from peers. */
+  stats(): CmNodeStats {
+    const t = this.#traffic;
+    let bytesSent = t.bytesSent;
+    let bytesReceived = t.bytesReceived;
+    for (const p of this.#peers.values())
+      if (p.conn) {
+        bytesSent += p.conn.bytesSent;
+        bytesReceived += p.conn.bytesReceived;
+      }
+    return { messagesSent: t.messagesSent, messagesReceived: t.messagesReceived, bytesSent, bytesReceived };
   }
 
   /** The current version of a scope (default the policy). */
@@ -350,6 +411,7 @@ export class CmNode {
       clock: this.#clock,
       logger: this.#log,
       acceptPeer: (p) => this.#acceptPeer(p.node),
+      ...this.#localAddress(),
     });
     const versions = this.#machine?.versions('policy') ?? [];
     await conn.send({ type: 'adopt', body: { scope: 'policy', versions } });
@@ -409,6 +471,23 @@ export class CmNode {
         storageTimestamp: ts,
         reachable,
         lastError: peer.lastError ?? rec?.lastError ?? null,
+      });
+    }
+    // configured peers never reached (refused, another CA, clock too far off): by address, with the error
+    const known = new Set([...this.#peers.values()]);
+    for (const peer of this.#pending) {
+      if (known.has(peer) || !peer.endpoint) continue;
+      const address = formatEndpoint(peer.endpoint);
+      if (nodes.some((n) => n.address === address)) continue;
+      inSync = false;
+      nodes.push({
+        uuid: peer.identity?.uuid ?? null,
+        name: peer.identity?.name ?? address,
+        address,
+        version: peer.identity?.version ?? '?',
+        storageTimestamp: null,
+        reachable: false,
+        lastError: peer.lastError ?? null,
       });
     }
     const ref = (id: string): CmVersionRef => {
@@ -501,6 +580,7 @@ export class CmNode {
       clock: this.#clock,
       logger: this.#log,
       acceptPeer: (p) => this.#acceptPeer(p.node),
+      ...this.#localAddress(),
       ...(peer.identity ? { expectedUuid: peer.identity.uuid, expectedName: peer.identity.name } : {}),
     }).then(
       (conn) => {
@@ -509,11 +589,20 @@ export class CmNode {
         this.#attach(conn, peer);
       },
       (e: CmError) => {
-        peer.lastError = e.message;
+        peer.lastError = describePeerError(e);
         if (peer.identity) this.#recordPeer(peer);
         this.#retry(peer);
       },
     );
+  }
+
+  /**
+   * Calls to peers leave from the listen address when it is one (not the wildcard): the cluster's address
+   * of this node, so that the peer's logs name it and its firewall sees it, whatever the routing prefers.
+   */
+  #localAddress(): { localAddress?: string } {
+    const host = this.#c.listen.host;
+    return isIP(host) !== 0 && host !== '0.0.0.0' && host !== '::' ? { localAddress: host } : {};
   }
 
   #retry(peer: Peer): void {
@@ -552,6 +641,8 @@ export class CmNode {
         return;
       }
       peer.conn = undefined;
+      this.#traffic.bytesSent += drop.bytesSent;
+      this.#traffic.bytesReceived += drop.bytesReceived;
       drop.close();
     }
     peer.conn = conn;
@@ -563,6 +654,7 @@ export class CmNode {
     this.#recordPeer(peer);
     conn.onMessage((m) => {
       if (peer.conn !== conn) return;
+      this.#traffic.messagesReceived++;
       // every message carries the sender's clock: nothing is applied from a peer that drifted too far since
       // the handshake (one second allowed for the message's own transit and queueing)
       if (Math.abs(m.clock - this.#wall()) > this.#c.maxClockSkewMs + 1000) {
@@ -582,7 +674,9 @@ export class CmNode {
     conn.onClose((e) => {
       if (peer.conn !== conn) return;
       peer.conn = undefined;
-      if (e) peer.lastError = e.message;
+      this.#traffic.bytesSent += conn.bytesSent;
+      this.#traffic.bytesReceived += conn.bytesReceived;
+      if (e) peer.lastError = describePeerError(e);
       this.#recordPeer(peer);
       this.#step({ type: 'peerDown', at: this.#wall(), peer: node.uuid });
       this.#retry(peer);
@@ -615,21 +709,56 @@ export class CmNode {
         from: node.uuid,
         message: message as ReplicationMessage,
       });
-    if (message.type === 'summary') this.#recordPeer(peer);
+    if (message.type === 'summary') this.#recordPeer(peer, message.storageTimestamp ?? null);
   }
 
-  #recordPeer(peer: Peer): void {
+  /**
+   * Remembers a peer in the store (a cache for status and the next start, not part of replication), in
+   * batches: changed records are written together within {@link PEER_FLUSH_MS} (and at stop), and a record
+   * whose only change is its `lastSeen` at most every {@link PEER_SEEN_REFRESH_MS}. A summary from every
+   * peer after each save used to cost one synced transaction each.
+   */
+  #recordPeer(peer: Peer, storageTimestamp?: string | null): void {
     const node = peer.identity;
-    if (!node || !this.#store) return;
-    const sync = this.#machine?.snapshot().peers.find((p) => p.node.uuid === node.uuid);
-    this.#store.putPeer({
+    if (!node || !this.#store || !this.#running) return;
+    // from a summary just handled (what the machine now holds for the peer), else from the machine
+    const sync =
+      storageTimestamp === undefined
+        ? this.#machine?.snapshot().peers.find((p) => p.node.uuid === node.uuid)
+        : { storageTimestamp: storageTimestamp ?? undefined };
+    const lastSeen = peer.conn?.state === 'open' ? this.#wall() : undefined;
+    const record: PeerRecord = {
       node,
       address: peer.endpoint ? formatEndpoint(peer.endpoint) : '',
-      lastSeen: peer.conn?.state === 'open' ? this.#wall() : undefined,
+      lastSeen,
       lastError: peer.lastError,
       storageTimestamp: sync?.storageTimestamp,
-    });
+    };
+    const key = `${node.name}|${node.priority}|${node.version}|${record.address}|${record.storageTimestamp}|${lastSeen === undefined}|${record.lastError}`;
+    const written = this.#peerWritten.get(node.uuid);
+    if (written?.key === key && (lastSeen === undefined || lastSeen - written.seen < PEER_SEEN_REFRESH_MS))
+      return;
+    this.#peerWritten.set(node.uuid, { key, seen: lastSeen ?? 0 });
+    this.#peerDirty.set(node.uuid, record);
+    this.#peerFlush ??= this.#clock.setTimeout(() => this.#flushPeers(), PEER_FLUSH_MS);
   }
+
+  #flushPeers(): void {
+    if (this.#peerFlush) this.#clock.clearTimeout(this.#peerFlush);
+    this.#peerFlush = undefined;
+    if (this.#peerDirty.size === 0 || !this.#store) return;
+    const records = [...this.#peerDirty.values()];
+    this.#peerDirty.clear();
+    try {
+      this.#store.putPeers(records);
+    } catch (e) {
+      this.#log.warn(`[Coordinator] cannot remember ${records.length} peer(s): ${(e as Error).message}`);
+    }
+  }
+
+  readonly #peerDirty = new Map<string, PeerRecord>();
+  readonly #peerWritten = new Map<string, { key: string; seen: number }>();
+  #peerFlush: TimerHandle | undefined;
 
   // ---- machines --------------------------------------------------------------------------------
 
@@ -641,13 +770,14 @@ export class CmNode {
     const machine = this.#machine as ReplicaMachine;
     const store = this.#store as CmStore;
     const actions = machine.step(event);
-    if (actions.some((a) => a.type === 'persist' || a.type === 'replaceScope')) this.#announceSummary();
+    if (actions.some((a) => a.type === 'persist' || a.type === 'replaceScope'))
+      this.#announceSummary(event.type === 'received' ? ANNOUNCE_AFTER_RECEIVE_MS : 0);
     for (const a of actions) {
       switch (a.type) {
         case 'persist':
           // durable before anything after it (an ack, a broadcast) tells others so
-          store.putVersions(a.versions);
-          if (machine.hlc) store.setMeta('hlc', formatHlc(machine.hlc));
+          // with the HLC high-water mark in the same transaction: one sync to disk
+          store.putVersions(a.versions, machine.hlc ? { hlc: formatHlc(machine.hlc) } : undefined);
           break;
         case 'replaceScope':
           store.replaceScope(a.scope, a.versions);
@@ -686,16 +816,20 @@ export class CmNode {
 
   /**
    * After a change of its versions the node tells every peer its new summary (soon, once per burst), so
-   * that each side's in-sync view is current without waiting for the next anti-entropy round.
+   * that each side's in-sync view is current without waiting for the next anti-entropy round, and a peer that
+   * lacks the version fetches it from here (with no relay, this is how versions cross nodes that do not talk
+   * directly). After a save: at once; after versions received: {@link ANNOUNCE_AFTER_RECEIVE_MS} later.
    */
-  #announceSummary(): void {
+  #announceSummary(delayMs: number): void {
     if (this.#summaryPending || !this.#running) return;
     this.#summaryPending = true;
-    this.#clock.setImmediate(() => {
+    const announce = () => {
       this.#summaryPending = false;
-      const summary = this.#machine?.summary();
+      const summary = this.#running ? this.#machine?.summary() : undefined;
       if (summary) for (const uuid of this.#peers.keys()) this.#send(uuid, summary);
-    });
+    };
+    if (delayMs > 0) this.#clock.setTimeout(announce, delayMs);
+    else this.#clock.setImmediate(announce);
   }
 
   #summaryPending = false;
@@ -719,6 +853,7 @@ export class CmNode {
     const peer = this.#peers.get(uuid);
     const conn = peer?.conn;
     if (!peer || !conn || conn.state !== 'open') return;
+    this.#traffic.messagesSent++;
     peer.sendQueue = peer.sendQueue
       .then(() => conn.send({ type: WIRE_TYPE[message.type], body: message }))
       .catch((e: Error) => {
@@ -742,11 +877,27 @@ export class CmNode {
     });
   }
 
+  /**
+   * The admin session attached here stays attached until it detaches (or this node dies): its lease is
+   * renewed every third of the ttl, so that the other nodes let it expire only when this node is gone.
+   */
+  #renewAdminLease(): void {
+    const own = this.#lock?.own;
+    if (!own) return;
+    const now = this.#wall();
+    if (now - this.#leaseRenewedAt < this.#c.adminLockTtlMs / 3) return;
+    this.#leaseRenewedAt = now;
+    this.#lockStep({ type: 'renew', at: now, session: own.session });
+  }
+
+  #leaseRenewedAt = 0;
+
   #scheduleTick(): void {
     if (!this.#running) return;
     this.#tick = this.#clock.setTimeout(() => {
       this.#step({ type: 'tick', at: this.#wall() });
       this.#lockStep({ type: 'tick', at: this.#wall() });
+      this.#renewAdminLease();
       this.#scheduleTick();
     }, 1000);
   }
@@ -790,6 +941,14 @@ export class CmNode {
     );
     return identity;
   }
+}
+
+/** A peer's last error as the status shows it: `(301 - 'cannot connect') - "<detail>"`. */
+function describePeerError(e: Error): string {
+  if (!(e instanceof CmError)) return e.message;
+  const wire = wireOf(e);
+  const text = (WIRE_ERROR_TEXTS as Readonly<Record<number, string>>)[wire] ?? 'error';
+  return e.message.startsWith(`(${wire} - `) ? e.message : `(${wire} - '${text}') - "${e.message}"`;
 }
 
 function formatStamp(v: Version): string {

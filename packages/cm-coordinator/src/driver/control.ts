@@ -20,10 +20,24 @@ export interface ControlRequest {
 
 /** An answer on the control socket. */
 export type ControlAnswer =
-  | { readonly ok: true; readonly result: unknown }
   | {
+      /** The command succeeded. */
+      readonly ok: true;
+      /** What it returned. */
+      readonly result: unknown;
+    }
+  | {
+      /** The command failed. */
       readonly ok: false;
-      readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
+      /** Why. */
+      readonly error: {
+        /** The error code, e.g. `CM_INVALID_ARGUMENT`. */
+        readonly code: string;
+        /** The error message. */
+        readonly message: string;
+        /** The error's details, if any. */
+        readonly details?: unknown;
+      };
     };
 
 /** The largest request accepted (a policy directory of a few MB fits). */
@@ -41,7 +55,8 @@ export async function serveControl(
   handle: (request: ControlRequest) => Promise<unknown>,
 ): Promise<() => Promise<void>> {
   await rm(path, { force: true });
-  const server: Server = createServer((conn) => {
+  // the client half-closes after its request: keep our side open until the answer is written
+  const server: Server = createServer({ allowHalfOpen: true }, (conn) => {
     const chunks: Buffer[] = [];
     let size = 0;
     conn.on('error', () => {});

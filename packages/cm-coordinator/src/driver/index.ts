@@ -2,6 +2,7 @@ export { type ApplyOutcome, PolicyApplier, type PolicyApplierOptions, safeDocume
 export {
   CmNode,
   type CmNodeOptions,
+  type CmNodeStats,
   type CmStatus,
   type CmStatusNode,
   type CmVersionRef,

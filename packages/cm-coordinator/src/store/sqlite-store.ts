@@ -317,15 +317,25 @@ export class SqliteStore implements CmStore {
   /**
    * Adds several versions in one transaction (all or none); those already stored are skipped.
    *
+   * @param versions - the versions
+   * @param meta - keys to set in the same transaction (e.g. the HLC high-water mark): one sync to disk
    * @throws CmError `CM_INVALID_ARGUMENT` when one is malformed (nothing is written)
    */
-  putVersions(versions: readonly Version[]): void {
+  putVersions(versions: readonly Version[], meta?: Readonly<Record<string, string>>): void {
     versions.forEach((v, i) => {
       this.#checkArgument(v, i);
     });
+    const entries = Object.entries(meta ?? {});
+    for (const [key, value] of entries)
+      if (key === '' || !isString(value))
+        throw invalid('invalid meta', 'key must be a non-empty string and value a string', { key });
     this.#guard('putVersions', () =>
       this.#db.transaction(() => {
         for (const v of versions) this.#insertVersion(v);
+        for (const [key, value] of entries)
+          this.#stmt(
+            'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          ).run(key, value);
       }),
     );
   }
@@ -532,43 +542,38 @@ export class SqliteStore implements CmStore {
    * @throws CmError `CM_INVALID_ARGUMENT` when it is malformed
    */
   putPeer(peer: PeerRecord): void {
-    const n = peer.node as Partial<PeerRecord['node']> | undefined;
-    const issue =
-      typeof n !== 'object' || n === null
-        ? 'node is not an object'
-        : !isString(n.uuid) || n.uuid === ''
-          ? 'node.uuid is not a non-empty string'
-          : !isString(n.name) || !isString(n.version) || !isInt(n.priority)
-            ? 'node needs name, version (strings) and priority (integer)'
-            : !isString(peer.address)
-              ? 'address is not a string'
-              : peer.lastSeen !== undefined && !isInt(peer.lastSeen)
-                ? 'lastSeen is not an integer'
-                : peer.lastError !== undefined && !isString(peer.lastError)
-                  ? 'lastError is not a string'
-                  : peer.storageTimestamp !== undefined && !isString(peer.storageTimestamp)
-                    ? 'storageTimestamp is not a string'
-                    : undefined;
-    if (issue) throw invalid('invalid peer', issue);
+    this.putPeers([peer]);
+  }
+
+  /**
+   * {@link SqliteStore.putPeer} of several peers in one transaction (one sync to disk).
+   *
+   * @throws CmError `CM_INVALID_ARGUMENT` when one is malformed (nothing is written)
+   */
+  putPeers(peers: readonly PeerRecord[]): void {
+    for (const peer of peers) checkPeer(peer);
+    if (peers.length === 0) return;
     this.#guard('putPeer', () =>
-      this.#db.transaction(() =>
-        this.#stmt(
+      this.#db.transaction(() => {
+        const stmt = this.#stmt(
           `INSERT INTO peers (uuid, name, priority, version, address, last_seen, last_error, storage_timestamp)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, priority = excluded.priority,
              version = excluded.version, address = excluded.address, last_seen = excluded.last_seen,
              last_error = excluded.last_error, storage_timestamp = excluded.storage_timestamp`,
-        ).run(
-          peer.node.uuid,
-          peer.node.name,
-          peer.node.priority,
-          peer.node.version,
-          peer.address,
-          peer.lastSeen ?? null,
-          peer.lastError ?? null,
-          peer.storageTimestamp ?? null,
-        ),
-      ),
+        );
+        for (const peer of peers)
+          stmt.run(
+            peer.node.uuid,
+            peer.node.name,
+            peer.node.priority,
+            peer.node.version,
+            peer.address,
+            peer.lastSeen ?? null,
+            peer.lastError ?? null,
+            peer.storageTimestamp ?? null,
+          );
+      }),
     );
   }
 
@@ -681,4 +686,26 @@ export function openStore(path: string, options: OpenStoreOptions = {}): SqliteS
       cause: error,
     });
   }
+}
+
+/** Throws `CM_INVALID_ARGUMENT` naming what is wrong with a peer record. */
+function checkPeer(peer: PeerRecord): void {
+  const n = peer.node as Partial<PeerRecord['node']> | undefined;
+  const issue =
+    typeof n !== 'object' || n === null
+      ? 'node is not an object'
+      : !isString(n.uuid) || n.uuid === ''
+        ? 'node.uuid is not a non-empty string'
+        : !isString(n.name) || !isString(n.version) || !isInt(n.priority)
+          ? 'node needs name, version (strings) and priority (integer)'
+          : !isString(peer.address)
+            ? 'address is not a string'
+            : peer.lastSeen !== undefined && !isInt(peer.lastSeen)
+              ? 'lastSeen is not an integer'
+              : peer.lastError !== undefined && !isString(peer.lastError)
+                ? 'lastError is not a string'
+                : peer.storageTimestamp !== undefined && !isString(peer.storageTimestamp)
+                  ? 'storageTimestamp is not a string'
+                  : undefined;
+  if (issue) throw invalid('invalid peer', issue);
 }

@@ -34,8 +34,8 @@ export interface ConflictRecord {
 export interface CmStore {
   /** Adds a version (idempotent by id). */
   putVersion(version: Version): void;
-  /** Adds several versions in one transaction (catch-up). */
-  putVersions(versions: readonly Version[]): void;
+  /** Adds several versions in one transaction (catch-up), and sets `meta` keys in the same transaction. */
+  putVersions(versions: readonly Version[], meta?: Readonly<Record<string, string>>): void;
   /** A version by id. */
   getVersion(id: string): Version | undefined;
   /** Every version id of a scope (or of all scopes). */
@@ -52,6 +52,8 @@ export interface CmStore {
   conflicts(): ConflictRecord[];
   /** Upserts a peer. */
   putPeer(peer: PeerRecord): void;
+  /** Upserts several peers in one transaction. */
+  putPeers(peers: readonly PeerRecord[]): void;
   /** Every peer. */
   peers(): PeerRecord[];
   /** Removes a peer. */
