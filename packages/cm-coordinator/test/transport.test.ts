@@ -189,7 +189,8 @@ describe('mutual TLS and the hello exchange', () => {
     expect(conn.peer.node).toEqual(A);
     expect(conn.peer.certificate.uuid).toBe(A.uuid);
     expect(conn.peer.addresses).toEqual(['127.0.0.1']);
-    expect(Math.abs(conn.peer.clockOffsetMs)).toBeLessThan(60_000);
+    // the hello carried the server's clock (the 405 refusals of a shifted clock are tested below)
+    expect(Number.isFinite(conn.peer.clockOffsetMs)).toBe(true);
     await vi.waitFor(() => expect(s.peers).toHaveLength(1));
     const server = s.peers[0] as PeerConnection;
     expect(server.role).toBe('server');

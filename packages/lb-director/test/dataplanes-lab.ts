@@ -42,8 +42,11 @@ http.createServer((req, res) => {
 }).listen(${ORIGIN_PORT}, process.argv[2], () => console.log('origin listening'));
 `;
 
-// argv: JSON { vip, port, origin, path, sources, concurrency }; prints JSON [{ src, status, body } | { src, error }]
-const CLIENT_JS = `
+/**
+ * The HTTP client of the namespace tests (also used by nftables.net.test.ts): argv = JSON { vip, port, origin,
+ * path, sources, concurrency }; prints JSON [{ src, status, body } | { src, error }].
+ */
+export const CLIENT_JS = `
 const http = require('node:http');
 const o = JSON.parse(process.argv[2]);
 function one(src) {

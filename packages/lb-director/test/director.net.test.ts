@@ -92,8 +92,8 @@ describeNet('proxyha-lb on a LAN (IP protocol 253)', () => {
         new RegExp(`Scanning partner has failed ${ipC.replaceAll('.', '\\.')}"`),
         15_000,
       );
-      const failed = logLines(a.proc).find((l) => l.msg === `Scanning partner has failed ${ipC}`);
-      expect(Number(failed?.silentMs)).toBeGreaterThanOrEqual(3 * INTERVAL);
+      // (that it takes exactly three intervals is checked on the virtual clock: driver.test.ts, membership tests)
+      expect(logLines(a.proc).some((l) => l.msg === `Scanning partner has failed ${ipC}`)).toBe(true);
       const after = await lbStatus(lab, 'a', a);
       expect(after.nodes.map((n) => n.name).sort()).toEqual(['a', 'b']);
 

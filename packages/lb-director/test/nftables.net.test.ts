@@ -11,6 +11,7 @@ import { type DataPlaneNode, type DataPlaneSettings, NftablesDataPlane } from '.
 import { clientBucket } from '../src/scheduler/scheduler';
 import { buildOwners, NO_OWNER } from '../src/scheduler/table';
 import type { BucketTable } from '../src/scheduler/types';
+import { CLIENT_JS } from './dataplanes-lab';
 
 const VIP = '192.168.77.74';
 const PORT = 9090;
@@ -46,35 +47,6 @@ http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
   res.end(who + '\\n');
 }).listen(${ORIGIN_PORT}, process.argv[2], () => console.log('origin listening'));
-`;
-
-/** Client: argv = JSON { vip, port, origin, path, sources, concurrency }; prints JSON results. */
-const CLIENT_JS = `
-const http = require('node:http');
-const o = JSON.parse(process.argv[2]);
-function one(src) {
-  return new Promise((resolve) => {
-    const req = http.request({ host: o.vip, port: o.port, path: 'http://' + o.origin + o.path, localAddress: src,
-      agent: false, headers: { connection: 'close', host: o.origin } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ src, status: res.statusCode, body }));
-      res.on('error', (e) => resolve({ src, error: String(e) }));
-    });
-    req.setTimeout(15000, () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ src, error: e.code || String(e) }));
-    req.end();
-  });
-}
-(async () => {
-  const out = new Array(o.sources.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: o.concurrency }, async () => {
-    while (next < o.sources.length) { const i = next++; out[i] = await one(o.sources[i]); }
-  }));
-  process.stdout.write(JSON.stringify(out));
-})();
 `;
 
 interface Probe {
