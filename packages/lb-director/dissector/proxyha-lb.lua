@@ -23,7 +23,8 @@ local f = {
   group = ProtoField.uint8("proxyha_lb.group", "Group", base.DEC),
   flags = ProtoField.uint8("proxyha_lb.flags", "Flags", base.HEX),
   flags_auth = ProtoField.bool("proxyha_lb.flags.auth", "Authenticated", 8, nil, 0x01),
-  flags_reserved = ProtoField.uint8("proxyha_lb.flags.reserved", "Reserved flags", base.HEX, nil, 0xfe),
+  flags_table = ProtoField.bool("proxyha_lb.flags.table", "Carries the table", 8, nil, 0x02),
+  flags_reserved = ProtoField.uint8("proxyha_lb.flags.reserved", "Reserved flags", base.HEX, nil, 0xfc),
   length = ProtoField.uint16("proxyha_lb.length", "Length", base.DEC),
   checksum = ProtoField.uint16("proxyha_lb.checksum", "Checksum", base.HEX),
   checksum_status = ProtoField.uint8("proxyha_lb.checksum.status", "Checksum status", base.DEC, checksum_status),
@@ -56,6 +57,20 @@ local f = {
   connection = ProtoField.none("proxyha_lb.connection", "Connections"),
   connection_port = ProtoField.uint16("proxyha_lb.connection.port", "Port", base.DEC),
   connection_active = ProtoField.uint32("proxyha_lb.connection.active", "Active connections", base.DEC),
+  table = ProtoField.none("proxyha_lb.table", "Table"),
+  table_size = ProtoField.uint32("proxyha_lb.table.size", "Buckets", base.DEC),
+  table_seed = ProtoField.uint32("proxyha_lb.table.seed", "Hash seed", base.HEX),
+  table_member_count = ProtoField.uint8("proxyha_lb.table.member_count", "Members", base.DEC),
+  member = ProtoField.none("proxyha_lb.member", "Member"),
+  member_node_id = ProtoField.guid("proxyha_lb.member.node_id", "Node id"),
+  member_family = ProtoField.uint8("proxyha_lb.member.address_family", "Address family", base.DEC, families),
+  member_address = ProtoField.ipv4("proxyha_lb.member.address", "Address"),
+  member_address6 = ProtoField.ipv6("proxyha_lb.member.address6", "Address"),
+  member_capacity = ProtoField.uint16("proxyha_lb.member.capacity", "Capacity", base.DEC),
+  member_weight = ProtoField.uint32("proxyha_lb.member.weight", "Effective weight (1/256)", base.DEC),
+  member_flags = ProtoField.uint8("proxyha_lb.member.flags", "Member flags", base.HEX),
+  member_healthy = ProtoField.bool("proxyha_lb.member.healthy", "Healthy", 8, nil, 0x01),
+  member_bounded = ProtoField.bool("proxyha_lb.member.bounded", "Bounded", 8, nil, 0x02),
   auth = ProtoField.none("proxyha_lb.auth", "Authentication trailer"),
   auth_key_id = ProtoField.uint8("proxyha_lb.auth.key_id", "Key id", base.DEC),
   auth_hmac = ProtoField.bytes("proxyha_lb.auth.hmac", "HMAC-SHA256"),
@@ -104,6 +119,7 @@ function p.dissector(tvb, pinfo, root)
   local group_item = tree:add(f.group, tvb(2, 1))
   local flags_item = tree:add(f.flags, tvb(3, 1))
   flags_item:add(f.flags_auth, tvb(3, 1))
+  flags_item:add(f.flags_table, tvb(3, 1))
   flags_item:add(f.flags_reserved, tvb(3, 1))
   local flags = tvb(3, 1):uint()
   local length_item = tree:add(f.length, tvb(4, 2))
@@ -138,8 +154,10 @@ function p.dissector(tvb, pinfo, root)
   if not good then status_item:add_proto_expert_info(e_checksum) end
 
   if tvb(2, 1):uint() == 0 then group_item:add_proto_expert_info(e_value, "group 0 (valid: 1..255)") end
-  if flags >= 2 then flags_item:add_proto_expert_info(e_value, "unknown flags set") end
+  if flags >= 4 then flags_item:add_proto_expert_info(e_value, "unknown flags set") end
   local auth = flags % 2 == 1
+  local with_table = math.floor(flags / 2) % 2 == 1
+  if with_table and mtype ~= 1 then flags_item:add_proto_expert_info(e_value, "table flag on a report") end
 
   tree:add(f.node_id, tvb(8, 16))
   tree:add(f.seq, tvb(24, 4))
@@ -224,6 +242,49 @@ function p.dissector(tvb, pinfo, root)
       off = off + 4
     end
     pinfo.cols.info:append(", seq " .. tvb(24, 4):uint() .. ", " .. c .. " redirects")
+    if with_table then
+      if not need(9, "the table") then return captured end
+      local table_start = off
+      local t = tree:add(f.table, tvb(off, 9))
+      local size_item = t:add(f.table_size, tvb(off, 4))
+      local size = tvb(off, 4):uint()
+      if size < 2 or size > 16777213 then size_item:add_proto_expert_info(e_value, "table size out of range") end
+      t:add(f.table_seed, tvb(off + 4, 4))
+      local count_item = t:add(f.table_member_count, tvb(off + 8, 1))
+      local members = tvb(off + 8, 1):uint()
+      if members > 64 then count_item:add_proto_expert_info(e_value, members .. " members (at most 64)") end
+      off = off + 9
+      for _ = 1, members do
+        if not need(17, "a table member") then return captured end
+        local mfamily = tvb(off + 16, 1):uint()
+        local alen = 4
+        if mfamily == 6 then alen = 16 end
+        if not need(17 + alen + 7, "a table member") then return captured end
+        local item = t:add(f.member, tvb(off, 17 + alen + 7))
+        item:add(f.member_node_id, tvb(off, 16))
+        local fam_item = item:add(f.member_family, tvb(off + 16, 1))
+        if mfamily == 4 then
+          item:add(f.member_address, tvb(off + 17, 4))
+          item:append_text(": " .. tostring(tvb(off + 17, 4):ipv4()))
+        elseif mfamily == 6 then
+          item:add(f.member_address6, tvb(off + 17, 16))
+          item:append_text(": " .. tostring(tvb(off + 17, 16):ipv6()))
+        else
+          fam_item:add_proto_expert_info(e_malformed, "address family " .. mfamily .. " (expected 4 or 6)")
+          return captured
+        end
+        off = off + 17 + alen
+        item:add(f.member_capacity, tvb(off, 2))
+        item:add(f.member_weight, tvb(off + 2, 4))
+        local mflags_item = item:add(f.member_flags, tvb(off + 6, 1))
+        mflags_item:add(f.member_healthy, tvb(off + 6, 1))
+        mflags_item:add(f.member_bounded, tvb(off + 6, 1))
+        if tvb(off + 6, 1):uint() >= 4 then mflags_item:add_proto_expert_info(e_value, "unknown member flags set") end
+        off = off + 7
+      end
+      t:set_len(off - table_start)
+      pinfo.cols.info:append(", table of " .. members)
+    end
   else
     if not need(1, "the health") then return captured end
     local health_item = tree:add(f.health, tvb(off, 1))

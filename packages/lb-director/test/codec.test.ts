@@ -240,7 +240,9 @@ describe('decode errors', () => {
   it('LB_BAD_FIELD names each field', () => {
     expectError(decodeMessage(fix(setLength(a, 46))), 'LB_BAD_FIELD', 4, 'length');
     expectError(decodeMessage(field(a, 2, 0)), 'LB_BAD_FIELD', 2, 'group');
-    expectError(decodeMessage(field(a, 3, 0x02)), 'LB_BAD_FIELD', 3, 'flags');
+    expectError(decodeMessage(field(a, 3, 0x04)), 'LB_BAD_FIELD', 3, 'flags');
+    // the table flag belongs to announcements only
+    expectError(decodeMessage(field(r, 3, 0x02)), 'LB_BAD_FIELD', 3, 'flags');
     expectError(decodeMessage(field(a, 28, 0x00 | 0x20)), 'LB_BAD_FIELD', 28, 'timestamp');
     const interval = Uint8Array.from(a);
     interval[36] = 0;

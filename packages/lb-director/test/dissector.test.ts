@@ -124,6 +124,38 @@ const samples: Sample[] = [
     src: '192.168.77.11',
     dst: '255.255.255.255',
   },
+  {
+    name: 'announcement with its table (IPv4 and IPv6 members), authenticated',
+    message: {
+      ...announcement,
+      sequence: 9,
+      table: {
+        size: 32749,
+        seed: 0x70726f78,
+        members: [
+          {
+            nodeId: '0b7d5a2e-1c3f-4a5b-9d8e-7f6a5b4c3d2e',
+            address: '192.168.77.12',
+            capacity: 100,
+            weight256: 38400,
+            healthy: true,
+            bounded: false,
+          },
+          {
+            nodeId: '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b',
+            address: 'fd77::11',
+            capacity: 300,
+            weight256: 0,
+            healthy: false,
+            bounded: true,
+          },
+        ],
+      },
+    },
+    key: keyB,
+    src: '192.168.77.11',
+    dst: '255.255.255.255',
+  },
 ];
 
 /** Payloads the dissector must flag: [name, payload, an expected expert message part]. */
@@ -135,6 +167,10 @@ function brokenPayloads(): [string, Uint8Array, string][] {
   longer[5] = 200; // length beyond the bytes captured
   const overrun = Uint8Array.from(good);
   overrun[51] = 3; // three redirects where two fit
+  const tableFlagged = Uint8Array.from(encodeMessage(report));
+  tableFlagged[3] = 0x02;
+  const tableCut = Uint8Array.from(good);
+  tableCut[3] = 0x02; // says a table follows the redirects, but the message ends there
   const zero = (b: Uint8Array) => {
     const out = Uint8Array.from(b);
     out[6] = 0;
@@ -149,6 +185,8 @@ function brokenPayloads(): [string, Uint8Array, string][] {
     ['length beyond the capture', longer, 'exceeds'],
     ['a count running past the end', zero(overrun), 'ends inside redirects'],
     ['a header cut short', good.subarray(0, 5), 'shorter than'],
+    ['the table flag on a report', zero(tableFlagged), 'table flag on a report'],
+    ['a table cut short', zero(tableCut), 'ends inside the table'],
   ];
 }
 
@@ -335,8 +373,10 @@ describe.skipIf(!hasTshark && !inCi)(
       expect(one(lb, 'proxyha_lb.version')).toBe('1');
       expect(one(lb, 'proxyha_lb.type')).toBe(m.type === 'announcement' ? '1' : '2');
       expect(one(lb, 'proxyha_lb.group')).toBe(String(m.group));
-      expect(one(lb, 'proxyha_lb.flags')).toBe(s.key ? '0x01' : '0x00');
+      const table = m.type === 'announcement' ? m.table : undefined;
+      expect(one(lb, 'proxyha_lb.flags')).toBe(`0x0${(s.key ? 1 : 0) + (table ? 2 : 0)}`);
       expect(one(lb, 'proxyha_lb.flags.auth')).toBe(s.key ? '1' : '0');
+      expect(one(lb, 'proxyha_lb.flags.table')).toBe(table ? '1' : '0');
       expect(one(lb, 'proxyha_lb.flags.reserved')).toBe('0x00');
       expect(one(lb, 'proxyha_lb.length')).toBe(String(bytes.length));
       expect(one(lb, 'proxyha_lb.checksum')).toBe(hex16(6));
@@ -363,6 +403,25 @@ describe.skipIf(!hasTshark && !inCi)(
         expect(values(lb, 'proxyha_lb.redirect.destination_port')).toEqual(
           m.redirects.map((r) => String(r.destinationPort)),
         );
+        const t = m.table;
+        expect(values(lb, 'proxyha_lb.table.size')).toEqual(t ? [String(t.size)] : []);
+        if (t) {
+          expect(one(lb, 'proxyha_lb.table.seed')).toBe(`0x${t.seed.toString(16).padStart(8, '0')}`);
+          expect(one(lb, 'proxyha_lb.table.member_count')).toBe(String(t.members.length));
+          expect(values(lb, 'proxyha_lb.member.node_id')).toEqual(t.members.map((x) => x.nodeId));
+          expect([
+            ...values(lb, 'proxyha_lb.member.address'),
+            ...values(lb, 'proxyha_lb.member.address6'),
+          ]).toEqual(t.members.map((x) => x.address));
+          expect(values(lb, 'proxyha_lb.member.capacity')).toEqual(t.members.map((x) => String(x.capacity)));
+          expect(values(lb, 'proxyha_lb.member.weight')).toEqual(t.members.map((x) => String(x.weight256)));
+          expect(values(lb, 'proxyha_lb.member.healthy')).toEqual(
+            t.members.map((x) => (x.healthy ? '1' : '0')),
+          );
+          expect(values(lb, 'proxyha_lb.member.bounded')).toEqual(
+            t.members.map((x) => (x.bounded ? '1' : '0')),
+          );
+        }
       } else {
         expect(one(lb, 'proxyha_lb.health')).toBe(m.health.status === 'ok' ? '0' : '1');
         expect(one(lb, 'proxyha_lb.software_version_length')).toBe(

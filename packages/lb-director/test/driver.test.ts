@@ -1,5 +1,6 @@
 // LbNode over netio's in-memory network and the manual clock: the real driver, codec and machines,
 // with virtual time (so the interval counts are exact) and scripted health and load.
+
 import { randomUUID } from 'node:crypto';
 import { ManualClock, MemoryLogger } from '@proxyha/common';
 import { MemoryNetwork } from '@proxyha/netio';
@@ -15,6 +16,7 @@ import {
   statusDocument,
   VipRoleWatcher,
 } from '../src/index';
+import type { BucketTable } from '../src/scheduler/types';
 
 const INTERVAL = 1000;
 const SECRET = { id: 1, secret: Buffer.alloc(32, 7) };
@@ -253,12 +255,23 @@ describe('LbNode over an in-memory LAN', () => {
     for (const t of nodes) await t.node.start();
     await clock.advanceAsync(2 * INTERVAL);
     const [a, b] = nodes as [TestNode, TestNode];
-    const tables: string[][] = [];
-    b.node.on('table', (t) => tables.push([...t.nodes]));
+    const tables: BucketTable[] = [];
+    b.node.on('table', (t) => tables.push(t));
+    const before = a.node.table as BucketTable;
     a.node.setRole('scanner');
     b.node.setRole('director');
-    expect(tables[0]).toEqual([b.id]);
-    expect(lines(b)).toContain(`Scanning partner has joined ${b.address} (n1)`);
+    // it takes over the table a announced (both nodes, the very same owners): no client changes node
+    expect(tables[0]?.nodes).toEqual(before.nodes);
+    expect(tables[0]?.owners).toEqual(before.owners);
+    expect(lines(b).some((l) => l.startsWith(`took over the table of ${a.address} (n0): 2 nodes`))).toBe(
+      true,
+    );
+    expect(
+      b.node
+        .status()
+        .nodes.map((n) => n.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
     for (const t of nodes) await t.node.stop();
   });
 

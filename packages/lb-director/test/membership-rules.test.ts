@@ -109,6 +109,7 @@ describe('log lines', () => {
     address: '10.0.0.2',
     softwareVersion: '0.1.0',
     self: false,
+    reported: true,
     health: { status: 'ok', failingPorts: [] },
     weight: 100,
     resources: { cpu: 0, memory: 0, load: 0 },

@@ -17,7 +17,9 @@ const four: LbSimOptions = {
 
 /** Trace lines from `from` on. */
 const since = (sim: LbSimulation, from: number) =>
-  sim.formatTrace((e) => e.at >= from && e.action.type !== 'tableChanged');
+  sim.formatTrace(
+    (e) => e.at >= from && e.action.type !== 'tableChanged' && e.action.type !== 'directorTable',
+  );
 
 const owners = (t: BucketTable | undefined) =>
   t === undefined ? [] : Array.from(t.owners, (o) => (o === 0xffff ? undefined : t.nodes[o]));
@@ -99,24 +101,32 @@ describe('the simulated group', () => {
     expect(sim.shares().get('c') as number).toBeCloseTo(even, 1);
   });
 
-  it('the director moves: scanners follow the new one, which builds the same table from the same reports', () => {
+  it('the director moves: the new one takes over the announced table, so no client changes node', () => {
     const sim = new LbSimulation(four);
     sim.runUntil(3000);
     const before = sim.table();
     const clients = Array.from({ length: 50 }, (_, i) => `203.0.113.${i}`);
     const mapped = clients.map((c) => sim.lookup(c));
+    // every scanner holds the director's table, rebuilt from its announcement
+    expect(sim.snapshot('b').announcedTable?.members.map((m) => m.nodeId)).toEqual(before?.nodes);
     sim.moveDirector('b');
     expect(sim.directors()).toEqual([]); // the gap: a demoted, b not yet promoted
+    sim.runUntil(3006);
+    // the first table of the new director is the old one, before any report reached it
+    expect(owners(sim.table())).toEqual(owners(before));
+    expect(
+      sim.trace.filter((e) => e.at >= 3000 && e.action.type === 'tableChanged').map((e) => e.at),
+    ).toEqual([3006]);
     sim.runUntil(6000);
     expect(since(sim, 3000)).toEqual([
       '3000 a role changed from director to scanner',
       '3006 b role changed from scanner to director',
-      '3006 b Scanning partner has joined 10.0.0.2 (b)',
+      '3006 b took over the table of 10.0.0.1 (a): 3 nodes, every client stays on its node',
       '3011 a director is 10.0.0.2 (b)',
       '3011 c director changed from 10.0.0.1 (a) to 10.0.0.2 (b)',
-      '3205 b Scanning partner has joined 10.0.0.3 (c)',
-      '4005 b Scanning partner has joined 10.0.0.1 (a)',
     ]);
+    // the reports that come later change nothing
+    expect(sim.trace.filter((e) => e.at > 3006 && e.action.type === 'tableChanged')).toEqual([]);
     expect(sim.directors()).toEqual(['b']);
     expect(sim.members()).toEqual(['a', 'b', 'c']);
     expect(owners(sim.table())).toEqual(owners(before));
@@ -135,15 +145,16 @@ describe('the simulated group', () => {
     sim.runUntil(6000);
     expect(since(sim, 3000)).toEqual([
       '3000 c role changed from scanner to director',
-      '3000 c Scanning partner has joined 10.0.0.3 (c)',
+      '3000 c took over the table of 10.0.0.1 (a): 3 nodes, every client stays on its node',
       '3005 c split brain: 2 directors announce group 51: 10.0.0.3 (c), 10.0.0.1 (a); following 10.0.0.3',
       '3005 a split brain: 2 directors announce group 51: 10.0.0.3 (c), 10.0.0.1 (a); following 10.0.0.3',
       '3005 b split brain: 2 directors announce group 51: 10.0.0.3 (c), 10.0.0.1 (a); following 10.0.0.3',
       '3005 b director changed from 10.0.0.1 (a) to 10.0.0.3 (c)',
-      '3105 c Scanning partner has joined 10.0.0.2 (b)',
       // b now reports to c only, c to itself: a loses both, 3 intervals after their last reports
       '5105 a Scanning partner has failed 10.0.0.2',
       '5205 a Scanning partner has failed 10.0.0.3',
+      // c took a over with a's table; a directs too and reports to no one, so c lets it go
+      '6000 c Scanning partner has failed 10.0.0.1',
     ]);
     expect(sim.snapshot('b').directors.map((d) => d.name)).toEqual(['c', 'a']);
     expect(sim.directors()).toEqual(['a', 'c']);
@@ -153,6 +164,7 @@ describe('the simulated group', () => {
     sim.setRole('a', 'scanner');
     sim.runUntil(10_000);
     expect(since(sim, 6000)).toEqual([
+      '6000 c Scanning partner has failed 10.0.0.1',
       '6000 a role changed from director to scanner',
       '6000 a director is 10.0.0.3 (c)',
       '6000 a split brain healed: one director 10.0.0.3 (c)',

@@ -16,6 +16,8 @@ import {
 import type { LbError } from '../errors';
 import { decodeError, invalidArgument, type LbDecodeDetails } from './fail';
 import {
+  type AnnouncedMember,
+  type AnnouncedTable,
   type Announcement,
   LB_PROTOCOL_VERSION,
   type LbMessage,
@@ -30,6 +32,12 @@ export const LB_TYPE_ANNOUNCEMENT = 1;
 export const LB_TYPE_REPORT = 2;
 /** Flags bit: the message ends with an authentication trailer. */
 export const LB_FLAG_AUTH = 0x01;
+/** Flags bit (announcements): the body is followed by the director's table ({@link AnnouncedTable}). */
+export const LB_FLAG_TABLE = 0x02;
+/** Most members of an announced table. */
+export const LB_MAX_TABLE_MEMBERS = 64;
+/** Largest table size an announcement carries (the scheduler's largest, 2^24 - 3). */
+export const LB_MAX_TABLE_SIZE = 0xfffffd;
 /** Length of the fixed part of the header, up to the address (which follows: 4 or 16 bytes). */
 export const LB_FIXED_HEADER_LENGTH = 40;
 /** Length of the authentication trailer: key id (1 byte) and HMAC-SHA256 (32 bytes). */
@@ -161,6 +169,71 @@ interface Plan {
   readonly cpu: number;
   readonly memory: number;
   readonly load: number;
+  readonly table: TablePlan | undefined;
+}
+
+interface TablePlan {
+  readonly table: AnnouncedTable;
+  readonly addresses: readonly Uint8Array[];
+}
+
+function tablePlan(issues: ConfigIssue[], v: unknown): { plan: TablePlan; bytes: number } | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) {
+    issues.push({ path: 'table', message: `must be an object (got ${describeValue(v)})` });
+    return undefined;
+  }
+  intIssue(issues, 'table.size', v.size, 2, LB_MAX_TABLE_SIZE);
+  intIssue(issues, 'table.seed', v.seed, 0, TWO32 - 1);
+  if (!Array.isArray(v.members)) {
+    issues.push({ path: 'table.members', message: `must be an array (got ${describeValue(v.members)})` });
+    return undefined;
+  }
+  if (v.members.length > LB_MAX_TABLE_MEMBERS)
+    issues.push({
+      path: 'table.members',
+      message: `must have at most ${LB_MAX_TABLE_MEMBERS} entries (got ${v.members.length})`,
+    });
+  const addresses: Uint8Array[] = [];
+  let bytes = 9;
+  let previous: string | undefined;
+  (v.members as unknown[]).forEach((m, i) => {
+    const p = `table.members[${i}]`;
+    if (!isObject(m)) {
+      issues.push({ path: p, message: `must be an object (got ${describeValue(m)})` });
+      return;
+    }
+    if (typeof m.nodeId !== 'string' || !UUID.test(m.nodeId) || m.nodeId !== m.nodeId.toLowerCase())
+      issues.push({
+        path: `${p}.nodeId`,
+        message: `must be a lower-case UUID (got ${describeValue(m.nodeId)})`,
+      });
+    else if (previous !== undefined && m.nodeId <= previous)
+      issues.push({
+        path: `${p}.nodeId`,
+        message: `must sort after ${previous} (members sorted by id, once each)`,
+      });
+    else previous = m.nodeId;
+    const ip = parseIp(m.address);
+    if (!ip)
+      issues.push({
+        path: `${p}.address`,
+        message: `must be an IPv4 or IPv6 address (got ${describeValue(m.address)})`,
+      });
+    addresses.push(ip ? ip.bytes : new Uint8Array(4));
+    intIssue(issues, `${p}.capacity`, m.capacity, 0, 65535);
+    intIssue(issues, `${p}.weight256`, m.weight256, 0, TWO32 - 1);
+    for (const k of ['healthy', 'bounded'] as const)
+      if (typeof m[k] !== 'boolean')
+        issues.push({ path: `${p}.${k}`, message: `must be true or false (got ${describeValue(m[k])})` });
+    if ((m.healthy === false || m.capacity === 0) && m.weight256 !== 0)
+      issues.push({
+        path: `${p}.weight256`,
+        message: `must be 0 for a drained or zero-capacity member (got ${describeValue(m.weight256)})`,
+      });
+    bytes += 16 + 1 + (ip ? ip.bytes.length : 4) + 2 + 4 + 1;
+  });
+  return { plan: { table: v as unknown as AnnouncedTable, addresses }, bytes };
 }
 
 function plan(msg: LbMessage, options: LbEncodeOptions): Plan {
@@ -191,6 +264,7 @@ function plan(msg: LbMessage, options: LbEncodeOptions): Plan {
   let memory = 0;
   let load = 0;
   let body = 0;
+  let table: TablePlan | undefined;
   if (m.type === 'announcement') {
     intIssue(issues, 'priority', m.priority, 0, 255);
     const redirects = list<unknown>(issues, 'redirects', m.redirects);
@@ -201,6 +275,11 @@ function plan(msg: LbMessage, options: LbEncodeOptions): Plan {
     });
     ports(issues, 'redirects', redirects, (r) => (isObject(r) ? r.originalPort : undefined), '.originalPort');
     body = 3 + name.length + 4 * redirects.length;
+    const t = tablePlan(issues, m.table);
+    if (t !== undefined) {
+      table = t.plan;
+      body += t.bytes;
+    }
   } else if (m.type === 'report') {
     version = textBytes(issues, 'softwareVersion', m.softwareVersion, LB_MAX_VERSION_BYTES);
     let failing: readonly unknown[] = [];
@@ -255,7 +334,7 @@ function plan(msg: LbMessage, options: LbEncodeOptions): Plan {
   const address = (ip as NonNullable<typeof ip>).bytes;
   const length =
     LB_FIXED_HEADER_LENGTH + address.length + body + (key === undefined ? 0 : LB_AUTH_TRAILER_LENGTH);
-  return { length, address, name, version, cpu, memory, load };
+  return { length, address, name, version, cpu, memory, load, table };
 }
 
 /* ----------------------------------------- encoding ----------------------------------------- */
@@ -271,7 +350,8 @@ function writeUuid(uuid: string, out: Uint8Array, off: number): void {
  *
  * @param msg - the announcement or load report
  * @param options - the key to sign with (omit for an unauthenticated message)
- * @returns the message bytes (at most 412 bytes for an announcement, 710 for a report, trailer included)
+ * @returns the message bytes (at most 412 bytes for an announcement without a table, which adds 9 bytes and 28 per IPv4 or 40
+ *   per IPv6 member; 710 for a report; trailer included)
  * @throws {@link LbError} `LB_INVALID_ARGUMENT` when a field is out of range; `details.issues` names each
  *   bad path (`redirects[1].originalPort`, `resources.cpu`, `options.key.secret`, ...)
  */
@@ -283,7 +363,7 @@ export function encodeMessage(msg: LbMessage, options: LbEncodeOptions = {}): Ui
   out[OFF.version] = LB_PROTOCOL_VERSION;
   out[OFF.type] = msg.type === 'announcement' ? LB_TYPE_ANNOUNCEMENT : LB_TYPE_REPORT;
   out[OFF.group] = msg.group;
-  out[OFF.flags] = key === undefined ? 0 : LB_FLAG_AUTH;
+  out[OFF.flags] = (key === undefined ? 0 : LB_FLAG_AUTH) | (p.table === undefined ? 0 : LB_FLAG_TABLE);
   view.setUint16(OFF.length, p.length);
   writeUuid(msg.nodeId, out, OFF.nodeId);
   view.setUint32(OFF.sequence, msg.sequence);
@@ -306,6 +386,24 @@ export function encodeMessage(msg: LbMessage, options: LbEncodeOptions = {}): Ui
       view.setUint16(o, r.originalPort);
       view.setUint16(o + 2, r.destinationPort);
       o += 4;
+    }
+    if (p.table !== undefined) {
+      const t = p.table.table;
+      view.setUint32(o, t.size);
+      view.setUint32(o + 4, t.seed);
+      out[o + 8] = t.members.length;
+      o += 9;
+      t.members.forEach((m, i) => {
+        const address = p.table?.addresses[i] as Uint8Array;
+        writeUuid(m.nodeId, out, o);
+        out[o + 16] = address.length === 4 ? 4 : 6;
+        out.set(address, o + 17);
+        o += 17 + address.length;
+        view.setUint16(o, m.capacity);
+        view.setUint32(o + 2, m.weight256);
+        out[o + 6] = (m.healthy ? 1 : 0) | (m.bounded ? 2 : 0);
+        o += 7;
+      });
     }
   } else {
     out[o++] = msg.health.status === 'ok' ? 0 : 1;
@@ -408,7 +506,10 @@ export function decodeFrame(bytes: Uint8Array): Result<Frame, LbError<LbDecodeDe
   const group = bytes[OFF.group] as number;
   if (group === 0) return decodeError('LB_BAD_FIELD', 'group 0 (valid: 1..255)', OFF.group, 'group');
   const flags = bytes[OFF.flags] as number;
-  if ((flags & ~LB_FLAG_AUTH) !== 0)
+  if (
+    (flags & ~(LB_FLAG_AUTH | LB_FLAG_TABLE)) !== 0 ||
+    ((flags & LB_FLAG_TABLE) !== 0 && type !== LB_TYPE_ANNOUNCEMENT)
+  )
     return decodeError(
       'LB_BAD_FIELD',
       `unknown flags 0x${flags.toString(16).padStart(2, '0')}`,
@@ -443,7 +544,10 @@ export function decodeFrame(bytes: Uint8Array): Result<Frame, LbError<LbDecodeDe
     intervalMs,
   };
   const r = new Reader(bytes, view, OFF.address + addrLen, end);
-  const body = type === LB_TYPE_ANNOUNCEMENT ? announcementBody(r, header) : reportBody(r, header);
+  const body =
+    type === LB_TYPE_ANNOUNCEMENT
+      ? announcementBody(r, header, (flags & LB_FLAG_TABLE) !== 0)
+      : reportBody(r, header);
   if (!body.ok) return body;
   if (r.off < end)
     return decodeError('LB_TRAILING_BYTES', `${end - r.off} bytes follow the message body`, r.off);
@@ -560,7 +664,11 @@ class Reader {
 
 type Header = Pick<Announcement, 'group' | 'nodeId' | 'address' | 'sequence' | 'timestamp' | 'intervalMs'>;
 
-function announcementBody(r: Reader, h: Header): Result<Announcement, LbError<LbDecodeDetails>> {
+function announcementBody(
+  r: Reader,
+  h: Header,
+  withTable: boolean,
+): Result<Announcement, LbError<LbDecodeDetails>> {
   const short = r.need(1, 'priority');
   if (short) return short;
   const priority = r.u8();
@@ -577,7 +685,87 @@ function announcementBody(r: Reader, h: Header): Result<Announcement, LbError<Lb
     if (!destinationPort.ok) return destinationPort;
     redirects.push({ originalPort: originalPort.value, destinationPort: destinationPort.value });
   }
-  return ok({ type: 'announcement', ...h, name: name.value, priority, redirects });
+  if (!withTable) return ok({ type: 'announcement', ...h, name: name.value, priority, redirects });
+  const table = tableBody(r);
+  if (!table.ok) return table;
+  return ok({ type: 'announcement', ...h, name: name.value, priority, redirects, table: table.value });
+}
+
+function tableBody(r: Reader): Result<AnnouncedTable, LbError<LbDecodeDetails>> {
+  const short = r.need(9, 'table');
+  if (short) return short;
+  const sizeAt = r.off;
+  const size = r.u32();
+  if (size < 2 || size > LB_MAX_TABLE_SIZE)
+    return decodeError(
+      'LB_BAD_FIELD',
+      `table size ${size} (valid: 2..${LB_MAX_TABLE_SIZE})`,
+      sizeAt,
+      'table.size',
+    );
+  const seed = r.u32();
+  const countAt = r.off;
+  const count = r.u8();
+  if (count > LB_MAX_TABLE_MEMBERS)
+    return decodeError(
+      'LB_BAD_FIELD',
+      `${count} table members (at most ${LB_MAX_TABLE_MEMBERS})`,
+      countAt,
+      'table.members',
+    );
+  const members: AnnouncedMember[] = [];
+  for (let i = 0; i < count; i++) {
+    const field = `table.members[${i}]`;
+    const head = r.need(17, field);
+    if (head) return head;
+    const idAt = r.off;
+    const nodeId = formatUuid(r.bytes, r.off);
+    r.off += 16;
+    const previous = members[i - 1]?.nodeId;
+    if (previous !== undefined && nodeId <= previous)
+      return decodeError(
+        'LB_BAD_FIELD',
+        `${field}.nodeId ${nodeId} does not sort after ${previous}`,
+        idAt,
+        `${field}.nodeId`,
+      );
+    const familyAt = r.off;
+    const family = r.u8();
+    if (family !== 4 && family !== 6)
+      return decodeError(
+        'LB_BAD_ADDRESS',
+        `${field} address family ${family}, expected 4 or 6`,
+        familyAt,
+        `${field}.address`,
+      );
+    const len = family === 4 ? 4 : 16;
+    const rest = r.need(len + 7, field);
+    if (rest) return rest;
+    const address = family === 4 ? formatIpv4(r.bytes, r.off) : formatIpv6(r.bytes, r.off);
+    r.off += len;
+    const capacity = r.u16();
+    const weightAt = r.off;
+    const weight256 = r.u32();
+    const flagsAt = r.off;
+    const flags = r.u8();
+    if ((flags & ~3) !== 0)
+      return decodeError(
+        'LB_BAD_FIELD',
+        `${field} flags 0x${flags.toString(16).padStart(2, '0')}`,
+        flagsAt,
+        `${field}.flags`,
+      );
+    const healthy = (flags & 1) !== 0;
+    if ((!healthy || capacity === 0) && weight256 !== 0)
+      return decodeError(
+        'LB_BAD_FIELD',
+        `${field} weight ${weight256} for a drained or zero-capacity member`,
+        weightAt,
+        `${field}.weight256`,
+      );
+    members.push({ nodeId, address, capacity, weight256, healthy, bounded: (flags & 2) !== 0 });
+  }
+  return ok({ size, seed, members });
 }
 
 function reportBody(r: Reader, h: Header): Result<LoadReport, LbError<LbDecodeDetails>> {

@@ -44,6 +44,45 @@ export interface Announcement extends MessageHeader {
   readonly priority: number;
   /** The redirects the director serves (at most 64). */
   readonly redirects: readonly Redirect[];
+  /**
+   * The table the director has in force, as the inputs that rebuild it exactly (optional; carried when it
+   * fits one packet). Scanning nodes keep it so that a new director starts with the same table: see
+   * {@link AnnouncedTable}.
+   */
+  readonly table?: AnnouncedTable | undefined;
+}
+
+/**
+ * The director's bucket table as the inputs that rebuild it bit for bit: the scheduler's table is a pure
+ * function of the member ids, their effective weights, which members are bounded, the size and the seed.
+ * A new director adopts it at takeover, so that clients keep their node when the VIP moves.
+ */
+export interface AnnouncedTable {
+  /** Number of buckets (a prime, 2..2^32-1). */
+  readonly size: number;
+  /** Seed of the client-address hash (u32). */
+  readonly seed: number;
+  /** Every member the table refers to, sorted by node id (at most 64). */
+  readonly members: readonly AnnouncedMember[];
+}
+
+/** One member of an {@link AnnouncedTable}. */
+export interface AnnouncedMember {
+  /** Node id (UUID text). */
+  readonly nodeId: string;
+  /** Its management address (where its clients go). */
+  readonly address: string;
+  /** Static capacity weight from its reports, 0..65535. */
+  readonly capacity: number;
+  /**
+   * Effective weight the table was built with, in 1/256 units (capacity x quantised load factor x 256;
+   * 0 when unhealthy), 0..2^32-1.
+   */
+  readonly weight256: number;
+  /** False while it is drained (reports failure, or refused a connection). */
+  readonly healthy: boolean;
+  /** True while the bounded-load rule keeps new clients off it. */
+  readonly bounded: boolean;
 }
 
 /** A node's health as its health monitor reports it: all redirect ports as a whole. */

@@ -114,6 +114,11 @@ export interface LbDaemonConfig {
   readonly balanceFactor: number;
   /** Weigh nodes by resource use and active connections (default true). */
   readonly loadAware: boolean;
+  /**
+   * Becoming director, take over the table the previous director announced, so that no client changes
+   * node because the VIP moved (default true; false: build the first table from the reports).
+   */
+  readonly adoptTable: boolean;
   /** Number of buckets (a prime), when fixed. */
   readonly tableSize: number | undefined;
   /** Hash seed (u32), when not the default. Every node of a group must use the same. */
@@ -178,6 +183,7 @@ const fileSchema = z.strictObject({
     .optional(),
   balanceFactor: z.number().min(0.01, 'must be >= 0.01').max(10, 'must be <= 10').optional(),
   loadAware: z.boolean().optional(),
+  adoptTable: z.boolean().optional(),
   tableSize: int(3, 65521).optional(),
   seed: int(0, 0xffffffff).optional(),
   handover: z
@@ -284,6 +290,7 @@ function resolve(v: FileShape): LbDaemonConfig {
     },
     balanceFactor: v.balanceFactor ?? 0.25,
     loadAware: v.loadAware ?? true,
+    adoptTable: v.adoptTable ?? true,
     tableSize: v.tableSize,
     seed: v.seed,
     handover: {

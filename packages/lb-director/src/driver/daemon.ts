@@ -160,6 +160,7 @@ export class LbDaemon {
       redirects: c.redirects,
       intervalMs: c.intervalMs,
       failAfter: c.failAfter,
+      ...(c.adoptTable ? {} : { adoptTableWithin: 0 }),
       weight: c.weight,
       priority: c.priority,
       scheduler: {

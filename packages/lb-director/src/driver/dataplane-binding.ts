@@ -29,8 +29,8 @@ export interface DataPlaneBindingOptions {
   /**
    * Keep the data plane started while the node is not the director (default false: stop it), so that a
    * takeover needs no load: nftables' table and conntrack hooks are in place when the VIP arrives, and
-   * after a step down the last table stays (what the next director of an unchanged group builds again).
-   * Only for data planes that do nothing without the VIP (nftables); ignored with a `scanner` setup.
+   * while standing by the table the director announces is installed, so that connections picked up
+   * mid-stream after a takeover go to the same node (the new director adopts that table). Only for data planes that do nothing without the VIP (nftables); ignored with a `scanner` setup.
    * See docs/handover.md.
    */
   readonly keepLoaded?: boolean | undefined;
@@ -51,6 +51,8 @@ export class DataPlaneBinding {
   #standingBy = false;
   readonly #keepLoaded: boolean;
   #installed: { table: BucketTable; addresses: Map<string, string> } | undefined;
+  /** The followed director's table (standing by). */
+  #standby: { table: BucketTable; nodes: Map<string, DataPlaneNode> } | undefined;
   #failures = 0;
   readonly #off: (() => void)[] = [];
   readonly #scanner: ScannerSetup | undefined;
@@ -77,6 +79,10 @@ export class DataPlaneBinding {
     const onTable = () => this.#enqueue(() => this.#install(false));
     const onAction = (a: LbAction) => {
       if (a.type === 'nodeAddressChanged') this.#enqueue(() => this.#install(false));
+      if (a.type === 'directorTable' && this.#keepLoaded) {
+        this.#standby = { table: a.table, nodes: new Map(a.nodes.map((n) => [n.id, { ...n }])) };
+        this.#enqueue(() => this.#installStandby());
+      }
     };
     node.on('role', onRole);
     node.on('table', onTable);
@@ -127,7 +133,9 @@ export class DataPlaneBinding {
         this.#retry = undefined;
         if (this.#closed) return;
         this.#enqueue(() =>
-          this.#node.role === 'director' ? this.#start().then(() => this.#install(true)) : this.#stop(),
+          this.#node.role === 'director'
+            ? this.#start().then(() => this.#install(true))
+            : this.#stop().then(() => this.#installStandby()),
         );
       }, this.#retryMs);
     });
@@ -136,12 +144,14 @@ export class DataPlaneBinding {
   async #start(): Promise<void> {
     if (this.#directing) return;
     await this.#scanner?.stop();
-    if (!this.#standingBy) await this.#plane.start();
+    const wasStandingBy = this.#standingBy;
+    if (!wasStandingBy) await this.#plane.start();
     this.#standingBy = false;
     this.#directing = true;
-    this.#installed = undefined;
+    // standing by, the followed director's table is loaded: only what differs from it is sent
+    if (!wasStandingBy) this.#installed = undefined;
     this.#log.info(`data plane ${this.#plane.kind}: directing`);
-    await this.#install(true);
+    await this.#install(!wasStandingBy);
   }
 
   async #stopDirecting(): Promise<void> {
@@ -160,6 +170,7 @@ export class DataPlaneBinding {
       this.#directing = false;
       this.#standingBy = true;
       this.#log.info(`data plane ${this.#plane.kind}: standing by (loaded, not directing)`);
+      await this.#installStandby();
       return;
     }
     await this.#stopDirecting();
@@ -174,6 +185,16 @@ export class DataPlaneBinding {
     const nodes = new Map<string, DataPlaneNode>();
     for (const n of this.#node.status().nodes)
       nodes.set(n.id, { id: n.id, address: n.address, self: n.self });
+    await this.#applyTable(table, nodes, force);
+  }
+
+  /** Standing by: installs the followed director's announced table. */
+  async #installStandby(): Promise<void> {
+    if (!this.#standingBy || this.#standby === undefined) return;
+    await this.#applyTable(this.#standby.table, this.#standby.nodes, false);
+  }
+
+  async #applyTable(table: BucketTable, nodes: Map<string, DataPlaneNode>, force: boolean): Promise<void> {
     const addresses = new Map([...nodes].map(([id, n]) => [id, n.address]));
     const before = this.#installed;
     let changedBuckets: DataPlaneUpdate['changedBuckets'];

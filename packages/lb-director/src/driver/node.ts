@@ -18,6 +18,13 @@ import type { ResourceSample, ResourceSampler } from './resources';
 import type { LbReceiveMeta, LbTransport } from './transport';
 import type { MessageWire } from './wire';
 
+/**
+ * Largest announcement sent with its table: one unfragmented IPv4 packet on a 1500-byte link with room
+ * for IP options and tunnels. A larger table is left out (scanners then build the first table from
+ * reports after a takeover).
+ */
+const MAX_ANNOUNCEMENT_BYTES = 1400;
+
 /** What a node is, for its messages and its share of the table. */
 export interface LbNodeIdentity {
   /** Group id, 1..255. */
@@ -40,6 +47,11 @@ export interface LbNodeOptions extends LbNodeIdentity {
   readonly intervalMs: number;
   /** Silent intervals after which a node (or the director) counts as failed (default 3). */
   readonly failAfter?: number | undefined;
+  /**
+   * Becoming director, adopt the followed director's announced table when it is at most this many of
+   * its intervals old (default 10; 0: never, build the first table from the reports).
+   */
+  readonly adoptTableWithin?: number | undefined;
   /** Static capacity weight, 0..65535. */
   readonly weight: number;
   /** Director priority for the split-brain rule, 0..255. */
@@ -74,6 +86,8 @@ export interface LbReceiveCounters {
   rejected: Record<string, number>;
   /** Sent announcements. */
   announcementsSent: number;
+  /** Announcements sent without the table because it did not fit one packet. */
+  tablesNotAnnounced: number;
   /** Sent reports (the local path included). */
   reportsSent: number;
   /** Sends that failed. */
@@ -142,6 +156,11 @@ export interface LbStatus {
   readonly nodes: readonly LbStatusNode[];
   /** Table size and seed (director). */
   readonly table: Pick<BucketTable, 'size' | 'seed'> | undefined;
+  /**
+   * Scanner: the director's announced table it holds for a takeover (nodes and buckets); undefined when
+   * none is held (no director, or one whose table does not fit its announcements).
+   */
+  readonly heldTable: { readonly nodes: number; readonly size: number } | undefined;
   /** Receive and send counters. */
   readonly counters: LbReceiveCounters;
 }
@@ -180,6 +199,7 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
     own: 0,
     rejected: {},
     announcementsSent: 0,
+    tablesNotAnnounced: 0,
     reportsSent: 0,
     sendErrors: 0,
   };
@@ -196,6 +216,7 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
       ...(options.failAfter !== undefined
         ? { failAfterIntervals: options.failAfter, directorFailAfterIntervals: options.failAfter }
         : {}),
+      ...(options.adoptTableWithin !== undefined ? { adoptTableWithin: options.adoptTableWithin } : {}),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       announce: {
         name: options.name,
@@ -313,6 +334,9 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
       })),
       nodes,
       table: snap.table ? { size: snap.table.size, seed: snap.table.seed } : undefined,
+      heldTable: snap.announcedTable
+        ? { nodes: snap.announcedTable.members.length, size: snap.announcedTable.size }
+        : undefined,
       counters: { ...this.#counters, rejected: { ...this.#counters.rejected } },
     };
   }
@@ -381,7 +405,19 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
       priority: this.#o.priority,
       redirects: this.#o.redirects,
     };
-    await this.#send(msg, undefined);
+    // the table goes along when it fits one unfragmented packet (a group of up to ~45 IPv4 nodes)
+    const table = this.#machine.announcedTable();
+    let withTable: Announcement | undefined;
+    if (table !== undefined) {
+      withTable = { ...msg, table };
+      try {
+        if (this.#o.wire.encode(withTable).length > MAX_ANNOUNCEMENT_BYTES) withTable = undefined;
+      } catch {
+        withTable = undefined;
+      }
+      if (withTable === undefined) this.#counters.tablesNotAnnounced++;
+    }
+    await this.#send(withTable ?? msg, undefined);
     this.#counters.announcementsSent++;
   }
 
@@ -505,6 +541,9 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
         break;
       case 'splitBrain':
         this.#log.error(line);
+        break;
+      case 'directorTable':
+        this.#log.debug(line);
         break;
       default:
         this.#log.info(line);

@@ -93,6 +93,7 @@ export function statusDocument(s: LbStatus): Record<string, unknown> {
     directors: s.directors,
     splitBrain: s.directors.length > 1,
     table: s.table ?? null,
+    heldTable: s.heldTable ?? null,
     counters: s.counters,
   };
 }
@@ -139,6 +140,12 @@ export function formatStatus(s: LbStatus): string {
       `${(n.lastReportAgeMs / 1000).toFixed(1)}s ago`,
     ]);
   lines.push(`nodes: ${s.nodes.length}`, ...pad(rows).map((r) => `  ${r}`));
+  if (s.role === 'scanner' && s.director)
+    lines.push(
+      s.heldTable
+        ? `director's table held for a takeover: ${s.heldTable.nodes} nodes, ${s.heldTable.size} buckets`
+        : "director's table: not announced (a takeover builds its table from the reports)",
+    );
   const rejected = Object.entries(s.counters.rejected)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');

@@ -9,6 +9,8 @@ import type { LbMachineConfig, LbRole } from './types';
 
 /** The default of `failAfterIntervals` and `directorFailAfterIntervals`. */
 export const DEFAULT_FAIL_AFTER_INTERVALS = 3;
+/** The default of `adoptTableWithin`. */
+export const DEFAULT_ADOPT_TABLE_WITHIN = 10;
 /** The default priority of this node's own announcements (`announce.priority`). */
 export const DEFAULT_ANNOUNCE_PRIORITY = 100;
 /** The default interval of this node's own announcements (`announce.intervalMs`). */
@@ -20,6 +22,7 @@ export interface ResolvedLbConfig {
   readonly group: number;
   readonly failAfterIntervals: number;
   readonly directorFailAfterIntervals: number;
+  readonly adoptTableWithin: number;
   readonly scheduler: SchedulerOptions;
   readonly role: LbRole;
   readonly announce: {
@@ -47,6 +50,7 @@ const schema = z.strictObject({
   group: int(1, 255),
   failAfterIntervals: int(1, 100).default(DEFAULT_FAIL_AFTER_INTERVALS),
   directorFailAfterIntervals: int(1, 100).default(DEFAULT_FAIL_AFTER_INTERVALS),
+  adoptTableWithin: int(0, 1000).default(DEFAULT_ADOPT_TABLE_WITHIN),
   scheduler: z.looseObject({}).default({}),
   role: z.enum(['director', 'scanner']).default('scanner'),
   announce: z
@@ -98,6 +102,7 @@ export function resolveLbConfig(config: LbMachineConfig): ResolvedLbConfig {
     group: c.group,
     failAfterIntervals: c.failAfterIntervals,
     directorFailAfterIntervals: c.directorFailAfterIntervals,
+    adoptTableWithin: c.adoptTableWithin,
     scheduler: c.scheduler as SchedulerOptions,
     role: c.role,
     announce: {

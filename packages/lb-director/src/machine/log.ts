@@ -1,7 +1,8 @@
 // The log line of each action, as the driver prints it (MWG "Proxy HA" wording where it has one).
 import type { DirectorSnapshot, LbAction, MemberSnapshot } from './types';
 
-const named = (n: MemberSnapshot | DirectorSnapshot) => `${n.address} (${n.name})`;
+const named = (n: MemberSnapshot | DirectorSnapshot) =>
+  n.name === '' ? n.address : `${n.address} (${n.name})`;
 
 function ports(list: readonly number[]): string {
   return list.length === 0 ? '' : ` (port ${list.join(', ')})`;
@@ -33,6 +34,10 @@ export function formatLbAction(action: LbAction, group: number): string {
       return `Scanning partner ${action.node.name} changed its address from ${action.previousAddress} to ${action.node.address}`;
     case 'tableChanged':
       return `table updated (${action.reason}): ${action.changedBuckets.length} of ${action.table.size} buckets moved`;
+    case 'tableAdopted':
+      return `took over the table of ${named(action.from)}: ${action.members} nodes, every client stays on its node`;
+    case 'directorTable':
+      return `director ${named(action.director)} announced its table: ${action.table.nodes.length} nodes, ${action.table.size} buckets`;
     case 'directorFound':
       return `director is ${named(action.director)}`;
     case 'directorChanged':

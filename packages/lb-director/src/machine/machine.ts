@@ -1,9 +1,10 @@
 // The membership machine of the director protocol: pure and deterministic. Events carry their time,
 // actions come out; no clock, timers or sockets in here.
-import type { Announcement, LoadReport } from '../codec/types';
+import { LB_MAX_TABLE_MEMBERS } from '../codec/message';
+import type { AnnouncedTable, Announcement, LoadReport } from '../codec/types';
 import { LbError } from '../errors';
-import { createScheduler } from '../scheduler/index';
-import type { BucketTable, LoadScheduler, SchedulerNode } from '../scheduler/types';
+import { createScheduler, tableFromInputs } from '../scheduler/index';
+import type { BucketTable, LoadScheduler, SchedulerNode, TableInputs } from '../scheduler/types';
 import { type ResolvedLbConfig, resolveLbConfig } from './config';
 import { compareDirectors } from './rules';
 import type {
@@ -25,6 +26,8 @@ interface Member {
   readonly joinedAt: number;
   lastReportAt: number;
   readonly self: boolean;
+  /** False while a member adopted from the previous director's table has not reported here yet. */
+  reported: boolean;
   /** Set after a `refused` event: no new clients before this time, then until an `ok` report. */
   refusedUntil?: number | undefined;
 }
@@ -33,6 +36,17 @@ interface HeardDirector {
   announcement: Announcement;
   readonly firstSeenAt: number;
   lastSeenAt: number;
+}
+
+/** The table the followed director announced last (scanner), kept for a takeover. */
+interface HeardTable {
+  readonly director: DirectorSnapshot;
+  readonly table: AnnouncedTable;
+  /** The announcement it came in (to skip unchanged ones cheaply). */
+  announcement: Announcement;
+  /** When it was last heard (ms). */
+  at: number;
+  readonly key: string;
 }
 
 interface Candidate {
@@ -102,6 +116,7 @@ export class LbMachine {
   #active: DirectorSnapshot[] = [];
   #followed: DirectorSnapshot | undefined;
   #splitBrain = false;
+  #heardTable: HeardTable | undefined;
   readonly #stats: Counters = {
     reportsAccepted: 0,
     localReports: 0,
@@ -117,6 +132,8 @@ export class LbMachine {
     nodesFailed: 0,
     tableChanges: 0,
     splitBrains: 0,
+    tablesAdopted: 0,
+    tablesNotAdopted: 0,
     eventsOutOfOrder: 0,
   };
 
@@ -256,6 +273,32 @@ export class LbMachine {
     return this.#scheduler.weights();
   }
 
+  /**
+   * What this director announces of its table (the inputs that rebuild it, with every member's
+   * address), or `undefined` when it is no director, has no table yet or the table refers to more than
+   * 64 nodes (the most an announcement carries).
+   */
+  announcedTable(): AnnouncedTable | undefined {
+    if (this.#role !== 'director' || this.#scheduler === undefined || this.#table === undefined)
+      return undefined;
+    const inputs = this.#scheduler.tableInputs();
+    if (inputs.nodes.length === 0 || inputs.nodes.length > LB_MAX_TABLE_MEMBERS) return undefined;
+    const members: AnnouncedTable['members'][number][] = [];
+    for (const n of inputs.nodes) {
+      const address = this.#members.get(n.id)?.report.address;
+      if (address === undefined) return undefined;
+      members.push({
+        nodeId: n.id,
+        address,
+        capacity: n.capacity,
+        weight256: n.healthy && n.capacity > 0 ? n.weight256 : 0,
+        healthy: n.healthy,
+        bounded: n.bounded,
+      });
+    }
+    return { size: inputs.size, seed: inputs.seed, members };
+  }
+
   /** The machine's state as of the latest event. */
   snapshot(): LbSnapshot {
     const director = this.#role === 'director';
@@ -268,6 +311,7 @@ export class LbMachine {
           joinedAt: this.#local.firstAt,
           lastReportAt: this.#local.lastAt,
           self: true,
+          reported: true,
         }),
       ];
     else members = [];
@@ -280,6 +324,7 @@ export class LbMachine {
       table: director ? this.#table : undefined,
       shares: director && this.#table !== undefined && this.#scheduler ? this.#scheduler.shares() : new Map(),
       stats: { ...this.#stats },
+      announcedTable: director ? undefined : this.#heardTable?.table,
     };
   }
 
@@ -352,12 +397,84 @@ export class LbMachine {
     if (role === 'director') {
       this.#scheduler = createScheduler(this.#c.scheduler);
       this.#directorSince = at;
+      this.#adoptHeardTable(at);
       if (this.#local !== undefined) {
         this.#accept(this.#c.selfId, this.#local.report, at, true, this.#local.lastAt);
       }
     } else {
       this.#scheduler = undefined;
     }
+  }
+
+  /** Takes over the followed director's announced table, if recent enough (see `adoptTableWithin`). */
+  #adoptHeardTable(at: number): void {
+    const heard = this.#heardTable;
+    this.#heardTable = undefined;
+    const scheduler = this.#scheduler;
+    const within = this.#c.adoptTableWithin;
+    if (heard === undefined || scheduler === undefined || within === 0) return;
+    if (at - heard.at > within * heard.director.intervalMs) return;
+    const t = heard.table;
+    const inputs: TableInputs = {
+      size: t.size,
+      seed: t.seed,
+      nodes: t.members.map((m) => ({
+        id: m.nodeId,
+        capacity: m.capacity,
+        weight256: m.weight256,
+        healthy: m.healthy,
+        bounded: m.bounded,
+      })),
+    };
+    let u: ReturnType<LoadScheduler['adopt']>;
+    try {
+      u = scheduler.adopt(at, inputs);
+    } catch {
+      this.#stats.tablesNotAdopted++;
+      return;
+    }
+    for (const m of t.members) {
+      if (m.nodeId === this.#c.selfId) {
+        // its own entry: the local report, when there is one, updates it just after (no join line)
+        const local = this.#local;
+        if (local !== undefined)
+          this.#members.set(m.nodeId, {
+            report: local.report,
+            joinedAt: at,
+            lastReportAt: local.lastAt,
+            self: true,
+            reported: true,
+          });
+        continue;
+      }
+      const report: LoadReport = {
+        type: 'report',
+        group: this.#c.group,
+        nodeId: m.nodeId,
+        address: m.address,
+        sequence: 0,
+        timestamp: 0,
+        intervalMs: heard.director.intervalMs,
+        name: '',
+        softwareVersion: '',
+        health: { status: m.healthy ? 'ok' : 'failure', failingPorts: [] },
+        weight: m.capacity,
+        resources: { cpu: 0, memory: 0, load: 0 },
+        connections: [],
+      };
+      this.#members.set(m.nodeId, { report, joinedAt: at, lastReportAt: at, self: false, reported: false });
+    }
+    this.#table = u.table;
+    this.#lastTableChangeAt = at;
+    this.#stats.tablesAdopted++;
+    this.#stats.tableChanges++;
+    this.#out.push({ type: 'tableAdopted', from: heard.director, members: t.members.length });
+    this.#out.push({
+      type: 'tableChanged',
+      table: u.table,
+      changedBuckets: u.changedBuckets,
+      reason: u.reason,
+    });
   }
 
   #onRefused(id: string, reason: string, at: number): void {
@@ -375,7 +492,7 @@ export class LbMachine {
     this.#dirty = true;
     const m = this.#members.get(id);
     if (m === undefined) {
-      const member: Member = { report, joinedAt: at, lastReportAt: reportedAt, self };
+      const member: Member = { report, joinedAt: at, lastReportAt: reportedAt, self, reported: true };
       this.#members.set(id, member);
       this.#stats.nodesJoined++;
       const node = memberSnapshot(id, member);
@@ -386,6 +503,7 @@ export class LbMachine {
     const previous = m.report;
     m.report = report;
     m.lastReportAt = at;
+    m.reported = true;
     const node = memberSnapshot(id, m);
     if (previous.address !== report.address)
       this.#out.push({ type: 'nodeAddressChanged', node, previousAddress: previous.address });
@@ -458,6 +576,56 @@ export class LbMachine {
 
   // ---- directors ---------------------------------------------------------------------------------
 
+  /** Scanner: keeps the followed director's announced table and says when it changes. */
+  #followTable(winner: DirectorSnapshot | undefined): void {
+    // no director heard: keep the last table (a takeover after the director's crash adopts it)
+    const heard = winner === undefined ? undefined : this.#heard.get(winner.id);
+    if (winner === undefined || heard === undefined) return;
+    const a = heard.announcement;
+    if (a.table === undefined) {
+      this.#heardTable = undefined; // it announces none: an older table is not its own
+      return;
+    }
+    const known = this.#heardTable;
+    const same = known !== undefined && known.director.id === winner.id;
+    if (same && known.announcement === a) return;
+    const key = tableKey(a.table);
+    if (same && known.key === key) {
+      known.announcement = a;
+      known.at = heard.lastSeenAt;
+      return;
+    }
+    let table: BucketTable;
+    try {
+      table = tableFromInputs({
+        size: a.table.size,
+        seed: a.table.seed,
+        nodes: a.table.members.map((m) => ({
+          id: m.nodeId,
+          capacity: m.capacity,
+          weight256: m.weight256,
+          healthy: m.healthy,
+          bounded: m.bounded,
+        })),
+      });
+    } catch {
+      this.#stats.tablesNotAdopted++;
+      this.#heardTable = undefined;
+      return;
+    }
+    this.#heardTable = { director: winner, table: a.table, announcement: a, at: heard.lastSeenAt, key };
+    this.#out.push({
+      type: 'directorTable',
+      director: winner,
+      table,
+      nodes: a.table.members.map((m) => ({
+        id: m.nodeId,
+        address: m.address,
+        self: m.nodeId === this.#c.selfId,
+      })),
+    });
+  }
+
   #selfDirector(at: number): DirectorSnapshot {
     const a = this.#c.announce;
     return {
@@ -521,6 +689,7 @@ export class LbMachine {
       )
         this.#out.push({ type: 'directorChanged', director: winner, previous });
       this.#followed = winner;
+      this.#followTable(winner);
     } else {
       this.#followed = undefined;
     }
@@ -529,6 +698,14 @@ export class LbMachine {
       if (winner !== undefined) this.#out.push({ type: 'splitBrainHealed', director: winner });
     }
   }
+}
+
+/** A key that changes whenever an announced table would build another table. */
+function tableKey(t: AnnouncedTable): string {
+  let k = `${t.size}/${t.seed}`;
+  for (const m of t.members)
+    k += `|${m.nodeId},${m.address},${m.capacity},${m.weight256},${m.healthy ? 1 : 0}${m.bounded ? 1 : 0}`;
+  return k;
 }
 
 function activeConnections(report: LoadReport): number {
@@ -545,6 +722,7 @@ function memberSnapshot(id: string, m: Member): MemberSnapshot {
     address: r.address,
     softwareVersion: r.softwareVersion,
     self: m.self,
+    reported: m.reported,
     health: r.health,
     weight: r.weight,
     resources: r.resources,

@@ -1,5 +1,12 @@
 // Public types of the membership machine: events with their time in, actions out, snapshots.
-import type { Announcement, LoadReport, Redirect, ReportedHealth, ResourceUse } from '../codec/types';
+import type {
+  AnnouncedTable,
+  Announcement,
+  LoadReport,
+  Redirect,
+  ReportedHealth,
+  ResourceUse,
+} from '../codec/types';
 import type { BucketTable, SchedulerOptions } from '../scheduler/types';
 
 /** A node's role: the director holds the VIP and spreads clients; every node (the director too) scans. */
@@ -42,6 +49,14 @@ export interface LbMachineConfig {
    * integer 1..100, default 3.
    */
   readonly directorFailAfterIntervals?: number;
+  /**
+   * Becoming the director, this node adopts the table of the director it followed (carried in its
+   * announcements) when that director's latest announcement is at most this many of its intervals old:
+   * the new director starts with the very table the old one had, every member included until it fails
+   * to report, so no client changes node because the VIP moved. Integer 0..1000, default 10; 0: never
+   * adopt (the first table is built from the reports that arrive after the takeover).
+   */
+  readonly adoptTableWithin?: number;
   /** Options of the load scheduler (passed to `createScheduler`; validated there, paths `scheduler.*`). */
   readonly scheduler?: SchedulerOptions;
   /** The role at start (default `scanner`): no `roleChanged` is emitted for it. */
@@ -80,6 +95,10 @@ export interface LbStats {
   readonly tableChanges: number;
   /** `splitBrain` actions (episodes) so far. */
   readonly splitBrains: number;
+  /** Tables adopted from the previous director at a takeover (`tableAdopted` actions). */
+  readonly tablesAdopted: number;
+  /** Announced tables that could not be adopted (another seed or table size: a misconfigured group). */
+  readonly tablesNotAdopted: number;
   /** Events whose time was before the previous event's (handled as happening at the previous time). */
   readonly eventsOutOfOrder: number;
 }
@@ -96,6 +115,11 @@ export interface MemberSnapshot {
   readonly softwareVersion: string;
   /** True for this node's own entry (its report takes the local path). */
   readonly self: boolean;
+  /**
+   * False for a member taken over from the previous director's table that has not reported to this
+   * director yet (its name and load are unknown until it does; it fails as usual if it never does).
+   */
+  readonly reported: boolean;
   /** Health as last reported. */
   readonly health: ReportedHealth;
   /** Static capacity weight. */
@@ -289,6 +313,34 @@ export interface LbTableChangedAction {
   readonly reason: string;
 }
 
+/**
+ * Director: at the takeover, the previous director's announced table was adopted: its members are
+ * members here (until they fail to report) and the first table is exactly the one it had.
+ */
+export interface LbTableAdoptedAction {
+  /** Discriminator. */
+  readonly type: 'tableAdopted';
+  /** The director whose table was adopted. */
+  readonly from: DirectorSnapshot;
+  /** The members taken over (this node's own entry included when it was in the table). */
+  readonly members: number;
+}
+
+/**
+ * Scanner: the table announced by the director it follows changed (or it follows another director): the
+ * table to keep loaded for a takeover, with the address of every node it refers to.
+ */
+export interface LbDirectorTableAction {
+  /** Discriminator. */
+  readonly type: 'directorTable';
+  /** The director that announced it. */
+  readonly director: DirectorSnapshot;
+  /** The table, rebuilt from the announcement (bit for bit the director's). */
+  readonly table: BucketTable;
+  /** Every node of `table.nodes`: its management address, and whether it is this node. */
+  readonly nodes: readonly { readonly id: string; readonly address: string; readonly self: boolean }[];
+}
+
 /** Scanner: the first director to follow (reports go to its address). */
 export interface LbDirectorFoundAction {
   /** Discriminator. */
@@ -346,6 +398,8 @@ export type LbAction =
   | LbNodeRefusedAction
   | LbNodeAddressChangedAction
   | LbTableChangedAction
+  | LbTableAdoptedAction
+  | LbDirectorTableAction
   | LbDirectorFoundAction
   | LbDirectorChangedAction
   | LbDirectorLostAction
@@ -370,4 +424,6 @@ export interface LbSnapshot {
   readonly shares: ReadonlyMap<string, number>;
   /** Counters (ignored reports and announcements among them). */
   readonly stats: LbStats;
+  /** Scanner: the table the followed director announced last (what a takeover adopts), if any. */
+  readonly announcedTable: AnnouncedTable | undefined;
 }

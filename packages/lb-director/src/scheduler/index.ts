@@ -7,6 +7,7 @@ export {
   DEFAULT_SCHEDULER_SEED,
   type PersistenceMask,
   SCHEDULER_DEFAULTS,
+  tableFromInputs,
 } from './scheduler';
 export { NO_OWNER, TABLE_SIZES, tableSizeFor } from './table';
 export type * from './types';

@@ -10,6 +10,7 @@ import type {
   SchedulerNode,
   SchedulerOptions,
   SchedulerUpdate,
+  TableInputs,
 } from './types';
 
 /** The default seed of the client-address hash: the ASCII bytes of "prox" as a big-endian u32. */
@@ -378,6 +379,65 @@ class Scheduler implements LoadScheduler {
     return { table: this.#table, changed: true, changedBuckets, reason };
   }
 
+  tableInputs(): TableInputs {
+    const t = this.#table;
+    return {
+      size: t.size,
+      seed: t.seed,
+      nodes: this.#nodes.map((n, i) => ({
+        id: n.id,
+        capacity: n.capacity,
+        weight256: Math.round((this.#builtWeights[i] as number) * 256),
+        healthy: n.healthy,
+        bounded: this.#bound[i] === true,
+      })),
+    };
+  }
+
+  adopt(at: number, inputs: TableInputs): SchedulerUpdate {
+    const o = this.#o;
+    const issues = inputIssues(inputs);
+    if (typeof at !== 'number' || !Number.isFinite(at))
+      issues.push({ path: 'at', message: `must be a finite number (got ${describeValue(at)})` });
+    if (issues.length === 0) {
+      if (inputs.seed !== o.seed)
+        issues.push({
+          path: 'inputs.seed',
+          message: `must be this scheduler's seed ${o.seed} (got ${inputs.seed})`,
+        });
+      const size = o.tableSize ?? tableSizeFor(inputs.nodes.length);
+      if (inputs.size !== size)
+        issues.push({
+          path: 'inputs.size',
+          message: `must be ${size} for ${inputs.nodes.length} nodes (got ${inputs.size})`,
+        });
+    }
+    if (issues.length > 0) fail('cannot adopt the table', issues);
+    const nodes = inputs.nodes;
+    const weights = nodes.map((n) => n.weight256 / 256);
+    this.#started = true;
+    this.#lastBuild = at;
+    this.#builtWeights = weights;
+    this.#bound = nodes.map((n) => n.bounded);
+    this.#nodes = nodes.map((n) => ({
+      id: n.id,
+      capacity: n.capacity,
+      healthy: n.healthy,
+      activeConnections: 0,
+    }));
+    this.#smoothed.clear();
+    for (const n of nodes)
+      if (n.healthy && n.capacity > 0)
+        this.#smoothed.set(n.id, { factor: n.weight256 / 256 / n.capacity, at });
+    this.#weights = new Map(nodes.map((n, k) => [n.id, weights[k] as number]));
+    const ids = nodes.map((n) => n.id);
+    this.#baseOwners = buildOwners(ids, weights, inputs.size);
+    const owners = applyBound(ids, weights, this.#baseOwners, this.#bound);
+    this.#table = Object.freeze({ size: inputs.size, seed: o.seed, nodes: Object.freeze(ids), owners });
+    const all = Array.from({ length: inputs.size }, (_, b) => b);
+    return { table: this.#table, changed: true, changedBuckets: all, reason: 'adopted' };
+  }
+
   bucketOfIpv4(address: number): number {
     return reciprocalScale(jhashIpv4((address & this.#mask4) >>> 0, this.#o.seed), this.#table.size);
   }
@@ -419,6 +479,84 @@ class Scheduler implements LoadScheduler {
   weights(): ReadonlyMap<string, number> {
     return this.#weights;
   }
+}
+
+/** What is wrong with table inputs (empty when they are well formed). */
+function inputIssues(inputs: TableInputs): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (typeof inputs !== 'object' || inputs === null) {
+    issues.push({ path: 'inputs', message: `must be an object (got ${describeValue(inputs)})` });
+    return issues;
+  }
+  if (!isPrime(inputs.size) || inputs.size > MAX_TABLE_SIZE)
+    issues.push({
+      path: 'inputs.size',
+      message: `must be a prime <= ${MAX_TABLE_SIZE} (got ${describeValue(inputs.size)})`,
+    });
+  if (!Number.isInteger(inputs.seed) || inputs.seed < 0 || inputs.seed > 0xffffffff)
+    issues.push({
+      path: 'inputs.seed',
+      message: `must be an integer 0..4294967295 (got ${describeValue(inputs.seed)})`,
+    });
+  if (!Array.isArray(inputs.nodes)) {
+    issues.push({ path: 'inputs.nodes', message: `must be an array (got ${describeValue(inputs.nodes)})` });
+    return issues;
+  }
+  if (inputs.nodes.length > MAX_NODES)
+    issues.push({
+      path: 'inputs.nodes',
+      message: `must hold at most ${MAX_NODES} nodes (got ${inputs.nodes.length})`,
+    });
+  inputs.nodes.forEach((n, k) => {
+    const p = `inputs.nodes[${k}]`;
+    if (typeof n !== 'object' || n === null) {
+      issues.push({ path: p, message: `must be a node (got ${describeValue(n)})` });
+      return;
+    }
+    const before = k > 0 ? inputs.nodes[k - 1]?.id : undefined;
+    if (typeof n.id !== 'string' || n.id === '' || (before !== undefined && !(n.id > before)))
+      issues.push({
+        path: `${p}.id`,
+        message: `must be a non-empty id sorting after the one before (got ${describeValue(n.id)})`,
+      });
+    if (!Number.isInteger(n.capacity) || n.capacity < 0 || n.capacity > 65535)
+      issues.push({
+        path: `${p}.capacity`,
+        message: `must be an integer 0..65535 (got ${describeValue(n.capacity)})`,
+      });
+    if (!Number.isInteger(n.weight256) || n.weight256 < 0 || n.weight256 > 0xffffffff)
+      issues.push({
+        path: `${p}.weight256`,
+        message: `must be an integer 0..4294967295 (got ${describeValue(n.weight256)})`,
+      });
+    if (typeof n.healthy !== 'boolean')
+      issues.push({ path: `${p}.healthy`, message: `must be a boolean (got ${describeValue(n.healthy)})` });
+    if (typeof n.bounded !== 'boolean')
+      issues.push({ path: `${p}.bounded`, message: `must be a boolean (got ${describeValue(n.bounded)})` });
+  });
+  return issues;
+}
+
+/**
+ * The bucket table that table inputs give: what the scheduler that reported them ({@link
+ * LoadScheduler.tableInputs}) has in force, bit for bit. A scanning node builds the director's table from
+ * its announcement with it (to keep it loaded for a takeover).
+ *
+ * @param inputs - the inputs
+ * @throws {@link LbError} `LB_INVALID_ARGUMENT` naming each malformed input
+ */
+export function tableFromInputs(inputs: TableInputs): BucketTable {
+  const issues = inputIssues(inputs);
+  if (issues.length > 0) fail('invalid table inputs', issues);
+  const ids = inputs.nodes.map((n) => n.id);
+  const weights = inputs.nodes.map((n) => n.weight256 / 256);
+  const owners = applyBound(
+    ids,
+    weights,
+    buildOwners(ids, weights, inputs.size),
+    inputs.nodes.map((n) => n.bounded),
+  );
+  return Object.freeze({ size: inputs.size, seed: inputs.seed, nodes: Object.freeze(ids), owners });
 }
 
 /**

@@ -57,8 +57,35 @@ export interface BucketTable {
   readonly owners: Uint16Array;
 }
 
+/** One node of {@link TableInputs}. */
+export interface TableInputNode {
+  /** Node id. */
+  readonly id: string;
+  /** Static capacity weight, 0..65535. */
+  readonly capacity: number;
+  /** The effective weight the table was built with, in 1/256 units (an integer; 0 when not healthy). */
+  readonly weight256: number;
+  /** Health as the table was built (false: drained or refused). */
+  readonly healthy: boolean;
+  /** True when the bounded-load rule keeps new clients off it. */
+  readonly bounded: boolean;
+}
+
+/**
+ * Everything a bucket table is a function of: another scheduler given the same inputs builds the same
+ * table bit for bit ({@link LoadScheduler.adopt}). A director announces them; its successor adopts them.
+ */
+export interface TableInputs {
+  /** Number of buckets (a prime). */
+  readonly size: number;
+  /** Seed of the client-address hash. */
+  readonly seed: number;
+  /** The nodes, sorted by id (the table's `nodes` order). */
+  readonly nodes: readonly TableInputNode[];
+}
+
 /** Why the table changed in a {@link SchedulerUpdate}. */
-export type RebuildReason = 'initial' | 'membership' | 'health' | 'load' | 'bound' | 'none';
+export type RebuildReason = 'initial' | 'adopted' | 'membership' | 'health' | 'load' | 'bound' | 'none';
 
 /** The result of {@link LoadScheduler.update}. */
 export interface SchedulerUpdate {
@@ -96,4 +123,19 @@ export interface LoadScheduler {
   shares(): ReadonlyMap<string, number>;
   /** Each node's effective weight (capacity x health x smoothed load factor), as last computed. */
   weights(): ReadonlyMap<string, number>;
+  /** The inputs the table in force was built from (empty `nodes` before the first table). */
+  tableInputs(): TableInputs;
+  /**
+   * Takes over a table built by another scheduler (the previous director's, from its announcement) as
+   * if this one had built it at `at`: the same owners, the same smoothed weights, the damping clock
+   * restarted. Later updates rebuild only for the usual reasons (a member joins or fails, health, a load
+   * change beyond the threshold after `minRebuildIntervalMs`), so a handover moves no client by itself.
+   *
+   * @param at - the time (ms)
+   * @param inputs - the other table's inputs
+   * @returns the table in force now (reason `adopted`)
+   * @throws {@link LbError} `LB_INVALID_ARGUMENT` when the inputs are malformed, or their seed or size
+   *   is not what this scheduler would use (a misconfigured group: the caller builds its own table then)
+   */
+  adopt(at: number, inputs: TableInputs): SchedulerUpdate;
 }

@@ -380,9 +380,13 @@ export class LbSimulation {
    * The trace as text, one line per action: `2000 a Scanning partner has joined 10.0.0.2 (b)` (the
    * driver's log line of each action, see `formatLbAction`).
    *
-   * @param filter - keep only these entries (default: all but `tableChanged`)
+   * @param filter - keep only these entries (default: all but `tableChanged` and `directorTable`, the
+   *   table contents the driver logs at debug level)
    */
-  formatTrace(filter: (e: LbSimTraceEntry) => boolean = (e) => e.action.type !== 'tableChanged'): string[] {
+  formatTrace(
+    filter: (e: LbSimTraceEntry) => boolean = (e) =>
+      e.action.type !== 'tableChanged' && e.action.type !== 'directorTable',
+  ): string[] {
     return this.trace.filter(filter).map((e) => `${e.at} ${e.node} ${formatLbAction(e.action, this.#group)}`);
   }
 
@@ -617,7 +621,7 @@ export class LbSimulation {
       if (node.incarnation !== inc || node.announceGen !== gen || !node.alive || node.role !== 'director')
         return;
       this.#queue.push(this.#now + node.intervalMs, loop);
-      const announcement: Announcement = {
+      let announcement: Announcement = {
         type: 'announcement',
         group: this.#group,
         nodeId: node.id,
@@ -629,6 +633,8 @@ export class LbSimulation {
         priority: node.spec.priority ?? 100,
         redirects: this.#o.redirects ?? [{ originalPort: 8080, destinationPort: 9090 }],
       };
+      const table = node.machine.announcedTable();
+      if (table !== undefined) announcement = { ...announcement, table };
       for (const to of this.#nodes.values())
         if (to !== node) this.#transmit(node, to, { kind: 'announcement', message: announcement });
     };
