@@ -219,7 +219,12 @@ async function story(sc: Scenario): Promise<void> {
     });
 
   // 1. d, n1, n2 with equal weights; the VIP on d: d directs, a third of the clients each
-  await Promise.all((['d', 'n1', 'n2'] as const).map((n) => sc.start(n)));
+  // nftables: n1 keeps the director's announced table loaded, to take over without a load
+  await Promise.all(
+    (['d', 'n1', 'n2'] as const).map((n) =>
+      sc.start(n, n === 'n1' && plane === 'nftables' ? { extra: 'handover: { keepLoaded: true }' } : {}),
+    ),
+  );
   expect((await lab.exec('n2', 'nft', ['list', 'ruleset'])).stdout, 'a stale table on n2').not.toContain(
     'proxyha',
   );
@@ -246,7 +251,13 @@ async function story(sc: Scenario): Promise<void> {
     expect(await sc.vipOnLo('d')).toBe(false);
   }
   expect(await sc.directing('d')).toBe(true);
-  for (const n of ['n1', 'n2'] as const) expect(await sc.directing(n), n).toBe(false);
+  // n1 (nftables, keepLoaded) stands by with its table loaded; n2 has nothing
+  expect(await sc.directing('n1'), 'n1').toBe(plane === 'nftables');
+  expect(await sc.directing('n2'), 'n2').toBe(false);
+  if (plane === 'nftables')
+    expect(logLines(sc.lb('n1').proc).map((l) => l.msg)).toContain(
+      'data plane nftables: standing by (loaded, not directing)',
+    );
 
   // the same source lands on the same node again
   expect(await cluster.served()).toEqual(first.served);
@@ -361,8 +372,27 @@ async function story(sc: Scenario): Promise<void> {
   expect(order.every((i) => i >= 0)).toBe(true);
   expect([...order].sort((a, b) => a - b)).toEqual(order);
 
+  // 4b. nftables: standing by, n1 holds d's very bucket map (rebuilt from d's announcements)
+  if (plane === 'nftables') {
+    const elements = async (n: NodeName) =>
+      JSON.stringify(
+        (
+          JSON.parse(
+            (await lab.exec(n, 'nft', ['-j', 'list', 'map', 'inet', 'proxyha_lb_51', `b4_${PROXY_PORT}`]))
+              .stdout,
+          ) as { nftables: { map?: { elem?: unknown } }[] }
+        ).nftables.find((x) => x.map)?.map?.elem ?? null,
+      );
+    await until(
+      'n1 holds the map d directs with',
+      async () => (await elements('n1')) === (await elements('d')),
+      15_000,
+    );
+    expect(JSON.parse(await elements('n1'))).not.toBeNull();
+  }
+
   // 5. the VIP moves from d to n1 (the neighbours learn it, as a VRRP daemon's gratuitous ARP would tell
-  //    them): n1 directs, d stops directing, clients are served through n1
+  //    them): n1 directs with the table it adopted from d, d stops directing, no client changes node
   await lab.exec('d', 'ip', ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
   await d.proc.waitForOutput(/"msg":"state=backup previous=master"/, 15_000);
   await d.proc.waitForOutput(new RegExp(`"msg":"data plane ${plane}: stopped directing"`), 15_000);
@@ -377,6 +407,10 @@ async function story(sc: Scenario): Promise<void> {
   });
   const fifth = await sc.servedByTable('n1', 'n1 directs');
   expect(new Set(fifth.served.values())).toEqual(new Set(['d', 'n1']));
+  expect(fifth.served).toEqual(fourth.served); // every client stays on its node
+  expect(logLines(n1.proc).map((l) => l.msg)).toContainEqual(
+    expect.stringMatching(new RegExp(`^took over the table of ${re(sc.ip('d'))} \\(d\\): 3 nodes`)),
+  );
   expect(await sc.directing('n1')).toBe(true);
   for (const n of ['d', 'n2'] as const) expect(await sc.directing(n), n).toBe(false);
   if (plane === 'direct') {
