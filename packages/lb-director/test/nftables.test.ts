@@ -1,5 +1,8 @@
 // The nftables data plane without root: generated texts (golden), deltas, parsing of `nft -j` output,
 // and the data plane's behaviour against a fake CommandRunner.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CommandOptions, CommandResult, CommandRunner } from '@proxyha/common';
 import { MemoryLogger } from '@proxyha/common';
 import { describe, expect, it } from 'vitest';
@@ -416,6 +419,55 @@ describe('NftablesDataPlane with a fake runner', () => {
     expect(f.sysctl.get('net.ipv4.ip_forward')).toBe('0');
     await dp.stop();
     expect(dp.started).toBe(false);
+  });
+
+  it('with a state file, a run after a SIGKILL turns off the forwarding the killed run turned on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nft-state-'));
+    try {
+      const stateFile = join(dir, 'nftables-state.json');
+      const f = fakeRunner();
+      const killed = new NftablesDataPlane({ settings: SETTINGS, group: 51, run: f.run, stateFile });
+      await killed.start();
+      expect(f.sysctl.get('net.ipv4.ip_forward')).toBe('1');
+      expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toEqual({ forwardingSet: ['net.ipv4.ip_forward'] });
+      // killed here: no stop. The next run's daemon calls stop() at start, whatever its role
+      const log = new MemoryLogger();
+      const next = new NftablesDataPlane({
+        settings: SETTINGS,
+        group: 51,
+        run: f.run,
+        stateFile,
+        logger: log,
+      });
+      await next.stop();
+      expect(f.sysctl.get('net.ipv4.ip_forward')).toBe('0');
+      expect(existsSync(stateFile)).toBe(false);
+      expect(log.entries.map((e) => e.message)).toContain(
+        `taking over what a previous run left (${stateFile}): net.ipv4.ip_forward set to 1`,
+      );
+      // a run that directs at once keeps the record (the sysctl is on already) and resets it at stop
+      await new NftablesDataPlane({ settings: SETTINGS, group: 51, run: f.run, stateFile }).start(); // killed too
+      const third = new NftablesDataPlane({
+        settings: SETTINGS,
+        group: 51,
+        run: f.run,
+        stateFile,
+        logger: log,
+      });
+      await third.start();
+      expect(f.sysctl.get('net.ipv4.ip_forward')).toBe('1');
+      expect(log.entries.filter((e) => e.message.startsWith('taking over'))).toHaveLength(2);
+      expect(existsSync(stateFile)).toBe(true);
+      await third.stop();
+      expect(f.sysctl.get('net.ipv4.ip_forward')).toBe('0');
+      expect(existsSync(stateFile)).toBe(false);
+      // a file that is not ours is ignored
+      writeFileSync(stateFile, '{"forwardingSet":["kernel.panic"]}\n');
+      await new NftablesDataPlane({ settings: SETTINGS, group: 51, run: f.run, stateFile }).stop();
+      expect(f.calls.some((c) => c.args.includes('kernel.panic=0'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('check mode only logs an error when forwarding is off', async () => {

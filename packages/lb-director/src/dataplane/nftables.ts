@@ -4,6 +4,7 @@
 // replaced atomically with `nft -f -`; table deltas as delete + add of the changed elements in one
 // transaction. See docs/nftables.md.
 import { EventEmitter } from 'node:events';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import {
   type Clock,
   type CommandResult,
@@ -56,6 +57,13 @@ export interface NftablesDataPlaneOptions {
    * IPv6 VIPs) when off, and turn it off again at stop; `check`: only log an error when it is off.
    */
   readonly forwarding?: NftForwardingMode;
+  /**
+   * A file where the data plane records the forwarding sysctls it turned on, until it turns them off
+   * again: a run that was killed (SIGKILL, a crash) leaves it, and the next run's `stop` (the daemon
+   * calls it at start) or `stop` after directing turns them off. Default none (then a killed run leaves
+   * forwarding on).
+   */
+  readonly stateFile?: string;
   /** Operator log. */
   readonly logger?: Logger;
   /** Times transactions for the log; default {@link systemClock}. */
@@ -106,6 +114,7 @@ export class NftablesDataPlane implements DataPlane {
   #started = false;
   #installed: NftTargets | undefined;
   #forwardingSet: string[] = [];
+  readonly #stateFile: string | undefined;
   #counterBase: NftCounters = { accepted: 0, failed: 0 };
   #counters: NftCounters = { accepted: 0, failed: 0 };
   #lastApply: NftApplyResult | undefined;
@@ -120,6 +129,7 @@ export class NftablesDataPlane implements DataPlane {
     this.#nft = options.nft ?? 'nft';
     this.#sysctl = options.sysctl ?? 'sysctl';
     this.#forwarding = options.forwarding ?? 'set';
+    this.#stateFile = options.stateFile;
     this.#log = options.logger ?? noopLogger;
     this.#clock = options.clock ?? systemClock;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
@@ -199,15 +209,68 @@ export class NftablesDataPlane implements DataPlane {
         continue;
       }
       this.#forwardingSet.push(key);
+      await this.#writeState();
       this.#log.warn(`${key} was 0: set to 1 for the nftables data plane (reset at stop)`, { key });
     }
   }
 
   async #restoreForwarding(): Promise<void> {
+    await this.#adoptState();
+    const failed: string[] = [];
     for (const key of this.#forwardingSet.splice(0)) {
       const w = await this.#run(this.#sysctl, ['-qw', `${key}=0`], { timeoutMs: 5_000 });
-      if (w.code !== 0) this.#log.error(`cannot reset ${key}=0: ${w.stderr.trim()}`, { key });
-      else this.#log.info(`${key} reset to 0`, { key });
+      if (w.code !== 0) {
+        failed.push(key);
+        this.#log.error(`cannot reset ${key}=0: ${w.stderr.trim()}`, { key });
+      } else this.#log.info(`${key} reset to 0`, { key });
+    }
+    this.#forwardingSet = failed;
+    await this.#writeState();
+  }
+
+  /** Takes over the sysctls a run that did not stop recorded in the state file. */
+  async #adoptState(): Promise<void> {
+    if (this.#stateFile === undefined) return;
+    let text: string;
+    try {
+      text = await readFile(this.#stateFile, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.#log.warn(`cannot read ${this.#stateFile}: ${(e as Error).message}`);
+      return;
+    }
+    let keys: unknown;
+    try {
+      keys = (JSON.parse(text) as { forwardingSet?: unknown }).forwardingSet;
+    } catch {
+      keys = undefined;
+    }
+    const known = Object.values(NFT_FORWARDING_SYSCTL) as string[];
+    if (!Array.isArray(keys) || !keys.every((k) => known.includes(k))) {
+      this.#log.warn(`ignoring an unreadable ${this.#stateFile}`);
+      return;
+    }
+    const adopted = (keys as string[]).filter((k) => !this.#forwardingSet.includes(k));
+    if (adopted.length === 0) return;
+    this.#forwardingSet.push(...adopted);
+    this.#log.warn(
+      `taking over what a previous run left (${this.#stateFile}): ${adopted.join(', ')} set to 1`,
+    );
+  }
+
+  /** Records the sysctls this data plane turned on (removes the file when there are none). */
+  async #writeState(): Promise<void> {
+    if (this.#stateFile === undefined) return;
+    try {
+      if (this.#forwardingSet.length === 0) {
+        await rm(this.#stateFile, { force: true });
+        return;
+      }
+      const tmp = `${this.#stateFile}.tmp`;
+      await writeFile(tmp, `${JSON.stringify({ forwardingSet: this.#forwardingSet })}\n`, { mode: 0o644 });
+      await rename(tmp, this.#stateFile);
+    } catch (e) {
+      this.#log.warn(`cannot write ${this.#stateFile}: ${(e as Error).message}`);
     }
   }
 
@@ -221,6 +284,7 @@ export class NftablesDataPlane implements DataPlane {
   start(): Promise<void> {
     return this.#serial(async () => {
       if (this.#started) return;
+      await this.#adoptState();
       await this.#checkForwarding();
       try {
         await this.#transaction('start', nftRuleset(this.spec));

@@ -70,7 +70,14 @@ export function createDataPlane(
   };
   switch (config.dataPlane) {
     case 'nftables':
-      return new NftablesDataPlane({ settings, group: config.group, logger, clock });
+      return new NftablesDataPlane({
+        settings,
+        group: config.group,
+        logger,
+        clock,
+        // the forwarding sysctls it turned on, so that a run after a SIGKILL turns them off again
+        stateFile: join(config.dataDir, 'nftables-state.json'),
+      });
     case 'direct':
       return new DirectRoutingDataPlane(settings, { logger });
     case 'relay':
