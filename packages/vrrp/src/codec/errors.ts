@@ -46,6 +46,17 @@ export const VRRP_ERRORS = defineErrors('VRRP', {
   VRRP_BAD_ADDRESS: 'a listed virtual address is not an address of the instance family',
   VRRP_ADDRESS_LIST_MISMATCH:
     "the advert's address list differs from the configured one and the sender is not the owner",
+  // raised by the HMAC authentication trailer (draft-cassen-vrrp-auth-hmac, keepalived's auth_hmac)
+  VRRP_HMAC_MISSING:
+    'mode enforce and the advert carries no authentication trailer (keepalived: "missing authentication trailer")',
+  VRRP_HMAC_MALFORMED:
+    'the authentication trailer has an unknown extension type (not 1, HMAC-SHA256-128) or a non-zero reserved field',
+  VRRP_HMAC_UNKNOWN_KEY: 'the authentication trailer names a key id that is not configured',
+  VRRP_HMAC_INVALID:
+    'the HMAC does not verify: another key, an altered advert, or another source / VRID / version (forged)',
+  VRRP_HMAC_STALE:
+    'the trailer timestamp lies outside the freshness window (anti-replay time): an old capture or clock skew',
+  VRRP_HMAC_REPLAY: 'the sequence number is not above the last one accepted from this sender (replayed)',
   // raised (thrown) for bad programmatic input
   VRRP_INVALID_ARGUMENT:
     'an advert to encode or an argument is out of range or does not parse: a bug in the caller',
@@ -115,6 +126,12 @@ export const VRRP_DROP_CATEGORY: Readonly<Record<VrrpDropCode, VrrpDropCategory>
   VRRP_NO_ADDRESS: 'addressList',
   VRRP_BAD_ADDRESS: 'addressList',
   VRRP_ADDRESS_LIST_MISMATCH: 'addressList',
+  VRRP_HMAC_MISSING: 'auth',
+  VRRP_HMAC_MALFORMED: 'auth',
+  VRRP_HMAC_UNKNOWN_KEY: 'auth',
+  VRRP_HMAC_INVALID: 'auth',
+  VRRP_HMAC_STALE: 'auth',
+  VRRP_HMAC_REPLAY: 'auth',
 });
 
 /** Every {@link VrrpDropCode}, in a stable order. */

@@ -5,6 +5,23 @@
  */
 
 export {
+  sealVrrpHmac,
+  splitVrrpHmac,
+  VRRP_HMAC_TRAILER_LENGTH,
+  VRRP_HMAC_TYPE_SHA256_128,
+  VrrpHmac,
+  type VrrpHmacAccepted,
+  type VrrpHmacAntiReplay,
+  type VrrpHmacBinding,
+  type VrrpHmacKey,
+  type VrrpHmacMode,
+  type VrrpHmacOptions,
+  type VrrpHmacSealOptions,
+  type VrrpHmacSettings,
+  type VrrpHmacTrailer,
+  verifyVrrpHmac,
+} from './auth-hmac';
+export {
   VRRP_DROP_CATEGORIES,
   VRRP_DROP_CATEGORY,
   VRRP_DROP_CODES,

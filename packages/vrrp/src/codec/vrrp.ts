@@ -41,6 +41,13 @@ export interface VrrpDecodeOptions {
   readonly v3Ipv4Checksum?: 'any' | VrrpChecksumMode;
   /** IPv4 group for the `pseudo-header-group` form; default 224.0.0.18. */
   readonly multicastGroup?: string;
+  /**
+   * Bytes at the end of the payload that follow the VRRP message: the authentication trailer of
+   * draft-cassen-vrrp-auth-hmac (28, see `splitVrrpHmac`). They are not part of the message, but the
+   * IPv6 checksum covers them (the kernel computes it over the whole payload); the IPv4 checksum does
+   * not. Default 0.
+   */
+  readonly trailerLength?: number;
 }
 
 /**
@@ -281,13 +288,13 @@ export interface MessageDecoded {
 }
 
 /**
- * Decodes and validates a VRRP message at `buf[off .. off+len)`; the IP addresses (4 or 16
- * bytes) are at `src[srcOff]` and `dst[dstOff]`. @internal
+ * Decodes and validates a VRRP message at `buf[off .. off+payloadLen)` (less `options.trailerLength`
+ * bytes of trailer); the IP addresses (4 or 16 bytes) are at `src[srcOff]` and `dst[dstOff]`. @internal
  */
 export function decodeMessage(
   buf: Uint8Array,
   off: number,
-  len: number,
+  payloadLen: number,
   family: IpFamily,
   src: Uint8Array,
   srcOff: number,
@@ -295,6 +302,14 @@ export function decodeMessage(
   dstOff: number,
   options: VrrpDecodeOptions,
 ): Result<MessageDecoded, VrrpError> {
+  const trailer = options.trailerLength ?? 0;
+  if (!Number.isInteger(trailer) || trailer < 0 || trailer > payloadLen) {
+    return drop(
+      'VRRP_BAD_CONTEXT',
+      `trailerLength ${String(trailer)} does not fit a ${payloadLen}-byte payload`,
+    );
+  }
+  const len = payloadLen - trailer;
   if (len < 8) {
     return drop('VRRP_BAD_LENGTH', `${len} bytes is shorter than the 8-byte VRRP header`, {
       field: 'length',
@@ -340,7 +355,10 @@ export function decodeMessage(
   if (version === 2) {
     if (checksumVerifies(sum)) mode = 'vrrp-only';
   } else if (family === 'ipv6') {
-    if (checksumVerifies(sum + pseudoSum(family, src, srcOff, dst, dstOff, len))) mode = 'pseudo-header';
+    // with a trailer: over the whole payload, as the kernel computes it
+    const all = trailer ? checksumAdd(buf, off, payloadLen, 0) : sum;
+    if (checksumVerifies(all + pseudoSum(family, src, srcOff, dst, dstOff, payloadLen)))
+      mode = 'pseudo-header';
   } else {
     const accept = options.v3Ipv4Checksum ?? 'any';
     if (

@@ -10,21 +10,26 @@ import {
 import {
   decodeVrrp,
   encodeVrrp,
+  splitVrrpHmac,
+  VRRP_HMAC_TRAILER_LENGTH,
   VRRP_MULTICAST_IPV4,
   VRRP_MULTICAST_IPV6,
   type VrrpAdvert,
   type VrrpChecksumMode,
+  type VrrpHmac,
   VrrpRxStats,
 } from '../codec/index';
 import type { VrrpMachine } from '../machine/machine';
 import type {
   AnnounceAction,
   MachineAction,
+  MachineConfig,
   MachineEvent,
   MachineSnapshot,
   TimerName,
   TransitionAction,
 } from '../machine/types';
+import { HmacDropLog, hmacDropLine } from './hmac-log';
 import type { AdvertMeta, AdvertTransport } from './transport';
 import type { AcceptModeFilter, VipManager } from './vips';
 
@@ -42,15 +47,19 @@ export interface VipAnnouncement {
   readonly interface: string;
   /** The virtual addresses (no prefix). */
   readonly addresses: readonly string[];
-  /** `becomeMaster`: a new burst; `lowerPriorityAdvert`: another node still thinks it is Master. */
+  /**
+   * `becomeMaster`: a new burst; `addressesChanged`: a new burst for a Master whose addresses a
+   * reconfigure changed; `lowerPriorityAdvert`: another node still thinks it is Master.
+   */
   readonly reason: AnnounceAction['reason'];
   /** When the machine asked (router clock, ms). */
   readonly at: number;
 }
 
 /**
- * Called on entering Master once the VIPs are in place (the router waits for its VIP manager), and when
- * a split brain is seen; see {@link VipAnnouncement}.
+ * Called on entering Master once the VIPs are in place (the router waits for its VIP manager), after a
+ * reconfigure changed a Master's VIPs (once the new ones are in place), and when a split brain is seen;
+ * see {@link VipAnnouncement}.
  */
 export type AnnounceHook = (request: VipAnnouncement) => void;
 
@@ -101,6 +110,13 @@ export interface VrrpRouterOptions {
   /** VRRPv3 over IPv4: checksum form to send (default `pseudo-header`, as keepalived and FRR). */
   readonly checksumMode?: VrrpChecksumMode;
   /**
+   * HMAC authentication of adverts (draft-cassen-vrrp-auth-hmac, keepalived's `auth_hmac`): adverts are
+   * signed unless its mode is `receive-only`, and received ones checked before the machine sees them; the
+   * refused ones are counted in `rxStats` (`VRRP_HMAC_*`), emitted as `dropped` and logged, rate limited
+   * per sender and reason. Default: none. {@link VrrpRouter.setHmac} changes it at run time.
+   */
+  readonly hmac?: VrrpHmac;
+  /**
    * Time and timers (default {@link systemClock}); tests pass a `ManualClock`. Timers are armed on whole
    * milliseconds and the rest of a due time is waited out with `spinUntil`, so that expiries land on the
    * RFC's fractional due times.
@@ -133,12 +149,28 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   #route: ((event: MachineEvent) => void) | undefined;
   #blocked: readonly string[] = [];
   #lastAt = Number.NEGATIVE_INFINITY;
+  #hmac: VrrpHmac | undefined;
+  readonly #hmacLog = new HmacDropLog();
 
   constructor(options: VrrpRouterOptions) {
     super();
     this.#o = options;
     this.#log = options.logger ?? noopLogger;
     this.#clock = options.clock ?? systemClock;
+    this.#hmac = options.hmac;
+  }
+
+  /**
+   * Switches HMAC authentication on (or to another {@link VrrpHmac}) or off at run time. A key rotation
+   * or a mode change is `VrrpHmac.update` on the same object, which keeps the sequence and replay state.
+   */
+  setHmac(hmac: VrrpHmac | undefined): void {
+    this.#hmac = hmac;
+  }
+
+  /** The HMAC authentication in use, if any (see {@link VrrpRouterOptions.hmac}). */
+  get hmac(): VrrpHmac | undefined {
+    return this.#hmac;
   }
 
   /** The instance name. */
@@ -186,11 +218,14 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   receive(payload: Uint8Array, meta: AdvertMeta): void {
     if (!this.#running) return;
     const m = this.#o.machine;
+    const hmac = this.#hmac;
+    const split = hmac ? splitVrrpHmac(payload, this.#o.transport.family) : undefined;
     const decoded = decodeVrrp(payload, {
       family: this.#o.transport.family,
       source: meta.source,
       destination: meta.destination,
       ...(meta.ttl === undefined ? {} : { ttl: meta.ttl }),
+      ...(split?.trailer ? { trailerLength: VRRP_HMAC_TRAILER_LENGTH } : {}),
     });
     if (!decoded.ok) {
       // Instances sharing a link all see the packet: as keepalived does, a drop counts for
@@ -204,6 +239,8 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     const a = decoded.value.advert;
     // another VRID on the same link is not an error: keepalived ignores it too
     if (a.vrid !== m.vrid) return;
+    if (hmac && split && !this.#authenticated(hmac, split.message, split.trailer, a.version, meta.source))
+      return;
     this.rxStats.accept();
     this.#dispatch({
       type: 'advert',
@@ -217,6 +254,42 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
       ...(decoded.value.ttl === undefined ? {} : { ttl: decoded.value.ttl }),
       ...(a.version === 2 && a.auth ? { auth: a.auth } : {}),
     });
+  }
+
+  /** The HMAC check of a decoded advert of our VRID: refusals are counted, emitted and logged (rate limited). */
+  #authenticated(
+    hmac: VrrpHmac,
+    message: Uint8Array,
+    trailer: Uint8Array | undefined,
+    version: 2 | 3,
+    source: string,
+  ): boolean {
+    const m = this.#o.machine;
+    const binding = { family: this.#o.transport.family, version, vrid: m.vrid, source };
+    const r = hmac.check(message, trailer, binding, this.#clock.wallTime());
+    if (!r.ok) {
+      this.rxStats.drop(r.error);
+      this.#hmacWarn(source, r.error.code, hmacDropLine(r.error, source));
+      this.emit('dropped', { code: r.error.code, source, message: r.error.message });
+      return false;
+    }
+    const skew = r.value.skewSec;
+    const window = hmac.settings.timeWindowSec;
+    if (skew !== undefined && Math.abs(skew) > window / 2) {
+      // accepted, but the clocks drift towards the edge of the window: fix NTP before adverts fail
+      this.#hmacWarn(
+        source,
+        'skew',
+        `authentication clock skew ${skew} sec from ${source} approaching window ${window} sec`,
+      );
+    }
+    return true;
+  }
+
+  #hmacWarn(source: string, reason: string, line: string) {
+    const held = this.#hmacLog.admit(source, reason, this.#clock.now());
+    if (held === undefined) return;
+    this.#log.warn(`(${this.name}) ${line}${held ? ` (${held} more since the last report)` : ''}`);
   }
 
   /**
@@ -243,6 +316,24 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
       tracker,
       state,
       ...(weight === undefined ? {} : { weight }),
+    });
+  }
+
+  /**
+   * Applies a changed configuration in place (a daemon's reload): state, timers, counters and held VIPs
+   * stay; see `ReconfigureEvent` for what changes at once. `name`, `vrid`, `version` and `primaryAddress`
+   * must stay the same.
+   *
+   * @param config - the whole new machine configuration
+   * @param resetTrackers - trackers whose source was replaced: they restart from their `initial` state
+   * @throws `VrrpError` `VRRP_CONFIG_INVALID` or `VRRP_INVALID_EVENT` (nothing changed then)
+   */
+  reconfigure(config: MachineConfig, resetTrackers?: readonly string[]): void {
+    this.#dispatch({
+      type: 'reconfigure',
+      at: this.#clock.now(),
+      config,
+      ...(resetTrackers === undefined ? {} : { resetTrackers }),
     });
   }
 
@@ -277,18 +368,22 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
         case 'send':
           this.#send(a.priority, a.intervalMs, a.addresses);
           break;
-        case 'addVips':
+        case 'addVips': {
           lines.push(['info', `(${this.name}) setting VIPs.`]);
-          this.#blocked = !a.accept && this.#o.acceptFilter ? bare(a.addresses) : [];
-          if (this.#blocked.length) this.#queue('block', () => this.#o.acceptFilter!.block(this.#blocked));
+          // entering Master adds them all; a reconfigure adds only the new ones to those held
+          const block = !a.accept && this.#o.acceptFilter ? bare(a.addresses) : [];
+          this.#blocked = [...this.#blocked.filter((b) => !block.includes(b)), ...block];
+          if (block.length) this.#queue('block', () => this.#o.acceptFilter!.block(block));
           this.#queueVips('add', a.addresses);
           break;
+        }
         case 'removeVips': {
           lines.push(['info', `(${this.name}) removing VIPs.`]);
           this.#queueVips('remove', a.addresses);
-          const blocked = this.#blocked;
-          this.#blocked = [];
-          if (blocked.length) this.#queue('unblock', () => this.#o.acceptFilter!.unblock(blocked));
+          const gone = bare(a.addresses);
+          const unblock = this.#blocked.filter((b) => gone.includes(b));
+          this.#blocked = this.#blocked.filter((b) => !gone.includes(b));
+          if (unblock.length) this.#queue('unblock', () => this.#o.acceptFilter!.unblock(unblock));
           break;
         }
         case 'announce': {
@@ -302,12 +397,13 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
             reason: a.reason,
             at: a.at,
           };
-          if (a.reason !== 'becomeMaster') {
+          if (a.reason === 'lowerPriorityAdvert') {
             hook(request);
             break;
           }
           // addresses first, then the announcements (as keepalived does): a neighbour that follows the
           // first gratuitous ARP at once finds the address; not at all if the mastership ended meanwhile
+          // (the same after a reconfigure added addresses)
           const generation = this.#generation;
           void this.#vipChain.then(() => {
             if (this.#running && this.#generation === generation) hook(request);
@@ -418,6 +514,10 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     const peers = m.unicastPeers;
     const destinations =
       peers.length > 0 ? peers : [family === 'ipv4' ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6];
+    // one sequence number per advert: the copies to each unicast peer carry the same trailer
+    const hmac = this.#hmac?.signs ? this.#hmac : undefined;
+    const sequence = hmac?.nextSequence(this.#clock.wallTime());
+    const binding = { family, version: m.version, vrid: m.vrid, source: m.primaryAddress };
     for (const destination of destinations) {
       let bytes: Uint8Array;
       try {
@@ -426,6 +526,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
           destination,
           ...(this.#o.checksumMode ? { checksumMode: this.#o.checksumMode } : {}),
         });
+        if (hmac) bytes = hmac.seal(bytes, binding, sequence as bigint, destination);
       } catch (e) {
         this.#log.error(`(${this.name}) cannot encode advert: ${(e as Error).message}`);
         return;

@@ -48,7 +48,7 @@ interface Stats {
  * ```
  */
 export class VrrpMachine {
-  readonly #c: ResolvedConfig;
+  #c: ResolvedConfig;
   #state: MachineStateName = 'initialize';
   #now: number | undefined;
   #at = 0;
@@ -193,6 +193,9 @@ export class VrrpMachine {
         break;
       case 'syncGroup':
         this.#onSyncGroup(event.group, event.to);
+        break;
+      case 'reconfigure':
+        this.#onReconfigure(event.config, event.resetTrackers);
         break;
       default:
         throw new VrrpError(
@@ -359,6 +362,80 @@ export class VrrpMachine {
       this.#reevaluate();
     } else {
       throw new VrrpError('VRRP_INVALID_EVENT', `unknown sync group request ${JSON.stringify(to)}`);
+    }
+  }
+
+  #onReconfigure(config: MachineConfig, resetTrackers: readonly string[] | undefined): void {
+    if (
+      resetTrackers !== undefined &&
+      !(Array.isArray(resetTrackers) && resetTrackers.every((t) => typeof t === 'string'))
+    ) {
+      throw new VrrpError('VRRP_INVALID_EVENT', 'reconfigure: resetTrackers must be a list of tracker names');
+    }
+    const next = resolveConfig(config); // throws VRRP_CONFIG_INVALID before anything changes
+    const prev = this.#c;
+    const fixed: [string, unknown, unknown][] = [
+      ['name', prev.name, next.name],
+      ['vrid', prev.vrid, next.vrid],
+      ['version', prev.version, next.version],
+      ['primaryAddress', prev.primary.text, next.primary.text],
+    ];
+    for (const [key, was, now] of fixed) {
+      if (was !== now) {
+        throw new VrrpError(
+          'VRRP_INVALID_EVENT',
+          `reconfigure cannot change ${key} (${String(was)} -> ${String(now)}): stop the instance and start a new one`,
+        );
+      }
+    }
+    this.#c = next;
+
+    // trackers by name: kept ones keep their state (and an event-set weight unless the configured one moved)
+    const reset = new Set(resetTrackers ?? []);
+    const old = new Map(this.#trackers);
+    this.#trackers.clear();
+    for (const t of next.trackers) {
+      const kept = reset.has(t.name) ? undefined : old.get(t.name);
+      const configured = prev.trackers.find((p) => p.name === t.name)?.weight;
+      this.#trackers.set(t.name, {
+        up: kept ? kept.up : t.initial === 'up',
+        weight: kept && configured === t.weight ? kept.weight : t.weight,
+      });
+    }
+
+    // a Master's addresses: only the difference goes, and comes
+    let addressesChanged = false;
+    if (this.#vipsHeld) {
+      const removed = prev.virtualIps.filter((v) => !next.virtualIps.includes(v));
+      const added = next.virtualIps.filter((v) => !prev.virtualIps.includes(v));
+      if (removed.length > 0) this.#out.push({ type: 'removeVips', at: this.#at, addresses: removed });
+      if (added.length > 0)
+        this.#out.push({
+          type: 'addVips',
+          at: this.#at,
+          addresses: added,
+          accept: next.owner || next.accept,
+        });
+      addressesChanged = removed.length > 0 || added.length > 0;
+    }
+
+    if (!next.preempt || next.preemptDelayMs === 0) this.#cancelTimer('preemptDelay');
+    if (next.advertIntervalMs !== prev.advertIntervalMs) {
+      // v2 has no learned interval: Master_Adver_Interval is ours
+      if (next.version === 2 || this.#state !== 'backup') this.#mai = next.advertIntervalMs;
+      const due = this.#timers.adver;
+      if (due !== undefined && due > this.#at + next.advertIntervalMs)
+        this.#setTimer('adver', this.#at + next.advertIntervalMs);
+    }
+    this.#log('debug', 'configuration reloaded');
+    this.#reevaluate();
+    if (addressesChanged && this.#state === 'master') {
+      this.#out.push({
+        type: 'announce',
+        at: this.#at,
+        addresses: next.vipTexts,
+        reason: 'addressesChanged',
+      });
     }
   }
 

@@ -83,6 +83,19 @@ export class SyncGroup {
     return out;
   }
 
+  /**
+   * Brings the members' group-imposed Fault in line with the members' own faults now, without an event
+   * for any of them: call it after building a group over machines that already run (a daemon's reload
+   * that formed or changed the group). Returns the members' actions, as {@link SyncGroup.handle} does.
+   *
+   * @param at - the time, in milliseconds
+   */
+  resync(at: number): SyncGroupAction[] {
+    const out: SyncGroupAction[] = [];
+    this.#syncFaults(at, out);
+    return out;
+  }
+
   #propagate(source: string, t: TransitionAction, at: number, out: SyncGroupAction[]): void {
     if (t.to === 'master') {
       for (const [name, m] of this.#members) if (name !== source) this.#push(name, m, 'master', at, out);

@@ -225,6 +225,39 @@ export interface SyncGroupEvent {
   readonly to: 'master' | 'backup' | 'fault' | 'faultCleared';
 }
 
+/**
+ * A changed configuration for the running instance (a daemon's reload), applied in place: the state,
+ * timers, counters and held VIPs stay. `name`, `vrid`, `version` and `primaryAddress` cannot change
+ * (that is another instance: stop this one and start a new one); the event is refused with
+ * `VRRP_INVALID_EVENT`, and an invalid configuration with `VRRP_CONFIG_INVALID`, before anything changes.
+ *
+ * - priority and trackers: the effective priority is recomputed at once (`priorityChanged`, and Fault
+ *   entered or left as for a `trackerChanged` event); the new priority is in the next advert and decides
+ *   the next election, as a tracker's weight does. Trackers are matched by name: a kept tracker keeps its
+ *   state (and a weight a `trackerChanged` event set, unless the configured weight changed), a new one
+ *   starts at its `initial` state, a removed one no longer counts.
+ * - virtual addresses: a Master removes the ones no longer configured (`removeVips`), adds the new ones
+ *   (`addVips`) and announces the whole list (`announce`, reason `addressesChanged`); the others stay.
+ * - advertisement interval: used from the next advert on (a Master's pending Adver_Timer is brought
+ *   forward when the new interval ends sooner).
+ * - `preempt: false` or a zero `preemptDelayMs` cancels a running preempt delay; the other settings
+ *   (`accept`, `unicastPeers`, `auth`, `lowerPriorityResponse`, `checkAddressList`) apply to the next
+ *   advert sent or received.
+ */
+export interface ReconfigureEvent {
+  /** Discriminator. */
+  readonly type: 'reconfigure';
+  /** Time in milliseconds. */
+  readonly at: number;
+  /** The whole new configuration. */
+  readonly config: MachineConfig;
+  /**
+   * Trackers (by name) whose source was replaced (a track script with another command): they restart
+   * from their configured `initial` state instead of keeping the old one.
+   */
+  readonly resetTrackers?: readonly string[];
+}
+
 /** Everything the machine reacts to. Every event carries its time `at` in milliseconds. */
 export type MachineEvent =
   | StartupEvent
@@ -234,7 +267,8 @@ export type MachineEvent =
   | TickEvent
   | LinkEvent
   | TrackerChangedEvent
-  | SyncGroupEvent;
+  | SyncGroupEvent
+  | ReconfigureEvent;
 
 /**
  * Why a state transition happened.
@@ -307,7 +341,10 @@ export interface AddVipsAction {
   readonly type: 'addVips';
   /** Time of the event. */
   readonly at: number;
-  /** The configured virtual addresses as given (with their prefix lengths). */
+  /**
+   * The configured virtual addresses as given (with their prefix lengths); after a `reconfigure` event,
+   * only the ones it added.
+   */
   readonly addresses: readonly string[];
   /** Accept traffic to them locally (owner, or Accept_Mode true). */
   readonly accept: boolean;
@@ -319,14 +356,15 @@ export interface RemoveVipsAction {
   readonly type: 'removeVips';
   /** Time of the event. */
   readonly at: number;
-  /** The configured virtual addresses as given. */
+  /** The configured virtual addresses as given; after a `reconfigure` event, only the ones it removed. */
   readonly addresses: readonly string[];
 }
 
 /**
  * Announce the virtual addresses: gratuitous ARP (IPv4) or unsolicited Neighbor Advertisements (IPv6),
- * through the driver's announcement hook (the garp package). On entering Master, and (with
- * `lowerPriorityResponse: 'rfc9568'`) when a Master hears a lower-priority advert.
+ * through the driver's announcement hook (the garp package). On entering Master, (with
+ * `lowerPriorityResponse: 'rfc9568'`) when a Master hears a lower-priority advert, and when a
+ * `reconfigure` event changes a Master's addresses.
  */
 export interface AnnounceAction {
   /** Discriminator. */
@@ -335,8 +373,11 @@ export interface AnnounceAction {
   readonly at: number;
   /** The virtual addresses (canonical text, no prefix). */
   readonly addresses: readonly string[];
-  /** Why. */
-  readonly reason: 'becomeMaster' | 'lowerPriorityAdvert';
+  /**
+   * Why: `becomeMaster` (entering Master), `lowerPriorityAdvert` (another node still thinks it is
+   * Master), `addressesChanged` (a Master's virtual addresses were changed by a `reconfigure` event).
+   */
+  readonly reason: 'becomeMaster' | 'lowerPriorityAdvert' | 'addressesChanged';
 }
 
 /** Arm (or re-arm, replacing any earlier due time) a timer; deliver a `timer` event at `at`. */
