@@ -10,6 +10,9 @@
 //   - handover after SIGTERM (priority 0 advert, VIPs removed).
 // Before each run both routers are freshly started, a is master and the client gets 'a' through the
 // VIP; after it everything is stopped and a stale VIP is removed from a.
+// The implementation `proxyha-slow-notify` is proxyha-vrrpd with notify scripts that sleep 30 s
+// (`notifyMaster`, `notify`) and a notify FIFO with a reader: its failover figure next to the plain
+// one shows what the scripts cost the takeover (they must cost nothing: they are never waited for).
 //
 // Soak mode (--soak 20ms --minutes 10): proxyha master a and backup b at the given advert interval while
 // busy loops load the CPU; counts spurious state transitions (any "Entering" line after the initial
@@ -49,7 +52,7 @@ const { values: opt } = parseArgs({
     runs: { type: 'string' },
     quick: { type: 'boolean', default: false },
     intervals: { type: 'string', default: '1s,100ms' },
-    impls: { type: 'string', default: 'proxyha,keepalived' },
+    impls: { type: 'string', default: 'proxyha,proxyha-slow-notify,keepalived' },
     events: { type: 'string', default: 'SIGKILL,SIGTERM' },
     soak: { type: 'string' },
     minutes: { type: 'string', default: '10' },
@@ -85,7 +88,14 @@ const log = (...a) => console.log(...a);
 
 // ---- routers -------------------------------------------------------------------------------------
 
-function proxyhaYaml(priority, intervalMs) {
+/** Notify settings of `proxyha-slow-notify`: scripts that sleep 30 s, and a FIFO read by `cat`. */
+const slowNotifyYaml = (fifo) => `    notifyMaster: ["/bin/sh", "-c", "sleep 30"]
+    notify: ["/bin/sh", "-c", "sleep 30"]
+notifyFifo: "${fifo}"
+notifyFifoScript: ["/bin/sh", "-c", "exec cat \\"$1\\" > /dev/null", "reader"]
+`;
+
+function proxyhaYaml(priority, intervalMs, fifo) {
   const rt = opt['rt-priority'] ? `realtimePriority: ${Number(opt['rt-priority'])}\n` : '';
   return `${rt}instances:
   - name: VI_1
@@ -96,7 +106,7 @@ function proxyhaYaml(priority, intervalMs) {
     advertInterval: "${intervalMs}ms"
     virtualIps: ["${VIP}/24"]
     preempt: true
-`;
+${fifo ? slowNotifyYaml(fifo) : ''}`;
 }
 
 function keepalivedConf(node, priority, intervalMs) {
@@ -123,7 +133,8 @@ async function startRouter(lab, impl, node, priority, intervalMs) {
   if (impl === 'keepalived') return lab.keepalived(node, keepalivedConf(node, priority, intervalMs));
   const dir = await lab.runDir(`vrrpd-${node}`);
   const file = join(dir, 'vrrpd.yaml');
-  await writeFile(file, proxyhaYaml(priority, intervalMs));
+  const fifo = impl === 'proxyha-slow-notify' ? join(dir, 'vrrp.fifo') : undefined;
+  await writeFile(file, proxyhaYaml(priority, intervalMs, fifo));
   // --daemon-prefix 'chrt -r 10' / 'nice -n -10' and --node-flags '--trace-gc' try out remedies
   const argv = [...list2(opt['daemon-prefix']), process.execPath, ...list2(opt['node-flags']), CLI];
   const p = lab.spawn(node, argv[0], [...argv.slice(1), '--config', file], { name: `proxyha:${node}` });
@@ -328,6 +339,19 @@ function printTables(results, impls, intervals, events) {
           `| ${impl} | ${intervalName(iv)} | ${ev} | ${s.n} | ${f0(s.median)} | ${f0(s.p90)} | ${f0(s.min)} | ${f0(s.max)} | ${f0(col(r, 'masterMs').median)} | ${f1(col(r, 'detectMs').median)} | ${f1(col(r, 'overMs').median)} |`,
         );
       }
+  if (impls.includes('proxyha') && impls.includes('proxyha-slow-notify')) {
+    log(
+      '\n| adverts | event | proxyha median ms | with slow notify scripts median ms | ratio slow-notify/proxyha |',
+    );
+    log('|---|---|---|---|---|');
+    for (const iv of intervals)
+      for (const ev of events) {
+        const p = col(pick('proxyha', iv, ev), 'ms').median;
+        const n = col(pick('proxyha-slow-notify', iv, ev), 'ms').median;
+        if (Number.isFinite(p) && Number.isFinite(n))
+          log(`| ${intervalName(iv)} | ${ev} | ${f0(p)} | ${f0(n)} | **${(n / p).toFixed(3)}** |`);
+      }
+  }
   if (!(impls.includes('proxyha') && impls.includes('keepalived'))) return;
   log(
     '\n| adverts | event | proxyha median ms | keepalived median ms | ratio proxyha/keepalived | answer past RFC timer, proxyha − keepalived (ms) |',

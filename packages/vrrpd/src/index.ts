@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 
+export type { AuthHmacConfig, AuthHmacKeyConfig } from './config/auth-hmac';
 export {
   announceInterfaceOf,
   type GarpConfig,
@@ -15,6 +16,8 @@ export {
   garpInterfaceRatesOf,
   type LoopbackPorts,
   loadVrrpDaemonConfig,
+  type NotifyCommandConfig,
+  type NotifySettings,
   parseVrrpDaemonConfig,
   type SyncGroupConfig,
   type TrackFileConfig,
@@ -34,12 +37,24 @@ export {
   type DaemonAnnounceRequest,
   type DaemonVmacManager,
   primaryAddressOf,
+  type ReloadStats,
   type TransportFactory,
   VrrpDaemon,
   type VrrpDaemonOptions,
 } from './daemon/daemon';
+export type { InstanceRestart, InstanceUpdate, ReloadPlan, TrackerChanges } from './daemon/reload';
 export { NftAcceptModeFilter } from './driver/accept-filter';
 export { LoopbackTransport, type LoopbackTransportOptions } from './driver/loopback-transport';
 export { RawTransport, type RawTransportOptions } from './driver/raw-transport';
 export { LoopbackOwnerVipManager, StackVipManager } from './driver/vips';
 export { VRRPD_ERRORS, VrrpdError, type VrrpdErrorCode } from './errors';
+export {
+  formatKeepalivedImportReport,
+  importKeepalivedConfig,
+  importKeepalivedFile,
+  type KeepalivedImport,
+  type KeepalivedImportNote,
+  type KeepalivedImportOptions,
+  type KeepalivedIncludedFile,
+  type KeepalivedIncludeReader,
+} from './import/import';

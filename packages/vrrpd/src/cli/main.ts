@@ -13,13 +13,14 @@ import { VrrpDaemon } from '../daemon/daemon';
 /** What `main` needs from the process: its signals (tests pass an emitter). */
 export interface ProcessSignals {
   once(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
-  on(signal: 'SIGUSR2', listener: () => void): unknown;
+  on(signal: 'SIGUSR2' | 'SIGHUP', listener: () => void): unknown;
 }
 
 /**
  * The body of `proxyha-vrrpd`: validates the config (exit 2 naming every bad path), with `-t` stops there
  * (exit 0), otherwise runs the daemon until SIGTERM or SIGINT (a master sends priority 0 and removes its
- * VIPs) and resolves with 0; SIGUSR2 logs one statistics line per instance.
+ * VIPs) and resolves with 0; SIGUSR2 logs one statistics line per instance; SIGHUP re-reads the file and
+ * applies the difference (`VrrpDaemon.reload`; an invalid file is refused and the running one stays).
  */
 export async function main(
   argv: readonly string[],
@@ -31,7 +32,15 @@ export async function main(
     .description(
       'VRRP v2/v3 daemon (RFC 3768, RFC 5798, RFC 9568) that interoperates with keepalived and FRR',
     )
-    .requiredOption('-f, --config <file>', 'YAML configuration file')
+    .option('-f, --config <file>', 'YAML configuration file (required, except with --import-keepalived)')
+    .option(
+      '--import-keepalived <file>',
+      'print the proxyha-vrrpd YAML equivalent of a keepalived.conf; list what has no equivalent on stderr',
+    )
+    .option(
+      '--config-id <id>',
+      "keepalived's -i for @id lines of the import (default: the host name's first part)",
+    )
     .option('--json', 'log JSON lines instead of text')
     .option('-D, --log-detail', 'detailed log messages (as keepalived -D)')
     .option('-t, --config-test', 'check the configuration and exit')
@@ -39,7 +48,21 @@ export async function main(
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   program.parse([...argv], { from: 'user' });
-  const opts = program.opts<{ config: string; json?: boolean; logDetail?: boolean; configTest?: boolean }>();
+  const opts = program.opts<{
+    config: string;
+    json?: boolean;
+    logDetail?: boolean;
+    configTest?: boolean;
+    importKeepalived?: string;
+    configId?: string;
+  }>();
+  // the import is loaded only when asked for: the daemon's start does not pay for it
+  if (opts.importKeepalived !== undefined)
+    return (await import('../import/cli')).importKeepalivedCommand(opts.importKeepalived, opts.configId, io);
+  if (opts.config === undefined)
+    program.error("error: required option '-f, --config <file>' not specified", {
+      code: 'commander.missingMandatoryOptionValue',
+    });
 
   const config = await loadVrrpDaemonConfig(opts.config);
   if (opts.configTest) {
@@ -50,8 +73,8 @@ export async function main(
   // gratuitous ARP / NA after every VIP move, when the VIPs are real (not the loopback demo)
   const announcer =
     config.transport === 'raw' ? createAnnouncer(linuxStack, log, config, systemClock) : undefined;
-  // virtual MACs (use_vmac): private-mode macvlans through @proxyha/netio
-  const vmacs = config.instances.some((i) => vmacOf(i)) ? new LinuxMacvlanManager() : undefined;
+  // virtual MACs (use_vmac): private-mode macvlans through @proxyha/netio (also for a reload that adds one)
+  const vmacs = config.transport === 'raw' ? new LinuxMacvlanManager() : undefined;
   const daemon = new VrrpDaemon(config, {
     logger: log,
     ...(announcer ? { announce: announcer.hook, onTransition: announcer.onTransition } : {}),
@@ -75,6 +98,19 @@ export async function main(
         })}`,
       );
     }
+    log.info(`Reload statistics ${JSON.stringify(daemon.reloadStats)}`);
+  });
+  // keepalived re-reads its configuration on SIGHUP: the daemon applies the difference, or refuses an
+  // invalid file (logged with every bad path) and keeps running the old one
+  signals.on('SIGHUP', () => {
+    let loaded: VrrpDaemonConfig | undefined;
+    const load = async () => {
+      loaded = await loadVrrpDaemonConfig(opts.config);
+      return loaded;
+    };
+    void daemon.reload(load, opts.config).then(async (r) => {
+      if (r.ok && r.value.process.length > 0 && loaded) await applyScheduling(loaded, log);
+    });
   });
   log.info(`Starting proxyha-vrrpd v${version}`);
   await applyScheduling(config, log);

@@ -14,7 +14,9 @@ import { readConfigFile } from '@proxyha/common/cli';
 import type { BurstPolicyInput, InterfaceRate } from '@proxyha/garp';
 import { defaultVmacName, type MachineConfig, type TrackerConfig, virtualMac } from '@proxyha/vrrp';
 import { z } from 'zod';
+import { splitCommandLine } from '../daemon/notify';
 import { VrrpdError } from '../errors';
+import { type AuthHmacConfig, authHmacSchema } from './auth-hmac';
 
 /** A keepalived `vrrp_script`: a command run every `interval`; its exit status is the tracker's state. */
 export interface TrackScriptConfig {
@@ -76,8 +78,42 @@ export interface GarpConfig {
   readonly naRouterFlag?: boolean | undefined;
 }
 
+/**
+ * A notify command (keepalived's `notify_master` and the like): program and arguments run without a
+ * shell, or a command line for `/bin/sh -c`.
+ */
+export interface NotifyCommandConfig {
+  /** Program and arguments; with `shell`, the one command line. A configured string is split as keepalived splits it. */
+  readonly command: readonly string[];
+  /** Run `command[0]` with `/bin/sh -c` (the generic `notify` arguments are appended as `"$@"`). Default false. */
+  readonly shell: boolean;
+  /** Milliseconds before it gets SIGTERM (and SIGKILL 2 s later); default the top-level `notifyTimeout`. */
+  readonly timeout?: number | undefined;
+  /** `user` or `user:group` (names or ids) to run it as; default the top-level `scriptUser`, else the daemon's own. */
+  readonly user?: string | undefined;
+}
+
+/**
+ * The notify scripts of an instance or a sync group (keepalived's `notify_master`, `notify_backup`,
+ * `notify_fault`, `notify_stop` and `notify`). The state-specific script starts first, then `notify`
+ * with four more arguments: `INSTANCE` or `GROUP`, the name, `MASTER` / `BACKUP` / `FAULT` / `STOP`
+ * and the priority (always 0 for a group).
+ */
+export interface NotifySettings {
+  /** Run on entering MASTER (keepalived `notify_master`). */
+  readonly notifyMaster?: NotifyCommandConfig | undefined;
+  /** Run on entering BACKUP (keepalived `notify_backup`). */
+  readonly notifyBackup?: NotifyCommandConfig | undefined;
+  /** Run on entering FAULT (keepalived `notify_fault`). */
+  readonly notifyFault?: NotifyCommandConfig | undefined;
+  /** Run when the daemon stops (keepalived `notify_stop`); the daemon waits for it (up to its timeout). */
+  readonly notifyStop?: NotifyCommandConfig | undefined;
+  /** Run on every change with `GROUP|INSTANCE name state priority` appended (keepalived `notify`). */
+  readonly notify?: NotifyCommandConfig | undefined;
+}
+
 /** One validated VRRP instance of {@link VrrpDaemonConfig} (durations in milliseconds, defaults applied). */
-export interface VrrpInstanceConfig {
+export interface VrrpInstanceConfig extends NotifySettings {
   /** Instance name (`VI_1`), in every log line. */
   readonly name: string;
   /** Interface the adverts go out on. */
@@ -120,6 +156,8 @@ export interface VrrpInstanceConfig {
   readonly vmac: boolean | VmacOption;
   /** keepalived's `higher_prio_send_advert`. Default false. */
   readonly higherPrioritySendAdvert: boolean;
+  /** HMAC authentication of adverts (keepalived's `auth_hmac`, draft-cassen-vrrp-auth-hmac). Default none. */
+  readonly authHmac?: AuthHmacConfig | undefined;
 }
 
 /** The `vmac` setting with a macvlan name of one's own. */
@@ -144,6 +182,19 @@ export interface VrrpDaemonConfig {
   readonly instances: readonly VrrpInstanceConfig[];
   /** keepalived's `vrrp_sync_group`s. */
   readonly syncGroups: readonly SyncGroupConfig[];
+  /**
+   * keepalived's `vrrp_notify_fifo` (or `notify_fifo`): a FIFO (created if missing) that gets one line
+   * per event, in order: `INSTANCE "VI_1" MASTER 100`, `GROUP "G1" BACKUP 0`.
+   */
+  readonly notifyFifo?: string | undefined;
+  /** keepalived's `vrrp_notify_fifo_script`: started with the FIFO path appended, to read it. */
+  readonly notifyFifoScript?: NotifyCommandConfig | undefined;
+  /** keepalived's `vrrp_notify_priority_changes`: FIFO lines `INSTANCE "VI_1" MASTER_PRIORITY 90`. Default false. */
+  readonly notifyPriorityChanges: boolean;
+  /** keepalived's `script_user`: `user` or `user:group` for notify scripts without a `user`. */
+  readonly scriptUser?: string | undefined;
+  /** Milliseconds a notify script may run before SIGTERM, unless it sets its own `timeout`. Default 30000. */
+  readonly notifyTimeout: number;
 }
 
 /** Ports of the unprivileged loopback transport. */
@@ -155,7 +206,7 @@ export interface LoopbackPorts {
 }
 
 /** A keepalived `vrrp_sync_group`: instances that change state together. */
-export interface SyncGroupConfig {
+export interface SyncGroupConfig extends NotifySettings {
   /** The group's name, in log lines. */
   readonly name: string;
   /** Its member instances (at least two). */
@@ -178,6 +229,73 @@ const ifname = z
     'not an interface name (1 to 15 letters, digits, "_", ".", ":", "@", "-")',
   );
 const DAY = 86_400_000;
+const userSpec = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/,
+    'not a user name or id, optionally with ":group" (nobody, 65534, proxy:proxy)',
+  );
+// an argv array, a command line (split as keepalived splits it), or { command, shell, timeout, user }
+const notifyCommand = z
+  .preprocess(
+    (v) => (typeof v === 'string' || Array.isArray(v) ? { command: v } : v),
+    z.strictObject({
+      command: z.union([z.array(z.string()).min(1), z.string().min(1)]),
+      shell: z.boolean().default(false),
+      timeout: z
+        .union([z.string(), z.number()])
+        .transform((v, ctx) => resultOrIssue(parseDuration(v, { min: 1, max: DAY }), ctx))
+        .optional(),
+      user: userSpec.optional(),
+    }),
+  )
+  .transform((c, ctx): NotifyCommandConfig => {
+    let command: string[];
+    if (c.shell) {
+      if (typeof c.command !== 'string') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['command'],
+          message: 'shell: true takes the command line as one string',
+        });
+        return z.NEVER;
+      }
+      command = [c.command];
+    } else if (typeof c.command === 'string') {
+      const words = splitCommandLine(c.command);
+      if (!words.ok) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['command'],
+          message: words.error,
+          params: { valueShown: true },
+        });
+        return z.NEVER;
+      }
+      command = words.value;
+    } else command = [...c.command];
+    if (!command[0] || command.some((w) => w.includes('\0'))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['command'],
+        message: 'needs a program name, and no NUL characters',
+      });
+      return z.NEVER;
+    }
+    return {
+      command,
+      shell: c.shell,
+      ...(c.timeout === undefined ? {} : { timeout: c.timeout }),
+      ...(c.user === undefined ? {} : { user: c.user }),
+    };
+  });
+const notifySettings = {
+  notifyMaster: notifyCommand.optional(),
+  notifyBackup: notifyCommand.optional(),
+  notifyFault: notifyCommand.optional(),
+  notifyStop: notifyCommand.optional(),
+  notify: notifyCommand.optional(),
+};
 
 const instance = z
   .strictObject({
@@ -232,6 +350,8 @@ const instance = z
       .optional(),
     vmac: z.union([z.boolean(), z.strictObject({ name: ifname.optional() })]).default(false),
     higherPrioritySendAdvert: z.boolean().default(false),
+    authHmac: authHmacSchema.optional(),
+    ...notifySettings,
   })
   .superRefine((inst, ctx) => {
     const families = new Set(inst.virtualIps.map((v) => parseCidr(v)?.family));
@@ -265,6 +385,12 @@ const instance = z
       if (inst.authPassword !== undefined)
         ctx.addIssue({ code: 'custom', path: ['authPassword'], message: 'VRRPv3 has no authentication' });
     }
+    if (inst.authHmac && inst.authPassword !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authPassword'],
+        message: 'authHmac replaces the v2 password: configure one of them',
+      });
     for (const [i, peer] of inst.unicastPeers.entries())
       if (parseIp(peer)?.family !== family)
         ctx.addIssue({
@@ -294,10 +420,34 @@ const schema = z
       .default({ port: 5112, ownerPort: 8074 }),
     instances: z.array(instance).min(1),
     syncGroups: z
-      .array(z.strictObject({ name: z.string().min(1), instances: z.array(z.string()).min(2) }))
+      .array(
+        z.strictObject({ name: z.string().min(1), instances: z.array(z.string()).min(2), ...notifySettings }),
+      )
       .default([]),
+    notifyFifo: z
+      .string()
+      .refine((p) => p.startsWith('/') && !p.endsWith('/'), { message: 'not an absolute file path' })
+      .optional(),
+    notifyFifoScript: notifyCommand
+      .refine((c) => c.timeout === undefined, {
+        path: ['timeout'],
+        message: 'the FIFO script runs as long as the daemon: it has no timeout',
+      })
+      .optional(),
+    notifyPriorityChanges: z.boolean().default(false),
+    scriptUser: userSpec.optional(),
+    notifyTimeout: z
+      .union([z.string(), z.number()])
+      .transform((v, ctx) => resultOrIssue(parseDuration(v, { min: 1, max: DAY }), ctx))
+      .default(30_000),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.notifyFifoScript && cfg.notifyFifo === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['notifyFifoScript'],
+        message: 'needs notifyFifo (the FIFO it reads)',
+      });
     const names = new Map<string, number>();
     for (const [i, inst] of cfg.instances.entries()) {
       if (names.has(inst.name))
@@ -337,6 +487,13 @@ const schema = z
             message: 'the loopback transport needs this router’s own 127.0.0.x address',
           });
       }
+      // keepalived: strict mode requires auth_hmac mode enforce
+      if (cfg.strict && inst.authHmac && inst.authHmac.mode !== 'enforce')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'authHmac', 'mode'],
+          message: `strict mode requires mode enforce, got ${inst.authHmac.mode}`,
+        });
       const vm = vmacOf(inst);
       if (vm) {
         const other = cfg.instances.findIndex(
