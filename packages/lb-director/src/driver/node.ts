@@ -160,7 +160,14 @@ export interface LbStatus {
    * Scanner: the director's announced table it holds for a takeover (nodes and buckets); undefined when
    * none is held (no director, or one whose table does not fit its announcements).
    */
-  readonly heldTable: { readonly nodes: number; readonly size: number } | undefined;
+  readonly heldTable:
+    | {
+        /** Nodes the table refers to. */
+        readonly nodes: number;
+        /** Buckets. */
+        readonly size: number;
+      }
+    | undefined;
   /** Receive and send counters. */
   readonly counters: LbReceiveCounters;
 }

@@ -338,7 +338,14 @@ export interface LbDirectorTableAction {
   /** The table, rebuilt from the announcement (bit for bit the director's). */
   readonly table: BucketTable;
   /** Every node of `table.nodes`: its management address, and whether it is this node. */
-  readonly nodes: readonly { readonly id: string; readonly address: string; readonly self: boolean }[];
+  readonly nodes: readonly {
+    /** Node id. */
+    readonly id: string;
+    /** Its management address. */
+    readonly address: string;
+    /** True for this node. */
+    readonly self: boolean;
+  }[];
 }
 
 /** Scanner: the first director to follow (reports go to its address). */

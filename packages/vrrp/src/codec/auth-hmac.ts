@@ -272,7 +272,12 @@ function checkKey(k: VrrpHmacKey, field: string): void {
 export function splitVrrpHmac(
   payload: Uint8Array,
   family: IpFamily,
-): { readonly message: Uint8Array; readonly trailer: Uint8Array | undefined } {
+): {
+  /** The VRRP message (a view of `payload`). */
+  readonly message: Uint8Array;
+  /** The authentication trailer, when there is one. */
+  readonly trailer: Uint8Array | undefined;
+} {
   const len = messageLength(payload, family);
   if (len !== undefined && payload.length === len + VRRP_HMAC_TRAILER_LENGTH) {
     return { message: payload.subarray(0, len), trailer: payload.subarray(len) };

@@ -57,7 +57,12 @@ export interface ReloadPlan {
   /** Instances whose settings are all the same: untouched. */
   readonly unchanged: readonly string[];
   /** Sync groups formed again (new, changed, or with a restarted member), and the ones removed. */
-  readonly syncGroups: { readonly rebuilt: readonly string[]; readonly removed: readonly string[] };
+  readonly syncGroups: {
+    /** Sync groups built again (new, or their members changed). */
+    readonly rebuilt: readonly string[];
+    /** Sync groups that are gone. */
+    readonly removed: readonly string[];
+  };
   /** Process settings that changed (`realtimePriority`, `nice`): the command line applies them again. */
   readonly process: readonly string[];
   /** Every change in words, in the order of the summary line (`instance VI_2 added`, `VI_1 priority 100 -> 90`). */
