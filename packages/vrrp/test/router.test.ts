@@ -265,6 +265,54 @@ describe('VrrpRouter over the in-memory network', () => {
     await rogue.close();
   });
 
+  it('TTL 255 is checked for multicast adverts, not for unicast peers (keepalived sends IPv6 unicast with hop limit 64)', async () => {
+    const { bus } = lan();
+    const advert = encodeVrrp(
+      {
+        version: 3,
+        family: 'ipv4',
+        vrid: 51,
+        priority: 200,
+        maxAdvertIntervalCs: 100,
+        addresses: ['192.168.77.74'],
+      },
+      { source: '192.168.77.13' },
+    );
+    const multicast = router(bus, '192.168.77.12', 100, { intervalMs: 1000 });
+    await multicast.r.start();
+    const dropped: string[] = [];
+    multicast.r.on('dropped', (d) => dropped.push(d.code));
+    multicast.r.receive(advert, { source: '192.168.77.13', destination: '224.0.0.18', ttl: 64 });
+    expect(dropped).toEqual(['VRRP_BAD_TTL']);
+    expect(multicast.r.snapshot().master).toBeUndefined();
+
+    const unicast = router(bus, '192.168.77.14', 100, {
+      intervalMs: 1000,
+      config: { unicastPeers: ['192.168.77.13'] },
+    });
+    await unicast.r.start();
+    const uDropped: string[] = [];
+    unicast.r.on('dropped', (d) => uDropped.push(d.code));
+    unicast.r.receive(advert, { source: '192.168.77.13', destination: '192.168.77.14', ttl: 64 });
+    await until(() => unicast.r.snapshot().master?.address === '192.168.77.13');
+    expect(uDropped).toEqual([]);
+    // a source that is not a peer is still refused, whatever its TTL
+    const other = encodeVrrp(
+      {
+        version: 3,
+        family: 'ipv4',
+        vrid: 51,
+        priority: 250,
+        maxAdvertIntervalCs: 100,
+        addresses: ['192.168.77.74'],
+      },
+      { source: '192.168.77.99' },
+    );
+    unicast.r.receive(other, { source: '192.168.77.99', destination: '192.168.77.14', ttl: 255 });
+    await clock.advanceAsync(1);
+    expect(unicast.r.snapshot().master?.address).toBe('192.168.77.13');
+  });
+
   it('v2 with a password: adverts with another password or none change nothing, are counted and logged as keepalived logs them', async () => {
     const { bus } = lan();
     const v2 = (password: string | undefined): Partial<MachineConfig> => ({

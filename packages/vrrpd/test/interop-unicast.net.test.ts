@@ -1,6 +1,6 @@
 import { describeNet, tsharkField, withLab } from '@proxyha/testlab';
 import { expect, it } from 'vitest';
-import { keepalivedConf, startNameServices, startProxyha, until, vipAnswer } from './lab';
+import { keepalivedConf, startNameServices, startProxyha, until, VIP6, vipAnswer } from './lab';
 
 // Unicast VRRP (keepalived's unicast_peer) for networks without multicast: proxyha-vrrpd on a
 // (150) and keepalived on b (100) list each other as peers; c runs a rogue proxyha (200) that
@@ -64,5 +64,50 @@ describeNet('VRRP over unicast peers with keepalived 2.2.7', () => {
           .filter((f) => tsharkField(f, 'ip.src') === c.ipv4)
           .every((f) => tsharkField(f, 'ip.dst') === a.ipv4),
       ).toBe(true);
+    }));
+
+  it('IPv6 unicast: keepalived sends its unicast adverts with hop limit 64; proxyha accepts them from its peer', () =>
+    withLab({ nodes: ['a', 'b', 'client'], timeoutMs: 60_000 }, async (lab) => {
+      const [a, b] = [lab.node('a'), lab.node('b')];
+      startNameServices(lab, ['a', 'b']);
+      const cap = await lab.capture('bridge', 'ip6 proto 112');
+      const ka = await lab.keepalived(
+        'b',
+        keepalivedConf('b', { priority: 200, intervalMs: 100, vip: `${VIP6}/64` }).replace(
+          '  virtual_ipaddress {',
+          `  unicast_src_ip ${b.ipv6}\n  unicast_peer {\n    ${a.ipv6}\n  }\n  virtual_ipaddress {`,
+        ),
+      );
+      await ka.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 10_000);
+      const pa = await startProxyha(lab, 'a', {
+        priority: 100,
+        intervalMs: 100,
+        vip: `${VIP6}/64`,
+        extra: `    unicastPeers: ["${b.ipv6}"]`,
+      });
+      // a hears b's adverts (hop limit 64) and stays backup: one master, the client reaches b
+      await pa.waitForOutput(/\(VI_1\) Entering BACKUP STATE/, 5000);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(pa.output()).not.toMatch(/Entering MASTER STATE/);
+      expect(pa.output()).not.toMatch(/VRRP_BAD_TTL|hop limit 64/);
+      await until(
+        'client reaches b over IPv6',
+        async () => (await vipAnswer(lab, 'client', VIP6)) === 'b',
+        5000,
+      );
+      // keepalived crashes: a takes over
+      await ka.kill('SIGKILL');
+      await pa.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 5000);
+      await until(
+        'client reaches a over IPv6',
+        async () => (await vipAnswer(lab, 'client', VIP6)) === 'a',
+        5000,
+      );
+      await pa.kill('SIGTERM');
+      // on the wire: keepalived's unicast adverts to a carried hop limit 64
+      const frames = (await cap.dissect()).filter((f) => f.vrrp && tsharkField(f, 'ipv6.src') === b.ipv6);
+      expect(frames.length).toBeGreaterThan(5);
+      expect(new Set(frames.map((f) => tsharkField(f, 'ipv6.dst')))).toEqual(new Set([a.ipv6]));
+      expect(new Set(frames.map((f) => tsharkField(f, 'ipv6.hlim')))).toEqual(new Set(['64']));
     }));
 });

@@ -220,11 +220,15 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     const m = this.#o.machine;
     const hmac = this.#hmac;
     const split = hmac ? splitVrrpHmac(payload, this.#o.transport.family) : undefined;
+    // The TTL / hop limit 255 check proves a multicast advert came from the link. Unicast adverts may be
+    // routed, and keepalived sends IPv6 unicast with hop limit 64: as keepalived does, it is not checked
+    // for unicast peers (the source must be a configured peer instead; authHmac authenticates it).
+    const ttl = m.unicastPeers.length > 0 ? undefined : meta.ttl;
     const decoded = decodeVrrp(payload, {
       family: this.#o.transport.family,
       source: meta.source,
       destination: meta.destination,
-      ...(meta.ttl === undefined ? {} : { ttl: meta.ttl }),
+      ...(ttl === undefined ? {} : { ttl }),
       ...(split?.trailer ? { trailerLength: VRRP_HMAC_TRAILER_LENGTH } : {}),
     });
     if (!decoded.ok) {
