@@ -15,15 +15,16 @@
 //     [--relay-prof DIR]   (runs the relay with --cpu-prof, profiles written to DIR)
 //     [--quick [--bulk]]   (rate runs (and one bulk transfer) only, one line per run: for profiling, A/B)
 // Extra planes: relay-base (the relay of another build: DPBENCH_BASE_DIST=/abs/path/dist/index.js, extra node
-// options in DPBENCH_BASE_NODE_ARGS; for before/after) and node-floor (a bare Node pipe relay: what Node
-// itself costs). Exact command of the published figures (bench/RESULTS.md):
-//   DPBENCH_BASE_DIST=/tmp/dpbench/base/dist/index.js node --import tsx --conditions=@proxyha/source \
-//     bench/dataplane.mjs --rounds 7 --seconds 4 \
-//     --planes direct,haproxy,nft-static,nftables,relay,relay-base,dr --json /tmp/dpbench/final.json
+// options in DPBENCH_BASE_NODE_ARGS; for before/after), node-floor (a bare Node pipe relay: what Node's
+// sockets cost), node-floor-raw (the same on libuv's TCP handles without net.Socket: an experiment through
+// Node's internal bindings, not something to ship), and relay-alt / node-floor-alt (the relay and
+// node-floor under another Node binary: DPBENCH_ALT_NODE=/abs/path/bin/node, e.g. Node 24; options for the
+// relay processes in DPBENCH_RELAY_NODE_ARGS). Exact commands of the published figures: bench/RESULTS.md.
 // The lab (namespaces, processes, temp files, nft tables) is removed at the end, also on failure/interrupt.
 //
 // The helper processes (node servers, load generator, relay, table updates) are this file in another mode:
-//   --node NAME PORT | --gen JSON | --relay JSON | --updates JSON; `--report FILE` re-renders a --json file.
+//   --node NAME PORT | --gen JSON | --relay JSON | --floor JSON | --floor-raw JSON | --updates JSON;
+//   `--report FILE` re-renders a --json file.
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import os from 'node:os';
@@ -40,6 +41,9 @@ const PORTS = {
   dr: NODE_PORT,
   'relay-base': 9005,
   'node-floor': 9006,
+  'relay-alt': 9007,
+  'node-floor-alt': 9008,
+  'node-floor-raw': 9009,
 };
 const NODES = ['n1', 'n2', 'n3'];
 const SOURCES = Array.from({ length: 30 }, (_, i) => `192.168.77.${100 + i}`);
@@ -57,6 +61,7 @@ else if (mode === '--gen') await generator(JSON.parse(process.argv[3]));
 else if (mode === '--relay') await relayProcess(JSON.parse(process.argv[3]));
 else if (mode === '--updates') await updates(JSON.parse(process.argv[3]));
 else if (mode === '--floor') nodeFloor(JSON.parse(process.argv[3]));
+else if (mode === '--floor-raw') nodeFloorRaw(JSON.parse(process.argv[3]));
 else if (mode === '--report') {
   /* re-render the tables from a --json file */
   const { results, updateRows, options } = JSON.parse(readFileSync(process.argv[3], 'utf8'));
@@ -351,6 +356,82 @@ function nodeFloor(o) {
   }).listen({ host: o.vip, port: o.port }, () => console.log('floor ready'));
 }
 
+/**
+ * node-floor-raw: the node-floor relay on libuv's TCP handles directly (Node's internal `tcp_wrap` and
+ * `stream_wrap` bindings through the deprecated `process.binding`, DEP0111), without net.Socket and its
+ * streams: accept, connect round-robin, copy both ways, forward each FIN, close both when both ended. An
+ * experiment that shows how much of Node's per-connection cost is net.Socket; no backpressure, no timeouts.
+ */
+function nodeFloorRaw(o) {
+  const { TCP, TCPConnectWrap, constants } = process.binding('tcp_wrap');
+  const {
+    WriteWrap,
+    ShutdownWrap,
+    streamBaseState,
+    kReadBytesOrError,
+    kArrayBufferOffset,
+    kLastWriteWasAsync,
+  } = process.binding('stream_wrap');
+  const UV_EOF = -4095;
+  const noop = () => undefined;
+  const close = (c) => {
+    if (c.closed) return;
+    c.closed = true;
+    c.a.close(noop);
+    c.b.close(noop);
+  };
+  function onread(ab) {
+    const n = streamBaseState[kReadBytesOrError];
+    if (n > 0) {
+      const buf = new Uint8Array(ab, streamBaseState[kArrayBufferOffset], n);
+      const w = new WriteWrap();
+      w.handle = this.peer;
+      w.oncomplete = noop;
+      w.async = false;
+      if (this.peer.writeBuffer(w, buf) !== 0) close(this.c);
+      else if (streamBaseState[kLastWriteWasAsync]) w.buffer = buf;
+    } else if (n === UV_EOF) {
+      this.eof = true;
+      if (this.peer.eof) close(this.c);
+      else {
+        const r = new ShutdownWrap();
+        r.handle = this.peer;
+        r.oncomplete = noop;
+        this.peer.shutdown(r);
+      }
+    } else if (n < 0) close(this.c);
+  }
+  let i = 0;
+  const server = new TCP(constants.SERVER);
+  if (server.bind(o.vip, o.port) !== 0 || server.listen(511) !== 0)
+    throw new Error('floor-raw cannot listen');
+  server.onconnection = (err, client) => {
+    if (err) return;
+    const up = new TCP(constants.SOCKET);
+    const c = { a: client, b: up, closed: false };
+    for (const [h, peer] of [
+      [client, up],
+      [up, client],
+    ]) {
+      h.c = c;
+      h.peer = peer;
+      h.eof = false;
+      h.onread = onread;
+    }
+    const n = o.nodes[i++ % o.nodes.length];
+    const req = new TCPConnectWrap();
+    req.oncomplete = (status) => {
+      if (status < 0) return close(c);
+      client.readStart();
+      up.readStart();
+    };
+    req.address = n.address;
+    req.port = NODE_PORT;
+    if (up.connect(req, n.address, NODE_PORT) !== 0) close(c);
+  };
+  console.log('floor ready');
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // table updates through NftablesDataPlane.apply (runs in d, so nft runs there without `ip netns exec`)
 
@@ -493,20 +574,31 @@ async function main() {
       ? lab.spawn('d', 'haproxy', ['-db', '-f', cfg], { name: 'haproxy' })
       : undefined;
     if (haproxy) await lab.waitForTcp('c', VIP, PORTS.haproxy, 20_000, haproxy);
-    const relay = planes.includes('relay')
-      ? lab.spawn(
-          'd',
-          node,
-          [
-            ...(relayProf ? ['--cpu-prof', `--cpu-prof-dir=${relayProf}`] : []),
-            self,
-            '--relay',
-            JSON.stringify({ vip: VIP, port: PORTS.relay, self: d.ipv4, nodes: nodeList }),
-          ],
-          { name: 'relay' },
-        )
-      : undefined;
+    // relay-alt / node-floor-alt: the same under another Node binary (DPBENCH_ALT_NODE, e.g. Node 24);
+    // DPBENCH_RELAY_NODE_ARGS: extra node options for relay and relay-alt
+    const altNode = process.env.DPBENCH_ALT_NODE;
+    if (planes.some((p) => p.endsWith('-alt')) && !altNode)
+      throw new Error('the -alt planes need DPBENCH_ALT_NODE');
+    const relayArgs = (process.env.DPBENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const relayOf = (plane, bin) =>
+      planes.includes(plane)
+        ? lab.spawn(
+            'd',
+            bin,
+            [
+              ...relayArgs,
+              ...(relayProf ? ['--cpu-prof', `--cpu-prof-dir=${relayProf}`] : []),
+              self,
+              '--relay',
+              JSON.stringify({ vip: VIP, port: PORTS[plane], self: d.ipv4, nodes: nodeList }),
+            ],
+            { name: plane },
+          )
+        : undefined;
+    const relay = relayOf('relay', node);
     if (relay) await relay.waitForOutput(/relay ready/, 20_000);
+    const relayAlt = relayOf('relay-alt', altNode);
+    if (relayAlt) await relayAlt.waitForOutput(/relay ready/, 20_000);
     // relay-base: the relay from another build (DPBENCH_BASE_DIST=/path/to/dist/index.js), for before/after;
     // DPBENCH_BASE_NODE_ARGS: extra node options for it (e.g. --max-semi-space-size=32)
     const baseDist = process.env.DPBENCH_BASE_DIST;
@@ -531,18 +623,27 @@ async function main() {
         )
       : undefined;
     if (relayBase) await relayBase.waitForOutput(/relay ready/, 20_000);
-    const floor = planes.includes('node-floor')
-      ? lab.spawn(
-          'd',
-          node,
-          [self, '--floor', JSON.stringify({ vip: VIP, port: PORTS['node-floor'], nodes: nodeList })],
-          { name: 'node-floor' },
-        )
-      : undefined;
-    if (floor) await floor.waitForOutput(/floor ready/, 20_000);
-    for (const p of [haproxy, relay, relayBase, floor].filter(Boolean)) {
+    const floorOf = (plane, bin, how) =>
+      planes.includes(plane)
+        ? lab.spawn(
+            'd',
+            bin,
+            [self, how, JSON.stringify({ vip: VIP, port: PORTS[plane], nodes: nodeList })],
+            {
+              name: plane,
+            },
+          )
+        : undefined;
+    const floor = floorOf('node-floor', node, '--floor');
+    const floorAlt = floorOf('node-floor-alt', altNode, '--floor');
+    const floorRaw = floorOf('node-floor-raw', node, '--floor-raw');
+    for (const p of [floor, floorAlt, floorRaw].filter(Boolean)) await p.waitForOutput(/floor ready/, 20_000);
+    const procs = { haproxy, relay, 'relay-base': relayBase, 'relay-alt': relayAlt };
+    Object.assign(procs, { 'node-floor': floor, 'node-floor-alt': floorAlt, 'node-floor-raw': floorRaw });
+    for (const p of Object.values(procs).filter(Boolean)) {
       const comm = readFileSync(`/proc/${p.pid}/comm`, 'latin1').trim();
-      if (!/haproxy|node/.test(comm)) throw new Error(`pid ${p.pid} of ${p.name} is ${comm}`);
+      /* Node 24 names its main thread MainThread */
+      if (!/haproxy|node|MainThread/.test(comm)) throw new Error(`pid ${p.pid} of ${p.name} is ${comm}`);
     }
     const ksoftirqd = listKsoftirqd();
 
@@ -579,13 +680,13 @@ async function main() {
             teardown: async () => {},
           };
         case 'haproxy':
-          return { targets: vipTarget, director: [haproxy.pid], teardown: async () => {} };
         case 'relay':
-          return { targets: vipTarget, director: [relay.pid], teardown: async () => {} };
         case 'relay-base':
-          return { targets: vipTarget, director: [relayBase.pid], teardown: async () => {} };
+        case 'relay-alt':
         case 'node-floor':
-          return { targets: vipTarget, director: [floor.pid], teardown: async () => {} };
+        case 'node-floor-alt':
+        case 'node-floor-raw':
+          return { targets: vipTarget, director: [procs[plane].pid], teardown: async () => {} };
         case 'nft-static': {
           const r = await lab.exec('d', 'nft', ['-f', '-'], { input: staticRuleset(), timeoutMs: 60_000 });
           if (r.code !== 0) throw new Error(r.stderr);
@@ -712,10 +813,10 @@ async function main() {
         }
       }
     }
-    if (relay) {
-      await relay.kill('SIGTERM', 10_000);
-      const m = relay.output().match(/relay stats .*/);
-      if (m) console.error(m[0]);
+    for (const r of [relay, relayBase, relayAlt].filter(Boolean)) {
+      await r.kill('SIGTERM', 10_000);
+      const m = r.output().match(/relay stats .*/);
+      if (m) console.error(`${r.name}: ${m[0]}`);
     }
     if (withUpdates) {
       const r = await lab.exec(
@@ -794,7 +895,7 @@ function report(results, updateRows, { rounds, seconds, planes, load }) {
     const rates = rs.map((r) => r.rate.rate);
     const dirUs = median(rs.map((r) => r.rate.cpu.groups.director / r.rate.ok));
     const dirUser = median(rs.map((r) => r.rate.cpu.groups.directorUser / r.rate.ok));
-    const hasProc = plane === 'haproxy' || plane.startsWith('relay') || plane === 'node-floor';
+    const hasProc = plane === 'haproxy' || plane.startsWith('relay') || plane.startsWith('node-floor');
     const labPaced = median(rs.map((r) => labUs(r.paced) / r.paced.ok));
     const extra = perRound(plane, (r, b) => labUs(r.paced) / r.paced.ok - labUs(b.paced) / b.paced.ok);
     const gib = median(rs.map((r) => r.bulk1.cpu.groups.director / 1000 / (r.bulk1.bytes / 2 ** 30)));
@@ -843,32 +944,31 @@ function report(results, updateRows, { rounds, seconds, planes, load }) {
   const ratios = [];
   const h = by('haproxy');
   const rl = by('relay');
-  if (h.length && rl.length) {
-    const cps = (rs) => median(rs.map((r) => r.rate.ok / (r.rate.cpu.groups.director / 1e6)));
-    ratios.push(`relay / HAProxy conn per CPU-s ${fmt(cps(rl) / cps(h), 2)}`);
+  const cps = (rs) => median(rs.map((r) => r.rate.ok / (r.rate.cpu.groups.director / 1e6)));
+  const mbps = (rs, k) => median(rs.map((r) => r[k].mbps));
+  for (const p of ['relay', 'relay-base', 'relay-alt', 'node-floor', 'node-floor-alt', 'node-floor-raw']) {
+    const rs = by(p);
+    if (!h.length || !rs.length) continue;
     ratios.push(
-      `relay / HAProxy throughput ${fmt(median(rl.map((r) => r.bulk1.mbps)) / median(h.map((r) => r.bulk1.mbps)), 2)} (1 stream), ${fmt(median(rl.map((r) => r.bulk4.mbps)) / median(h.map((r) => r.bulk4.mbps)), 2)} (4 streams)`,
-    );
-    ratios.push(
-      `relay / HAProxy conn/s ${fmt(
-        perRound('relay', (r, b) => r.rate.rate / b.rate.rate, 'haproxy'),
+      `${p} / HAProxy conn per CPU-s ${fmt(cps(rs) / cps(h), 2)}, throughput ${fmt(mbps(rs, 'bulk1') / mbps(h, 'bulk1'), 2)} (1 stream) ${fmt(mbps(rs, 'bulk4') / mbps(h, 'bulk4'), 2)} (4 streams), conn/s ${fmt(
+        perRound(p, (r, b) => r.rate.rate / b.rate.rate, 'haproxy'),
         2,
       )}`,
     );
   }
   const rb = by('relay-base');
-  if (h.length && rb.length) {
-    const cps = (rs) => median(rs.map((r) => r.rate.ok / (r.rate.cpu.groups.director / 1e6)));
-    ratios.push(`relay-base / HAProxy conn per CPU-s ${fmt(cps(rb) / cps(h), 2)}`);
-    ratios.push(
-      `relay-base / HAProxy throughput ${fmt(median(rb.map((r) => r.bulk1.mbps)) / median(h.map((r) => r.bulk1.mbps)), 2)} (1 stream), ${fmt(median(rb.map((r) => r.bulk4.mbps)) / median(h.map((r) => r.bulk4.mbps)), 2)} (4 streams)`,
-    );
-  }
   if (rl.length && rb.length) {
     const us = (rs) => median(rs.map((r) => r.rate.cpu.groups.director / r.rate.ok));
     const gib = (rs) => median(rs.map((r) => r.bulk1.cpu.groups.director / 1000 / (r.bulk1.bytes / 2 ** 30)));
     ratios.push(
-      `relay / relay-base director CPU per connection ${fmt(us(rl) / us(rb), 2)}, per GiB ${fmt(gib(rl) / gib(rb), 2)}`,
+      `relay / relay-base director CPU per connection ${fmt(us(rl) / us(rb), 2)} (per round ${fmt(
+        perRound(
+          'relay',
+          (r, b) => r.rate.cpu.groups.director / r.rate.ok / (b.rate.cpu.groups.director / b.rate.ok),
+          'relay-base',
+        ),
+        2,
+      )}), per GiB ${fmt(gib(rl) / gib(rb), 2)}`,
     );
   }
   const st = by('nft-static');

@@ -3,6 +3,7 @@
 import {
   createServer,
   connect as netConnect,
+  type OnReadOpts,
   type Server,
   type Socket,
   type TcpNetConnectOpts,
@@ -89,15 +90,34 @@ interface Conn {
   done: boolean;
   /** performance.now() of the last bytes read from either side (the idle sweep compares it). */
   lastActive: number;
+  /** While a connect is pending: performance.now() by which the node must accept (the sweep checks it). */
+  connectDeadline: number;
+  /** While a connect is pending (with a connect timeout): counts it as refused and tries the next choice. */
+  refuse: ((reason: string) => void) | undefined;
+  /** A `drain` listener on the client resumes the node side (added the first time the client is full). */
+  clientDrainHooked: boolean;
+  /** A `drain` listener on the node side resumes the client (added the first time the node is full). */
+  upstreamDrainHooked: boolean;
 }
 
 /**
  * Stream high-water mark of both sockets of a connection (bytes): a write queue below it does not pause the
- * other side. Above Node's 16 KiB default so that one 64 KiB read that the kernel does not take at once
- * does not pause the reading side every time (bulk throughput); the bound per connection stays a few
- * hundred KiB.
+ * other side. Above Node's 16 KiB default so that one 64 KiB read of the client that the kernel does not
+ * take at once does not pause the reading side every time (bulk throughput); the bound per connection
+ * stays a few hundred KiB.
  */
 const STREAM_HIGH_WATER_MARK = 128 * 1024;
+
+/**
+ * Size of the buffers the node side of a connection reads into (bytes; `onread`, see {@link nodeReader}): the
+ * one shared by every connection, and that of each connection moving bulk data. Reads of up to 256 KiB
+ * cost about a fifth less CPU per GiB than reads of 64 KiB (bench/dataplane.mjs, bench/RESULTS.md).
+ */
+const READ_BUFFER_SIZE = 256 * 1024;
+/** A read of at least this many bytes gives the connection a read buffer of its own (see {@link nodeReader}). */
+const BULK_READ = 16 * 1024;
+/** The read buffer shared by the node sides of all connections (allocated by the first connect). */
+let sharedReadBuffer: Buffer | undefined;
 
 const stripPrefix = (a: string) => a.replace(/\/\d+$/, '');
 
@@ -181,7 +201,7 @@ export class RelayDataPlane implements DataPlane {
   #refused = 0;
   #socketErrors = 0;
   #idleTimeouts = 0;
-  #idleSweep: NodeJS.Timeout | undefined;
+  #sweep: NodeJS.Timeout | undefined;
 
   /**
    * @param settings - VIPs, redirects, persistence masks, management address
@@ -218,7 +238,12 @@ export class RelayDataPlane implements DataPlane {
       for (const host of this.#o.listenAddresses)
         for (const [port, destinationPort] of this.#ports) {
           const server = createServer(
-            { allowHalfOpen: true, pauseOnConnect: true, highWaterMark: STREAM_HIGH_WATER_MARK },
+            {
+              allowHalfOpen: true,
+              pauseOnConnect: true,
+              noDelay: true,
+              highWaterMark: STREAM_HIGH_WATER_MARK,
+            },
             (s) => this.#accept(s, destinationPort),
           );
           servers.push(server);
@@ -329,10 +354,14 @@ export class RelayDataPlane implements DataPlane {
       upstreamClosed: true,
       done: false,
       lastActive: 0,
+      connectDeadline: Number.POSITIVE_INFINITY,
+      refuse: undefined,
+      clientDrainHooked: false,
+      upstreamDrainHooked: false,
     };
     this.#conns.add(conn);
     client.on('error', (e) => this.#socketError(conn, 'client', e));
-    client.once('close', () => {
+    client.on('close', () => {
       conn.clientClosed = true;
       if (conn.nodeId === undefined) conn.upstream?.destroy(); /* gone while connecting */
       this.#release(conn);
@@ -371,7 +400,9 @@ export class RelayDataPlane implements DataPlane {
       host,
       port,
       allowHalfOpen: true,
+      noDelay: true,
       highWaterMark: STREAM_HIGH_WATER_MARK,
+      onread: nodeReader(conn),
     };
     const up = netConnect(options);
     conn.upstream = up;
@@ -380,6 +411,7 @@ export class RelayDataPlane implements DataPlane {
     const refused = (reason: string) => {
       if (connected) return;
       connected = true; /* settle once */
+      conn.refuse = undefined;
       up.destroy();
       if (conn.clientClosed) return;
       this.#refused++;
@@ -389,17 +421,22 @@ export class RelayDataPlane implements DataPlane {
       this.#events.emit('nodeRefused', nodeId, host, reason);
       this.#connect(conn, routing, bucket, port, address, refusedBy);
     };
-    up.setTimeout(this.#o.connectTimeoutMs, () => refused('connect timeout'));
+    if (this.#o.connectTimeoutMs > 0) {
+      /* checked by the sweep: no timer per connection */
+      conn.connectDeadline = performance.now() + this.#o.connectTimeoutMs;
+      conn.refuse = refused;
+      this.#sweep ??= this.#startSweep();
+    }
     up.on('error', (e: NodeJS.ErrnoException) => {
       if (!connected) refused(e.code ?? e.message);
       else this.#socketError(conn, 'node', e);
     });
-    up.once('close', () => {
+    up.on('close', () => {
       if (conn.upstream !== up) return;
       conn.upstreamClosed = true;
       this.#release(conn);
     });
-    up.once('connect', () => {
+    up.on('connect', () => {
       if (connected) return;
       connected = true;
       this.#established(conn, up, nodeId);
@@ -410,27 +447,38 @@ export class RelayDataPlane implements DataPlane {
     const { client } = conn;
     conn.nodeId = nodeId;
     this.#active.set(nodeId, (this.#active.get(nodeId) ?? 0) + 1);
-    if (this.#o.connectTimeoutMs > 0) up.setTimeout(0); /* the connect timeout is over */
+    conn.refuse = undefined; /* the connect timeout is over */
+    conn.connectDeadline = Number.POSITIVE_INFINITY;
     if (this.#o.proxyProtocol !== undefined)
       up.write(encodeProxyHeader(proxyHeader(client, this.#o.proxyProtocol)));
     conn.lastActive = performance.now();
-    forward(conn, client, up);
-    forward(conn, up, client);
-    if (this.#o.idleTimeoutMs > 0) this.#idleSweep ??= this.#startIdleSweep(this.#o.idleTimeoutMs);
+    forwardClient(conn, client, up);
+    up.on('end', () => endOther(client));
+    if (this.#o.idleTimeoutMs > 0) this.#sweep ??= this.#startSweep();
   }
 
   /**
-   * The idle timeout: one timer for all connections (instead of a timer per socket, refreshed at every
-   * read and write) that closes the established connections without bytes either way for `idle` ms; it
-   * checks every `idle / 4` (at most every second, at least every 10 ms), so a connection is closed between
-   * `idle` and `idle` + that period after its last bytes. Stops when no connection is open.
+   * The idle and connect timeouts: one timer for all connections (instead of a timer per socket, refreshed
+   * at every read and write) that closes the established connections without bytes either way for
+   * `idleTimeoutMs`, and counts a connect still pending after `connectTimeoutMs` as refused. It checks every
+   * quarter of the smaller of the two (at most every second, at least every 10 ms), so a timeout acts
+   * between its time and that period later. Stops when no connection is open.
    */
-  #startIdleSweep(idle: number): NodeJS.Timeout {
+  #startSweep(): NodeJS.Timeout {
+    const idle = this.#o.idleTimeoutMs;
+    const shortest = Math.min(
+      idle || Number.POSITIVE_INFINITY,
+      this.#o.connectTimeoutMs || Number.POSITIVE_INFINITY,
+    );
     const timer = setInterval(
       () => {
         const now = performance.now();
         for (const c of this.#conns) {
-          if (c.nodeId === undefined || c.done || now - c.lastActive < idle) continue;
+          if (c.refuse !== undefined) {
+            if (now >= c.connectDeadline) c.refuse('connect timeout');
+            continue;
+          }
+          if (idle === 0 || c.nodeId === undefined || c.done || now - c.lastActive < idle) continue;
           this.#idleTimeouts++;
           this.#log.debug(
             `relay: idle timeout ${c.client.remoteAddress}:${c.client.remotePort} -> ${c.nodeId}`,
@@ -440,7 +488,7 @@ export class RelayDataPlane implements DataPlane {
           c.upstream?.destroy();
         }
       },
-      Math.min(1000, Math.max(10, Math.floor(idle / 4))),
+      Math.min(1000, Math.max(10, Math.floor(shortest / 4))),
     );
     timer.unref();
     return timer;
@@ -469,8 +517,8 @@ export class RelayDataPlane implements DataPlane {
       else this.#active.delete(conn.nodeId);
     }
     if (this.#conns.size === 0) {
-      clearInterval(this.#idleSweep);
-      this.#idleSweep = undefined;
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();
@@ -482,24 +530,82 @@ export class RelayDataPlane implements DataPlane {
 const NONE_TRIED: Set<string> = new Set();
 
 /**
- * Copies `from` to `to`: what `from.pipe(to)` does for the relay, with less machinery per connection
- * (measured: bench/dataplane.mjs). Backpressure: a `write` that returns false pauses `from` until `to`
- * drains. Half-close: the end of `from` ends `to` (both sockets allow half-open connections), or closes it
- * when `to` has ended too. Errors and closes are handled by the caller (it destroys both sides).
+ * How the node side of a connection is read (bytes node -> client): through `onread`, bypassing the
+ * socket's readable stream (no `data` event, no buffer allocated by Node per read).
+ *
+ * - Small reads land in one buffer shared by every connection; the callback copies them out before it
+ *   returns (the next read of any socket overwrites that buffer).
+ * - A connection whose reads bring {@link BULK_READ} bytes or more (a download) reads into a buffer of its
+ *   own, written to the client without a copy. When the client's socket keeps that write queued, the
+ *   buffer belongs to the write: the connection reads into the shared buffer (copies again) until its
+ *   client has taken everything, then gets a new buffer of its own.
+ * - Backpressure: when the client's socket keeps bytes queued and `write` says it is full, the callback
+ *   returns false, which stops reading the node until the client drains. (`write` also returns false for
+ *   one chunk above the high-water mark that the kernel took at once: nothing is queued then, reading goes
+ *   on.)
+ *
+ * The node's FIN still ends the socket's readable side (`end`), handled by the caller.
  */
-function forward(conn: Conn, from: Socket, to: Socket): void {
-  from.on('data', (chunk: Buffer) => {
+function nodeReader(conn: Conn): OnReadOpts {
+  sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  const shared = sharedReadBuffer;
+  let own: Buffer | undefined;
+  return {
+    buffer: () => own ?? shared,
+    callback(n: number, buf: Uint8Array): boolean {
+      conn.lastActive = performance.now();
+      const { client, upstream } = conn;
+      let ok: boolean;
+      if (buf === own) {
+        ok = client.write(own.subarray(0, n));
+        if (client.writableLength > 0) own = undefined; /* the queued write holds it */
+      } else {
+        const chunk = Buffer.allocUnsafe(n);
+        chunk.set(buf.subarray(0, n));
+        ok = client.write(chunk);
+      }
+      const queued = client.writableLength > 0;
+      if (n < BULK_READ) own = undefined;
+      else if (!queued) own ??= Buffer.allocUnsafe(READ_BUFFER_SIZE);
+      if (ok || !queued) return true;
+      if (!conn.clientDrainHooked && upstream !== undefined) {
+        conn.clientDrainHooked = true;
+        client.on('drain', () => upstream.resume());
+      }
+      return false;
+    },
+  };
+}
+
+/**
+ * Copies the client's bytes to the node: what `client.pipe(up)` does for the relay, with less machinery
+ * per connection (measured: bench/dataplane.mjs). Backpressure: a `write` that returns false pauses the
+ * client until the node side drains (the `drain` listener is added the first time). Half-close: the
+ * client's end ends the node side (see {@link endOther}). Errors and closes are handled by the caller (it
+ * destroys both sides).
+ */
+function forwardClient(conn: Conn, client: Socket, up: Socket): void {
+  client.on('data', (chunk: Buffer) => {
     conn.lastActive = performance.now();
-    if (!to.write(chunk)) from.pause();
+    if (up.write(chunk)) return;
+    client.pause();
+    if (!conn.upstreamDrainHooked) {
+      conn.upstreamDrainHooked = true;
+      up.on('drain', () => client.resume());
+    }
   });
-  to.on('drain', () => from.resume());
-  from.once('end', () => {
-    // `to` already read its peer's FIN and holds nothing unsent: both directions are done, so close it
-    // (close sends the FIN after what the kernel still holds) instead of a shutdown first and a close later
-    if (to.readableEnded && to.writableLength === 0) to.destroy();
-    else to.end();
-  });
-  from.resume(); /* accepted sockets start paused (pauseOnConnect) */
+  client.on('end', () => endOther(up));
+  client.resume(); /* accepted sockets start paused (pauseOnConnect) */
+}
+
+/**
+ * The other side of a socket that read its peer's FIN: ends its writable side (both sockets allow half-open
+ * connections), or closes it when it has read its own peer's FIN and holds nothing unsent: both directions
+ * are done, and close sends the FIN after what the kernel still holds (no shutdown first, close later).
+ */
+function endOther(to: Socket): void {
+  if (to.readableEnded && to.writableLength === 0) to.destroy();
+  else to.end();
 }
 
 function listening(servers: readonly Server[]): string[] {
