@@ -1,15 +1,7 @@
 #!/usr/bin/env node
-import { createRequire } from 'node:module';
-import { Command } from 'commander';
+// proxyha: see src/cli/main.ts. Exit codes: 0 ok, 1 failed at run time, 2 bad usage or an invalid
+// configuration.
+import { runCli } from '@proxyha/common/cli';
+import { main } from './cli/main';
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
-
-const program = new Command()
-  .name('proxyha')
-  .description(
-    'proxyha gateway node. The node commands arrive with the gateway issue; until then use\n' +
-      'proxyha-vrrpd (@proxyha/vrrpd), proxyha-mon (@proxyha/health-mon) and proxyha-ntp (@proxyha/ntp-check).',
-  )
-  .version(version);
-
-program.parse();
+void runCli('proxyha', main);
