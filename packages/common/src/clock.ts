@@ -25,14 +25,40 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
   /**
    * Waits without yielding until {@link Clock.now} reaches `at` (for sub-millisecond precision after a
-   * timer that can only fire on whole milliseconds). The system clock spins; the manual clock moves its
-   * time forward, as spinning would.
+   * timer that can only fire on whole milliseconds). The system clock sleeps in the kernel until shortly
+   * before `at` and spins the rest; the manual clock moves its time forward, as waiting would.
    */
   spinUntil(at: number): void;
 }
 
-/** A timer that fires at most this early is completed by spinning rather than re-armed. */
+/** A timer that fires at most this early is completed in place (see {@link blockUntil}) rather than re-armed. */
 const EARLY_SPIN_MS = 2;
+
+/**
+ * How long before a due time {@link blockUntil} stops sleeping and spins: a futex sleep ends 0.05 to 0.3 ms
+ * late (timer slack, wake-up).
+ */
+const SPIN_TAIL_MS = 0.25;
+
+let sleepCell: Int32Array | undefined;
+
+/**
+ * Blocks the thread until `performance.now()` reaches `at`: sleeps in the kernel (`Atomics.wait`, no CPU)
+ * until {@link SPIN_TAIL_MS} before it, then spins. A busy-wait of a millisecond or two uses up the
+ * process's scheduler slice: on a busy machine it was preempted in the middle of the wait and finished
+ * it 0.5 to 6 ms late (VRRP takeovers at 20 ms adverts, bench/RESULTS.md), where a sleeping process is
+ * woken on time.
+ */
+function blockUntil(at: number): void {
+  const sleep = at - performance.now() - SPIN_TAIL_MS;
+  if (sleep > 0) {
+    sleepCell ??= new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(sleepCell, 0, 0, sleep);
+  }
+  while (performance.now() < at) {
+    // busy-wait: at most SPIN_TAIL_MS (less what the sleep overslept)
+  }
+}
 
 /** How far a high-resolution wall reading may drift from `Date.now()` before it is recalibrated. */
 const WALL_TOLERANCE_MS = 2;
@@ -77,7 +103,8 @@ let wallOffset: number | undefined;
  * from `Date.now()` means the wall clock was stepped: the offset is measured again.
  *
  * Timers fire no earlier than asked: a Node timer that fires early (its loop time is cached in whole
- * milliseconds) waits out the rest in place when it is at most 2 ms, and is re-armed otherwise.
+ * milliseconds) waits out the rest in place when it is at most 2 ms (asleep, then spinning the last quarter
+ * millisecond), and is re-armed otherwise.
  */
 export const systemClock: Clock = Object.freeze({
   now: () => performance.now(),
@@ -99,9 +126,7 @@ export const systemClock: Clock = Object.freeze({
       // milliseconds): wait that out in place, as re-arming would cost one to two milliseconds more
       if (left > EARLY_SPIN_MS) box.timer = setTimeout(fire, Math.ceil(left));
       else {
-        while (performance.now() < due) {
-          // busy-wait: at most EARLY_SPIN_MS
-        }
+        blockUntil(due); // at most EARLY_SPIN_MS
         fn();
       }
     };
@@ -114,11 +139,7 @@ export const systemClock: Clock = Object.freeze({
     if (h.timer) clearTimeout(h.timer);
     if (h.immediate) clearImmediate(h.immediate);
   },
-  spinUntil: (at: number) => {
-    while (performance.now() < at) {
-      // busy-wait: the caller asked for sub-millisecond precision
-    }
-  },
+  spinUntil: (at: number) => blockUntil(at),
 });
 
 interface ManualTimer {

@@ -76,6 +76,17 @@ describe('systemClock', () => {
     for (const early of results) expect(early).toBeGreaterThanOrEqual(0);
   });
 
+  it('spinUntil returns no earlier than asked, and sleeps through most of the wait instead of spinning', () => {
+    const at = systemClock.now() + 100;
+    const cpu = process.cpuUsage();
+    systemClock.spinUntil(at);
+    const used = process.cpuUsage(cpu);
+    expect(systemClock.now()).toBeGreaterThanOrEqual(at);
+    // a busy-wait would use the whole 100 ms of CPU; asleep, the thread uses the last fraction of a ms
+    // (the bound is half of it: the process's other threads, GC among them, may run meanwhile)
+    expect((used.user + used.system) / 1000).toBeLessThan(50);
+  });
+
   it('reads the wall clock in step with Date.now(), with sub-millisecond resolution, never backwards', () => {
     const before = Date.now();
     const wall = systemClock.wallTime();

@@ -200,7 +200,7 @@ async function measure(lab, impl, intervalMs, event) {
           `no stable start: a ${lastState(a)}, b ${lastState(b)}, client ${lastAnswer(probe)}\n${a.output()}\n${b.output()}`,
         );
     }
-    const trace = opt.trace ? await startTrace(lab, procs) : undefined;
+    const trace = opt.trace ? await startTrace(lab, procs, intervalMs, event) : undefined;
     const probeMark = probe.output().length;
     const bMark = b.output().length;
     const bMaster = b
@@ -258,7 +258,7 @@ async function timerReference(lab, cap, t0, intervalMs, event) {
  * --trace: a capture on the bridge (VRRP, ARP, SYN-ACKs from the VIP) and `ip -ts monitor address` in
  * b, printed after the run as a timeline relative to the signal (same wall clock).
  */
-async function startTrace(lab, procs) {
+async function startTrace(lab, procs, intervalMs, event) {
   const macB = lab.node('b').mac;
   const cap = await lab.capture(
     'bridge',
@@ -279,8 +279,11 @@ async function startTrace(lab, procs) {
       let firstGarp;
       let firstSynAck;
       let prio0;
+      let lastA;
       for (const fr of frames) {
         const t = Number(f(fr, 'frame.time_epoch')) * 1000;
+        if (fr.vrrp && f(fr, 'ip.src') === lab.node('a').ipv4 && f(fr, 'vrrp.prio') !== '0' && t < t0 + 1)
+          lastA = t;
         if (t < t0 - 1) continue;
         if (fr.vrrp && f(fr, 'ip.src') === lab.node('a').ipv4 && f(fr, 'vrrp.prio') === '0') prio0 ??= t;
         if (fr.vrrp && f(fr, 'ip.src') === lab.node('b').ipv4) firstB ??= t;
@@ -295,6 +298,13 @@ async function startTrace(lab, procs) {
         lines.push([t, `b: VIP added (ip monitor): ${m[2].trim().slice(0, 40)}`]);
       }
       if (prio0) lines.push([prio0, 'wire: a sends priority 0']);
+      // the instant b's timer expires by the RFC (as in timerReference)
+      const skew = ((256 - PRIO_B) * intervalMs) / 256;
+      if (event === 'SIGKILL' && lastA) {
+        lines.push([lastA, "wire: a's last advert"]);
+        lines.push([lastA + 3 * intervalMs + skew, "RFC: b's Master_Down_Interval ends"]);
+      }
+      if (event === 'SIGTERM' && prio0) lines.push([prio0 + skew, "RFC: b's Skew_Time ends"]);
       if (firstB) lines.push([firstB, "wire: b's first advert"]);
       if (firstGarp) lines.push([firstGarp, "wire: b's first gratuitous ARP for the VIP"]);
       if (firstSynAck) lines.push([firstSynAck, "wire: first SYN-ACK from the VIP with b's MAC"]);

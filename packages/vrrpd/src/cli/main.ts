@@ -1,6 +1,7 @@
 // proxyha-vrrpd: the command line (flags and config file format as before the package split).
 import { execFile } from 'node:child_process';
 import { setPriority } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { type Logger, systemClock } from '@proxyha/common';
 import { type CliIo, createLogger, EXIT_OK } from '@proxyha/common/cli';
 import { LinuxMacvlanManager, linuxStack } from '@proxyha/netio';
@@ -69,6 +70,10 @@ export async function main(
     io.stdout.write(`${opts.config}: configuration OK (${config.instances.length} instance(s))\n`);
     return EXIT_OK;
   }
+  // V8 drops the bytecode of functions that have not run for a few major garbage collections
+  // (--bytecode-old-age, 5): a backup that only received adverts for a while would compile its takeover
+  // again during it, undoing VrrpRouter.warmUp. Keeping it costs a few MB at most.
+  setFlagsFromString('--no-flush-bytecode');
   const log = createLogger({ json: opts.json === true, level: opts.logDetail ? 'debug' : 'info' });
   // gratuitous ARP / NA after every VIP move, when the VIPs are real (not the loopback demo)
   const announcer =

@@ -266,6 +266,8 @@ export class VrrpDaemon {
       built.push(await this.#build(inst, inst.sourceAddress ?? primaryAddressOf(inst)));
     this.#formGroups(cfg.syncGroups.map((g) => g.name));
     for (const r of built) await r.router.start();
+    // the takeover's code compiled now, not during the first takeover (VrrpRouter.warmUp)
+    for (const r of built) await r.router.warmUp();
     for (const r of built) this.#startTrackers(r);
     if (cfg.transport === 'raw') await this.#watchLinks();
   }
@@ -419,9 +421,11 @@ export class VrrpDaemon {
     // a reload under way finishes first (its instances are then stopped too)
     if (this.#reloadsPending > 0) await this.#reloads;
     this.#stopped = true;
+    // priority 0 first: each router sends it before its first await; then the trackers go quiet
+    const stopping = [...this.#routers.values()].map((r) => r.stop());
     for (const t of this.#trackers.splice(0)) t.stop();
     for (const r of this.#instances.values()) for (const t of r.trackers.values()) t.stop();
-    await Promise.all([...this.#routers.values()].map((r) => r.stop()));
+    await Promise.all(stopping);
     await this.#acceptFilter?.close().catch((e) => {
       this.#log.error(`cannot remove the accept-mode filter: ${(e as Error).message}`);
     });
