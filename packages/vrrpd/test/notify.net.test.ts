@@ -59,6 +59,10 @@ describeNet('proxyha-vrrpd notify scripts and FIFO', () => {
         10_000,
       );
 
+      // the scripts of those transitions have run (a daemon that stops ends scripts still running)
+      const ran = (x: { log: string }, n: number) => async () => (await lines(x.log)).length >= n;
+      await until('a ran its scripts so far', ran(p, 2), 10_000);
+
       // a hands over (SIGTERM), comes back and preempts; then keepalived stops, then a
       const mark = kb.output().length;
       await pa.kill('SIGTERM');
@@ -67,6 +71,8 @@ describeNet('proxyha-vrrpd notify scripts and FIFO', () => {
       await pa.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 10_000);
       await kb.waitForOutput(/\(VI_1\) Entering BACKUP STATE/, 10_000, mark);
       await until('b has its lines', async () => (await lines(k.out)).length === 3, 10_000);
+      await until('a ran its scripts so far', ran(p, 5), 10_000);
+      await until('b ran its scripts so far', ran(k, 3), 10_000);
       await kb.kill('SIGTERM');
       await pa.kill('SIGTERM');
 
