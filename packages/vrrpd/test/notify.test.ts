@@ -6,7 +6,8 @@ import { type Clock, ManualClock, MemoryLogger, runCommand, systemClock } from '
 import { MemoryAdvertBus, MemoryVipManager, type RouterTransition } from '@proxyha/vrrp';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Notifier, splitCommandLine } from '../src/daemon/notify';
+import { splitCommandLine } from '../src/config/command-line';
+import { Notifier } from '../src/daemon/notify';
 import { parseVrrpDaemonConfig, VrrpDaemon, type VrrpDaemonConfig, VrrpdError } from '../src/index';
 import { configIssues, useVirtualTime } from './helpers';
 

@@ -14,9 +14,9 @@ import { readConfigFile } from '@proxyha/common/cli';
 import type { BurstPolicyInput, InterfaceRate } from '@proxyha/garp';
 import { defaultVmacName, type MachineConfig, type TrackerConfig, virtualMac } from '@proxyha/vrrp';
 import { z } from 'zod';
-import { splitCommandLine } from '../daemon/notify';
 import { VrrpdError } from '../errors';
 import { type AuthHmacConfig, authHmacSchema } from './auth-hmac';
+import { splitCommandLine } from './command-line';
 
 /** A keepalived `vrrp_script`: a command run every `interval`; its exit status is the tracker's state. */
 export interface TrackScriptConfig {

@@ -2,7 +2,9 @@
 // strings, `@id` / `@^id` conditional lines, `$NAME=VALUE` definitions (also multi-line) with `$NAME` /
 // `${NAME}` substitution, `include` files, and blocks split at every brace outside quotes. The result is a
 // tree of statements, each with the file and line it came from.
+
 import { dirname } from 'node:path';
+import { splitCommandLine } from '../config/command-line';
 import { VrrpdError } from '../errors';
 
 /** Where a statement or note comes from. */
@@ -141,75 +143,9 @@ export function splitWords(text: string): string[] | undefined {
  * kept as written). `undefined` for an unterminated quote or a `\` at the end.
  */
 export function splitQuoted(src: string, escapes: boolean): string[] | undefined {
-  const words: string[] = [];
-  let i = 0;
-  while (i < src.length) {
-    while (i < src.length && BLANK.test(src[i] as string)) i++;
-    if (i >= src.length) break;
-    let word = '';
-    let quote = '';
-    while (i < src.length) {
-      const c = src[i] as string;
-      if (c === '\\') {
-        i++;
-        if (i >= src.length) return undefined;
-        if (!escapes) {
-          word += `\\${src[i]}`;
-          i++;
-          continue;
-        }
-        const e = readEscape(src, i);
-        word += e.char;
-        i = e.next;
-        continue;
-      }
-      if (quote) {
-        if (c === quote) quote = '';
-        else word += c;
-        i++;
-        continue;
-      }
-      if (c === '"' || c === "'") {
-        quote = c;
-        i++;
-        continue;
-      }
-      if (BLANK.test(c)) break;
-      word += c;
-      i++;
-    }
-    if (quote) return undefined;
-    words.push(word);
-  }
-  return words;
-}
-
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  a: '\x07',
-  b: '\b',
-  E: '\x1b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-  v: '\v',
-};
-
-/** The character of the escape at `src[i]` (just after the backslash), and where the text goes on. */
-function readEscape(src: string, i: number): { char: string; next: number } {
-  const c = src[i] as string;
-  const hex = /^[0-9a-fA-F]{1,2}/;
-  if (c === 'x' && hex.test(src.slice(i + 1))) {
-    const digits = (hex.exec(src.slice(i + 1)) as RegExpExecArray)[0];
-    return { char: String.fromCharCode(Number.parseInt(digits, 16)), next: i + 1 + digits.length };
-  }
-  if (c === 'c' && i + 1 < src.length) {
-    return { char: String.fromCharCode((src.charCodeAt(i + 1) & 0x1f) >>> 0), next: i + 2 };
-  }
-  const octal = /^[0-7]{1,3}/.exec(src.slice(i));
-  if (octal)
-    return { char: String.fromCharCode(Number.parseInt(octal[0], 8) & 0xff), next: i + octal[0].length };
-  return { char: SIMPLE_ESCAPES[c] ?? c, next: i + 1 };
+  if (!/[^ \t\f\n\r\v]/.test(src)) return [];
+  const words = splitCommandLine(src, { escapes });
+  return words.ok ? words.value : undefined;
 }
 
 interface Definition {
