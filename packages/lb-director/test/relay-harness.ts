@@ -24,6 +24,30 @@ export async function freePort(host: string): Promise<number> {
   return port;
 }
 
+/** The addresses of one relay test: a fresh loopback prefix, the VIP `<prefix>.1` and free ports. */
+export async function loopbackLab(): Promise<{ prefix: string; vip: string; vport: number; dport: number }> {
+  const prefix = loopbackPrefix();
+  const vip = `${prefix}.1`;
+  return { prefix, vip, vport: await freePort(vip), dport: await freePort(`${prefix}.11`) };
+}
+
+/** What a relay test opened, closed in order: client sockets, relays, nodes (and child processes). */
+export async function closeLab(lab: {
+  readonly sockets: readonly Socket[];
+  readonly relays: readonly { stop(mode: 'destroy'): Promise<void> }[];
+  readonly nodes: readonly TestNode[];
+  readonly children?: readonly {
+    exitCode: number | null;
+    signalCode: string | null;
+    kill(s: 'SIGKILL'): unknown;
+  }[];
+}): Promise<void> {
+  for (const s of lab.sockets) s.destroy();
+  for (const r of lab.relays) await r.stop('destroy');
+  for (const n of lab.nodes) await n.close();
+  for (const c of lab.children ?? []) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
 /** A stand-in proxy node: a TCP server with half-open connections allowed. */
 export interface TestNode {
   readonly id: string;

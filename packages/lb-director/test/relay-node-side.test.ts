@@ -9,10 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RelayDataPlane, type RelayOptions } from '../src/dataplane/index';
 import { clientBucket } from '../src/scheduler/scheduler';
 import {
+  closeLab,
   event,
   exchange,
-  freePort,
-  loopbackPrefix,
+  loopbackLab,
   makeTable,
   openClient,
   readAll,
@@ -35,22 +35,14 @@ let children: ChildProcess[];
 const MASK = { ipv4PrefixLength: 32, ipv6PrefixLength: 128 };
 
 beforeEach(async () => {
-  prefix = loopbackPrefix();
-  vip = `${prefix}.1`;
-  vport = await freePort(vip);
-  dport = await freePort(`${prefix}.11`);
+  ({ prefix, vip, vport, dport } = await loopbackLab());
   nodes = [];
   relays = [];
   sockets = [];
   children = [];
 });
 
-afterEach(async () => {
-  for (const s of sockets) s.destroy();
-  for (const r of relays) await r.stop('destroy');
-  for (const n of nodes) await n.close();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+afterEach(() => closeLab({ sockets, relays, nodes, children }));
 
 const nodeHost = (i: number) => `${prefix}.${11 + i}`;
 

@@ -10,10 +10,11 @@ import { LbError } from '../src/errors';
 import { clientBucket } from '../src/scheduler/scheduler';
 import type { BucketTable } from '../src/scheduler/types';
 import {
+  closeLab,
   event,
   exchange,
   freePort,
-  loopbackPrefix,
+  loopbackLab,
   makeTable,
   openClient,
   readAll,
@@ -36,20 +37,13 @@ let relays: RelayDataPlane[];
 let sockets: Socket[];
 
 beforeEach(async () => {
-  prefix = loopbackPrefix();
-  vip = `${prefix}.1`;
-  vport = await freePort(vip);
-  dport = await freePort(`${prefix}.11`);
+  ({ prefix, vip, vport, dport } = await loopbackLab());
   nodes = [];
   relays = [];
   sockets = [];
 });
 
-afterEach(async () => {
-  for (const s of sockets) s.destroy();
-  for (const r of relays) await r.stop('destroy');
-  for (const n of nodes) await n.close();
-});
+afterEach(() => closeLab({ sockets, relays, nodes }));
 
 const nodeHost = (i: number) => `${prefix}.${11 + i}`;
 
