@@ -10,12 +10,19 @@
  * driver in `driver/` (the real prober {@link probePort}, and {@link HealthMonitor} and
  * {@link checkPorts}, which schedule probes on `@proxyha/common`'s `Clock`), the settings in `config/`
  * ({@link resolveSettings}, {@link parseMonitorConfig}, {@link loadMonitorConfig}) and the `proxyha-mon`
- * command in `cli/`. The operator log line is {@link formatStateLine}:
+ * command in `cli/`, whose check-once mode ({@link runPortCheck}, {@link formatCheckReport}) other programs
+ * reuse. The operator log line is {@link formatStateLine}:
  * `current state: failure (port 2121: connection refused)` / `current state: ok`.
  *
  * @packageDocumentation
  */
 
+export {
+  checkReportDocument,
+  formatCheckReport,
+  type PortCheckCommandOptions,
+  runPortCheck,
+} from './cli/check';
 export * from './config/index';
 export * from './driver/index';
 export { HEALTH_ERRORS, type HealthIssueDetails, HealthMonError, type HealthMonErrorCode } from './errors';

@@ -52,6 +52,7 @@ export {
   formatKeepalivedImportReport,
   importKeepalivedConfig,
   importKeepalivedFile,
+  type KeepalivedBlockSource,
   type KeepalivedImport,
   type KeepalivedImportNote,
   type KeepalivedImportOptions,

@@ -1,12 +1,14 @@
 // proxyha-cm: create the cluster CA, run a node, and talk to the running node through its control socket.
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type CliIo, createLogger, EXIT_OK, printJson, usageError } from '@proxyha/common/cli';
 import { Command } from 'commander';
 import { version } from '../../package.json';
 import { loadCmConfig } from '../config/config';
 import { CmNode, type CmStatus } from '../driver/cm-node';
 import { controlRequest, controlSocketPath } from '../driver/control';
+import { policyDocument, readPolicyDirectory } from '../driver/policy-files';
+import { formatCmStatus } from '../driver/status-text';
 import { createClusterCa } from '../identity/certificates';
 import type { PolicyDocument } from '../machine/types';
 
@@ -21,49 +23,6 @@ async function readStdin(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c)));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function document(name: string, bytes: Buffer): PolicyDocument {
-  const text = bytes.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(bytes)
-    ? { name, content: text }
-    : { name, content: bytes.toString('base64'), encoding: 'base64' };
-}
-
-async function readDirectory(dir: string): Promise<PolicyDocument[]> {
-  const out: PolicyDocument[] = [];
-  const walk = async (d: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push(document(relative(dir, p).split('\\').join('/'), await readFile(p)));
-    }
-  };
-  await walk(dir);
-  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
-}
-
-/** The text of `proxyha-cm status`. */
-export function formatCmStatus(s: CmStatus): string {
-  const lines = [
-    `node ${s.self.name} (${s.self.uuid})`,
-    `cluster ${s.inSync ? 'in sync' : 'NOT in sync'}`,
-    '',
-  ];
-  for (const n of s.nodes)
-    lines.push(
-      `${n.uuid === s.self.uuid ? '*' : ' '} ${n.name}  ${n.address}  v${n.version}  Current Storage Timestamp: ${
-        n.storageTimestamp ?? '-'
-      }  ${n.reachable ? 'reachable' : 'unreachable'}${n.lastError ? `  last error: ${n.lastError}` : ''}`,
-    );
-  if (s.conflicts.length > 0) {
-    lines.push('', 'conflicts (the loser is kept: save it again to restore it):');
-    for (const c of s.conflicts)
-      lines.push(
-        `  ${c.scope}: ${c.winner.id.slice(0, 12)} (${c.winner.origin}, ${c.winner.storageTimestamp}) won over ${c.loser.id.slice(0, 12)} (${c.loser.origin}, ${c.loser.storageTimestamp})`,
-      );
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -163,8 +122,9 @@ export async function main(
         let documents: PolicyDocument[];
         if (o.dir) {
           if (!(await stat(o.dir)).isDirectory()) usageError(`--dir ${o.dir} is not a directory`);
-          documents = await readDirectory(o.dir);
-        } else if (o.file) documents = [document(o.file.split('/').pop() as string, await readFile(o.file))];
+          documents = await readPolicyDirectory(o.dir);
+        } else if (o.file)
+          documents = [policyDocument(o.file.split('/').pop() as string, await readFile(o.file))];
         else documents = [{ name: o.name, content: await readStdin(hooks.stdin ?? process.stdin) }];
         const r = (await request(o.config, 'save', {
           documents,

@@ -14,3 +14,5 @@ export {
   controlSocketPath,
   serveControl,
 } from './control';
+export { policyDocument, readPolicyDirectory, readPolicyPath } from './policy-files';
+export { formatCmStatus } from './status-text';

@@ -10,7 +10,15 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 // the package's own main entry (not a relative path): the bundles share one CommonError class
-import { CommonError, type LogFields, type Logger, type LogLevel } from '@proxyha/common';
+import {
+  CommonError,
+  type ConfigIssue,
+  describeValue,
+  LOG_LEVELS,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+} from '@proxyha/common';
 
 /** Exit status: success (for a check: the verdict is ok). */
 export const EXIT_OK = 0;
@@ -170,35 +178,53 @@ export interface CreateLoggerOptions {
   readonly json?: boolean;
   /** Lowest level written; default `info`. */
   readonly level?: LogLevel;
-  /** Where lines go: a file descriptor (default 1, stdout). */
+  /** Where lines go: a file descriptor (default 1, stdout), written synchronously. Ignored with `stream`. */
   readonly fd?: number;
+  /**
+   * Where lines go instead of {@link CreateLoggerOptions.fd}: a writable stream (a pipe, a file stream, a
+   * buffer in tests), written as the stream takes them (not synchronously: lines still queued at exit can
+   * be lost).
+   */
+  readonly stream?: NodeJS.WritableStream;
+  /**
+   * The program's or component's name: JSON lines carry it as `name`; text lines leave it out (they stay
+   * the familiar lines, exactly as without it).
+   */
+  readonly name?: string;
 }
 
 /**
- * The operator log of a daemon, through pino, written synchronously so that no line is lost on exit.
- * Text lines read `[2026-11-30 19:46:50.123] INFO: (VI_1) Entering MASTER STATE` (without the fields); JSON
- * lines are pino's
- * (`{"level":30,"time":"...","pid":1,"msg":"..."}`) with the {@link LogFields} as properties.
+ * The operator log of a daemon, through pino, written synchronously to a file descriptor so that no line
+ * is lost on exit (or to a stream). Text lines read `[2026-11-30 19:46:50.123] INFO: (VI_1) Entering MASTER
+ * STATE` (without the fields); JSON lines are pino's (`{"level":30,"time":"...","pid":1,"msg":"..."}`,
+ * plus `"name"` when given) with the {@link LogFields} as properties.
  *
- * @param options - format, level, destination
+ * @param options - format, level, destination, name
+ * @throws CommonError `COMMON_INVALID_ARGUMENT` when an option is invalid (`details.issues` names each)
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  checkLoggerOptions(options);
   const { pino } = load<typeof import('pino')>('pino');
   const level = options.level ?? 'info';
   const fd = options.fd ?? 1;
+  const { stream, name } = options;
   const base = options.json
     ? pino(
-        { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-        pino.destination({ dest: fd, sync: true }),
+        {
+          level,
+          base: name === undefined ? { pid: process.pid } : { pid: process.pid, name },
+          timestamp: pino.stdTimeFunctions.isoTime,
+        },
+        stream ?? pino.destination({ dest: fd, sync: true }),
       )
     : pino(
         { level },
         load<typeof import('pino-pretty')>('pino-pretty')({
-          destination: fd,
+          destination: stream ?? fd,
           sync: true,
           colorize: false,
           translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
-          ignore: 'pid,hostname',
+          ignore: 'pid,hostname,name',
           // text lines are the operator's familiar lines alone; the fields are for JSON logs
           hideObject: true,
         }),
@@ -210,6 +236,27 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
       else base[method](fields, message);
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+function checkLoggerOptions(o: CreateLoggerOptions): void {
+  const issues: ConfigIssue[] = [];
+  if (o.level !== undefined && !LOG_LEVELS.includes(o.level))
+    issues.push({
+      path: 'level',
+      message: `must be ${LOG_LEVELS.join(', ')} (got ${describeValue(o.level)})`,
+    });
+  if (o.fd !== undefined && !(Number.isInteger(o.fd) && o.fd >= 0))
+    issues.push({ path: 'fd', message: `must be a file descriptor (got ${describeValue(o.fd)})` });
+  if (o.stream !== undefined && typeof (o.stream as { write?: unknown } | null)?.write !== 'function')
+    issues.push({ path: 'stream', message: `must be a writable stream (got ${describeValue(o.stream)})` });
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
+    issues.push({ path: 'name', message: `must be a non-empty string (got ${describeValue(o.name)})` });
+  if (issues.length > 0)
+    throw new CommonError(
+      'COMMON_INVALID_ARGUMENT',
+      `invalid logger options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      { details: { issues } },
+    );
 }
 
 /**

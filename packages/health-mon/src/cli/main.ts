@@ -3,7 +3,7 @@
 // arguments or configuration (usage and configuration errors are thrown; @proxyha/common/cli's runCli
 // prints them and exits 2). Everything is written through `io`.
 import { type Clock, parseDuration } from '@proxyha/common';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printJson, usageError } from '@proxyha/common/cli';
+import { type CliIo, EXIT_OK, EXIT_USAGE, usageError } from '@proxyha/common/cli';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { version } from '../../package.json';
 import {
@@ -13,16 +13,16 @@ import {
   type PortCheck,
   resolveSettings,
 } from '../config/config';
-import { checkPorts, HealthMonitor } from '../driver/monitor';
-import type { ProbeKind, Prober } from '../driver/probe';
+import { HealthMonitor } from '../driver/monitor';
+import type { Prober } from '../driver/probe';
 import {
   formatPortChange,
   formatStateLine,
   type HealthState,
   type PortChange,
-  type ProbeResult,
   reasonText,
 } from '../machine/index';
+import { runPortCheck } from './check';
 
 /** What {@link main} runs on besides its arguments: injectable for in-process tests. */
 export interface MainOptions {
@@ -161,27 +161,6 @@ async function settingsFrom(opts: CliOptions): Promise<MonitorSettings> {
   );
 }
 
-const round = (ms: number) => Math.round(ms * 1000) / 1000;
-
-function resultText(result: ProbeResult): string {
-  if (result.ok) return result.httpStatus === undefined ? 'ok' : `ok (HTTP ${result.httpStatus})`;
-  return `${reasonText(result.reason)} (${result.detail})`;
-}
-
-function resultJson(port: number, probe: ProbeKind, result: ProbeResult): Record<string, unknown> {
-  return result.ok
-    ? { port, probe, ok: true, latencyMs: round(result.latencyMs), httpStatus: result.httpStatus }
-    : {
-        port,
-        probe,
-        ok: false,
-        reason: result.reason,
-        reasonText: reasonText(result.reason),
-        detail: result.detail,
-        latencyMs: round(result.latencyMs),
-      };
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function stateJson(state: HealthState, at: number): Record<string, unknown> {
@@ -211,32 +190,6 @@ function portJson(change: PortChange): Record<string, unknown> {
     reason: change.reason,
     detail: change.detail,
   };
-}
-
-async function checkOnce(
-  settings: MonitorSettings,
-  opts: CliOptions,
-  io: CliIo,
-  options: MainOptions,
-): Promise<number> {
-  const report = await checkPorts({ ...settings, clock: options.clock, prober: options.prober });
-  if (opts.json) {
-    printJson(io, {
-      status: report.status,
-      line: report.line,
-      host: report.host,
-      checkedAt: iso(report.at),
-      ports: report.ports.map((p) => resultJson(p.port, p.probe, p.result)),
-    });
-  } else {
-    if (opts.verbose) {
-      for (const { port, probe, result } of report.ports) {
-        io.stdout.write(`port ${port} (${probe}): ${resultText(result)}, ${round(result.latencyMs)} ms\n`);
-      }
-    }
-    io.stdout.write(`${report.line}\n`);
-  }
-  return report.status === 'ok' ? EXIT_OK : EXIT_FAILURE;
 }
 
 /** An AbortSignal aborted (with the signal's name as reason) by the process's first SIGINT or SIGTERM. */
@@ -315,6 +268,7 @@ export async function main(argv: readonly string[], io: CliIo, options: MainOpti
   }
   const opts = cmd.opts<CliOptions>();
   const settings = await settingsFrom(opts);
-  if (opts.check) return checkOnce(settings, opts, io, options);
+  if (opts.check)
+    return runPortCheck(settings, io, { ...opts, clock: options.clock, prober: options.prober });
   return runContinuously(settings, opts, io, options);
 }

@@ -15,7 +15,14 @@ import { encodeProxyHeader, type ProxyAddresses } from '../codec/proxy-protocol'
 import { LbError } from '../errors';
 import { DataPlaneEmitter } from './emitter';
 import { normalizeClientAddress, RoutingTable } from './routing';
-import type { DataPlane, DataPlaneEvents, DataPlaneSettings, DataPlaneStats, DataPlaneUpdate } from './types';
+import type {
+  DataPlane,
+  DataPlaneBytes,
+  DataPlaneEvents,
+  DataPlaneSettings,
+  DataPlaneStats,
+  DataPlaneUpdate,
+} from './types';
 
 /** What {@link RelayDataPlane.stop} does with open connections: let them finish, or close them at once. */
 export type RelayStopMode = 'drain' | 'destroy';
@@ -78,6 +85,18 @@ export interface RelayStats extends DataPlaneStats {
   readonly bufferedBytes: number;
   /** The listening sockets as `address:port` (`[v6]:port`), empty when stopped. */
   readonly listening: readonly string[];
+  /**
+   * Bytes carried per node id since the relay was created (a node appears once a connection to it was
+   * established): `toNode` the clients' bytes read and written to the node (a PROXY protocol header is not
+   * counted), `toClient` the node's bytes read and written to its clients.
+   */
+  readonly bytesByNode: ReadonlyMap<string, DataPlaneBytes>;
+}
+
+/** The byte counters of one node: one object per node, shared by its connections (see `Conn.bytes`). */
+interface ByteCounter {
+  toNode: number;
+  toClient: number;
 }
 
 /** One client connection and its node side. */
@@ -98,6 +117,11 @@ interface Conn {
   clientDrainHooked: boolean;
   /** A `drain` listener on the node side resumes the client (added the first time the node is full). */
   upstreamDrainHooked: boolean;
+  /**
+   * Once established: the byte counters of its node, held here so that the copy loops add each chunk's
+   * length without a lookup per chunk.
+   */
+  bytes: ByteCounter | undefined;
 }
 
 /**
@@ -196,6 +220,7 @@ export class RelayDataPlane implements DataPlane {
   readonly #conns = new Set<Conn>();
   #idleWaiters: (() => void)[] = [];
   readonly #active = new Map<string, number>();
+  readonly #bytes = new Map<string, ByteCounter>();
   #accepted = 0;
   #failed = 0;
   #refused = 0;
@@ -332,6 +357,9 @@ export class RelayDataPlane implements DataPlane {
       open: this.#conns.size,
       bufferedBytes,
       listening: listening(this.#servers),
+      bytesByNode: new Map(
+        [...this.#bytes].map(([id, b]) => [id, { toNode: b.toNode, toClient: b.toClient }]),
+      ),
     };
   }
 
@@ -358,6 +386,7 @@ export class RelayDataPlane implements DataPlane {
       refuse: undefined,
       clientDrainHooked: false,
       upstreamDrainHooked: false,
+      bytes: undefined,
     };
     this.#conns.add(conn);
     client.on('error', (e) => this.#socketError(conn, 'client', e));
@@ -447,12 +476,18 @@ export class RelayDataPlane implements DataPlane {
     const { client } = conn;
     conn.nodeId = nodeId;
     this.#active.set(nodeId, (this.#active.get(nodeId) ?? 0) + 1);
+    let bytes = this.#bytes.get(nodeId);
+    if (bytes === undefined) {
+      bytes = { toNode: 0, toClient: 0 };
+      this.#bytes.set(nodeId, bytes);
+    }
+    conn.bytes = bytes; /* before the first read of either side: both copy loops count into it */
     conn.refuse = undefined; /* the connect timeout is over */
     conn.connectDeadline = Number.POSITIVE_INFINITY;
     if (this.#o.proxyProtocol !== undefined)
       up.write(encodeProxyHeader(proxyHeader(client, this.#o.proxyProtocol)));
     conn.lastActive = performance.now();
-    forwardClient(conn, client, up);
+    forwardClient(conn, client, up, bytes);
     up.on('end', () => endOther(client));
     if (this.#o.idleTimeoutMs > 0) this.#sweep ??= this.#startSweep();
   }
@@ -544,6 +579,8 @@ const NONE_TRIED: Set<string> = new Set();
  *   one chunk above the high-water mark that the kernel took at once: nothing is queued then, reading goes
  *   on.)
  *
+ * Each read's length is added to the node's `bytes.toClient` (the connection's counter object).
+ *
  * The node's FIN still ends the socket's readable side (`end`), handled by the caller.
  */
 function nodeReader(conn: Conn): OnReadOpts {
@@ -554,7 +591,9 @@ function nodeReader(conn: Conn): OnReadOpts {
     buffer: () => own ?? shared,
     callback(n: number, buf: Uint8Array): boolean {
       conn.lastActive = performance.now();
-      const { client, upstream } = conn;
+      const { client, upstream, bytes } = conn;
+      /* reads start after 'connect', whose handler set the counters: the check is for the type only */
+      if (bytes !== undefined) bytes.toClient += n;
       let ok: boolean;
       if (buf === own) {
         ok = client.write(own.subarray(0, n));
@@ -580,13 +619,14 @@ function nodeReader(conn: Conn): OnReadOpts {
 /**
  * Copies the client's bytes to the node: what `client.pipe(up)` does for the relay, with less machinery
  * per connection (measured: bench/dataplane.mjs). Backpressure: a `write` that returns false pauses the
- * client until the node side drains (the `drain` listener is added the first time). Half-close: the
- * client's end ends the node side (see {@link endOther}). Errors and closes are handled by the caller (it
- * destroys both sides).
+ * client until the node side drains (the `drain` listener is added the first time). Each chunk's length is
+ * added to the node's `bytes.toNode`. Half-close: the client's end ends the node side (see
+ * {@link endOther}). Errors and closes are handled by the caller (it destroys both sides).
  */
-function forwardClient(conn: Conn, client: Socket, up: Socket): void {
+function forwardClient(conn: Conn, client: Socket, up: Socket, bytes: ByteCounter): void {
   client.on('data', (chunk: Buffer) => {
     conn.lastActive = performance.now();
+    bytes.toNode += chunk.length;
     if (up.write(chunk)) return;
     client.pause();
     if (!conn.upstreamDrainHooked) {

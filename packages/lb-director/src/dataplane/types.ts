@@ -43,6 +43,14 @@ export interface DataPlaneSettings {
   readonly managementIp: string;
 }
 
+/** Bytes a data plane carried between clients and one node (see {@link DataPlaneStats.bytesByNode}). */
+export interface DataPlaneBytes {
+  /** Client to node: the clients' bytes delivered to the node (a PROXY protocol header is not counted). */
+  readonly toNode: number;
+  /** Node to client: the node's bytes delivered to its clients. */
+  readonly toClient: number;
+}
+
 /** Connection counters of a data plane. */
 export interface DataPlaneStats {
   /** Connections currently open through the data plane, per node id (when the data plane can count them). */
@@ -51,6 +59,13 @@ export interface DataPlaneStats {
   readonly accepted: number;
   /** Connections that failed (no node, every choice refused, ...). */
   readonly failed: number;
+  /**
+   * Bytes carried per node id since the data plane was created, both directions (a node appears once a
+   * connection to it was established). Only the relay counts them (it copies the bytes itself); the kernel
+   * data planes (`nftables`, `direct`) do not count per node and leave this undefined, as does the
+   * in-memory twin.
+   */
+  readonly bytesByNode?: ReadonlyMap<string, DataPlaneBytes>;
 }
 
 /** What a data plane reports back to the director. */

@@ -13,7 +13,7 @@ import { ConntrackSync } from '../dataplane/conntrack-sync';
 import { DirectRoutingDataPlane, DirectRoutingNodeSetup } from '../dataplane/direct';
 import { NftablesDataPlane } from '../dataplane/nftables';
 import { RelayDataPlane } from '../dataplane/relay';
-import type { DataPlane, DataPlaneSettings } from '../dataplane/types';
+import type { DataPlane, DataPlaneSettings, DataPlaneStats } from '../dataplane/types';
 import type { LbRole } from '../machine/types';
 import { DataPlaneBinding } from './dataplane-binding';
 import { LbNode, type LbStatus } from './node';
@@ -46,6 +46,20 @@ export interface LbDaemonOptions {
   readonly run?: CommandRunner | undefined;
   /** Starts conntrackd with a config file (default: spawns `conntrackd -C FILE` in the foreground). */
   readonly spawnConntrackd?: ((configFile: string) => ChildProcess) | undefined;
+  /**
+   * A health monitor owned by the caller (default: the daemon creates one on the redirects' destination
+   * ports from `config.health`). The daemon reads its state for the load reports but neither starts nor
+   * stops it: the caller does, so that one monitor can also feed something else (the gateway's VRRP health
+   * tracker) without probing the ports twice. It should probe the redirects' destination ports.
+   */
+  readonly healthMonitor?: HealthMonitor | undefined;
+  /**
+   * What the node reports as its health, asked at every report (default: {@link reportedHealth} of the
+   * monitor's state). An override reports `failure` to be drained while the ports are fine (the gateway's
+   * maintenance mode). Given without {@link LbDaemonOptions.healthMonitor}, the daemon creates no monitor
+   * of its own: the function alone decides.
+   */
+  readonly health?: (() => ReportedHealth) | undefined;
 }
 
 /**
@@ -104,7 +118,9 @@ export class LbDaemon {
   readonly #o: LbDaemonOptions;
   readonly #log: Logger;
   #node: LbNode | undefined;
+  /** The monitor the daemon created, started and stops (not the caller's {@link LbDaemonOptions.healthMonitor}). */
   #monitor: HealthMonitor | undefined;
+  #plane: DataPlane | undefined;
   #watcher: VipRoleWatcher | undefined;
   #closeStatus: (() => Promise<void>) | undefined;
   #binding: DataPlaneBinding | undefined;
@@ -130,7 +146,18 @@ export class LbDaemon {
     return this.#node?.status();
   }
 
-  /** Loads the identity and keys, starts the health monitor, the node, the VIP watch and the status socket. */
+  /**
+   * The data plane's counters (its `stats()`: connections, and bytes per node for the relay); `undefined`
+   * before {@link LbDaemon.start}. After {@link LbDaemon.stop}, the last counters.
+   */
+  dataPlaneStats(): DataPlaneStats | undefined {
+    return this.#plane?.stats();
+  }
+
+  /**
+   * Loads the identity and keys, starts the health monitor (unless the caller owns it), the node, the VIP
+   * watch and the status socket.
+   */
   async start(): Promise<void> {
     const c = this.#config;
     const clock = this.#o.clock ?? systemClock;
@@ -138,17 +165,27 @@ export class LbDaemon {
     const keys = c.auth ? await loadWireKeys(c.auth.keyFile) : undefined;
     const wire = createWire({ keys, windowMs: c.auth?.window });
     const ports = [...new Set(c.redirects.map((r) => r.destinationPort))];
-    const monitor = new HealthMonitor({
-      host: c.health.host,
-      ports,
-      intervalMs: c.health.intervalMs,
-      timeoutMs: c.health.timeoutMs,
-      fall: c.health.fall,
-      rise: c.health.rise,
-      clock,
-      logger: this.#log,
-    });
-    this.#monitor = monitor;
+    // the health the reports carry: the caller's function, or the state of a monitor (the caller's, or one
+    // of the daemon's own, created only when needed)
+    let health = this.#o.health;
+    let own: HealthMonitor | undefined;
+    if (health === undefined) {
+      const monitor =
+        this.#o.healthMonitor ??
+        new HealthMonitor({
+          host: c.health.host,
+          ports,
+          intervalMs: c.health.intervalMs,
+          timeoutMs: c.health.timeoutMs,
+          fall: c.health.fall,
+          rise: c.health.rise,
+          clock,
+          logger: this.#log,
+        });
+      if (monitor !== this.#o.healthMonitor) own = monitor;
+      health = () => reportedHealth(monitor.state);
+    }
+    this.#monitor = own;
     const transport =
       this.#o.transport ??
       (c.transport === 'loopback'
@@ -180,7 +217,7 @@ export class LbDaemon {
       },
       transport,
       wire,
-      health: () => reportedHealth(monitor.state),
+      health,
       resources: this.#o.resources ?? systemResources(),
       role: c.role === 'director' ? 'director' : 'scanner',
       clock,
@@ -188,6 +225,7 @@ export class LbDaemon {
     });
     this.#node = node;
     const plane = this.#o.dataPlane ?? createDataPlane(c, this.#log, clock);
+    this.#plane = plane;
     this.#binding = new DataPlaneBinding(node, plane, {
       logger: this.#log,
       clock,
@@ -212,7 +250,7 @@ export class LbDaemon {
         );
       });
     if (c.handover.conntrackSync) await this.#startConntrackd(node);
-    monitor.start();
+    own?.start();
     await node.start();
     await this.#binding.sync();
     if (c.role === 'auto') {
@@ -269,7 +307,10 @@ export class LbDaemon {
     );
   }
 
-  /** Stops everything started (the data plane removes what it added). Idempotent. */
+  /**
+   * Stops everything started (the data plane removes what it added; a caller's health monitor keeps
+   * running). Idempotent.
+   */
   async stop(): Promise<void> {
     const ct = this.#conntrackd;
     this.#conntrackd = undefined;

@@ -49,6 +49,16 @@ export interface KeepalivedImportOptions {
   readonly readInclude?: KeepalivedIncludeReader | undefined;
 }
 
+/** Where a block of the keepalived.conf was declared. */
+export interface KeepalivedBlockSource {
+  /** The block's name (`VI_1`, `G1`). */
+  readonly name: string;
+  /** The file it is in (the imported file, or a file it includes). */
+  readonly file: string;
+  /** The line of its opening statement (1-based). */
+  readonly line: number;
+}
+
 /** What {@link importKeepalivedConfig} returns. */
 export interface KeepalivedImport {
   /** The proxyha-vrrpd configuration as YAML, with a header and a comment naming each instance's origin. */
@@ -61,6 +71,17 @@ export interface KeepalivedImport {
   readonly issues: readonly ConfigIssue[];
   /** Every keepalived setting not taken over or taken over with a difference, in file order. */
   readonly unmapped: readonly KeepalivedImportNote[];
+  /**
+   * Where each entry of `document.instances` (`vrrp_instance`) and `document.syncGroups`
+   * (`vrrp_sync_group`) was declared, in the same order: for notes about them by a program that maps the
+   * document further.
+   */
+  readonly sources: {
+    /** One per entry of `document.instances`. */
+    readonly instances: readonly KeepalivedBlockSource[];
+    /** One per entry of `document.syncGroups`. */
+    readonly syncGroups: readonly KeepalivedBlockSource[];
+  };
 }
 
 /**
@@ -99,7 +120,16 @@ export function importKeepalivedConfig(
     )
     .map(({ n }) => ({ file: n.file, line: n.line, setting: n.setting, reason: n.reason }));
   const yaml = render(document, mapped.instanceSources, file, options.configId, unmapped.length);
-  return { yaml, document, config, issues, unmapped };
+  const source = (s: { file: string; line: number; words: readonly string[] }) => ({
+    name: s.words[1] ?? '',
+    file: s.file,
+    line: s.line,
+  });
+  const sources = {
+    instances: mapped.instanceSources.map(source),
+    syncGroups: mapped.syncGroupSources.map(source),
+  };
+  return { yaml, document, config, issues, unmapped, sources };
 }
 
 /**

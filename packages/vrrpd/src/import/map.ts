@@ -23,6 +23,8 @@ export interface MappedConfig {
   readonly optional: OptionalKey[];
   /** The `vrrp_instance` statement of each imported instance, by index in `document.instances`. */
   readonly instanceSources: KaStatement[];
+  /** The `vrrp_sync_group` statement of each imported group, by index in `document.syncGroups`. */
+  readonly syncGroupSources: KaStatement[];
 }
 
 type Notify = 'notifyMaster' | 'notifyBackup' | 'notifyFault' | 'notifyStop' | 'notify';
@@ -1021,6 +1023,7 @@ class Mapper {
     }
     doc.instances = instances;
     const groups: Record<string, unknown>[] = [];
+    const groupSources: KaStatement[] = [];
     for (const g of this.groups) {
       if (g.joined.length < 2) {
         if (g.joined.length === 1)
@@ -1039,6 +1042,7 @@ class Mapper {
         this.optional.push({ path: ['syncGroups', at, key], from: n.stmt });
       }
       groups.push(entry);
+      groupSources.push(g.stmt);
     }
     if (groups.length > 0) doc.syncGroups = groups;
     return {
@@ -1046,6 +1050,7 @@ class Mapper {
       notes: this.notes,
       optional: this.optional,
       instanceSources: imported.map((d) => d.stmt),
+      syncGroupSources: groupSources,
     };
   }
 
