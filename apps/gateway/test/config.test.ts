@@ -43,7 +43,10 @@ describe('the example file (examples/proxyha.yaml)', () => {
       unicastPeers: [],
       trackScripts: [],
       trackInterfaces: [],
-      trackFiles: [{ name: 'health', path: '/var/lib/proxyha/health.track', weight: 0 }],
+      trackFiles: [
+        { name: 'health', path: '/var/lib/proxyha/health.track', weight: 0 },
+        { name: 'maintenance', path: '/var/lib/proxyha/maintenance', weight: -253 },
+      ],
     });
     expect(c.healthTracker).toEqual({ file: '/var/lib/proxyha/health.track', onFailure: 'fault', weight: 0 });
 
@@ -63,7 +66,7 @@ describe('the example file (examples/proxyha.yaml)', () => {
       health: { host: '10.10.74.70', intervalMs: 1000, timeoutMs: 1000, fall: 3, rise: 2 },
       auth: undefined,
       dataDir: '/var/lib/proxyha/lb',
-      role: 'auto',
+      role: 'scanner',
       transport: 'raw',
       peers: [],
     });
@@ -145,7 +148,8 @@ describe('defaults', () => {
     const c = parseGatewayConfig(set(minimal(), 'node', { name: 'n1', dataDir: '/srv/px/' }));
     expect(c.lb.dataDir).toBe('/srv/px/lb');
     expect(c.healthTracker.file).toBe('/srv/px/health.track');
-    expect(c.vrrpd.instances[0]?.trackFiles.at(-1)?.path).toBe('/srv/px/health.track');
+    expect(c.vrrpd.instances[0]?.trackFiles.at(-2)?.path).toBe('/srv/px/health.track');
+    expect(c.vrrpd.instances[0]?.trackFiles.at(-1)?.path).toBe('/srv/px/maintenance');
     expect(c.maintenance.stateFile).toBe('/srv/px/maintenance');
     expect(c.management.tokenFile).toBe('/srv/px/admin.token');
     const withCm = parseGatewayConfig({
@@ -168,14 +172,16 @@ describe('derived settings', () => {
     expect(c.healthTracker).toMatchObject({ onFailure: 'weight', weight: -50 });
     expect(c.vrrpd.instances[0]?.trackFiles).toEqual([
       { name: 'health', path: '/var/lib/proxyha/health.track', weight: -50 },
+      { name: 'maintenance', path: '/var/lib/proxyha/maintenance', weight: -253 },
     ]);
   });
 
-  it('the operator’s own track files come first, the health tracker last', () => {
+  it('the operator’s own track files come first, then the health and maintenance trackers', () => {
     const c = parseGatewayConfig(set(minimal(), 'ha.trackFiles', [{ path: '/run/prio', weight: -10 }]));
     expect(c.vrrpd.instances[0]?.trackFiles.map((f) => f.path)).toEqual([
       '/run/prio',
       '/var/lib/proxyha/health.track',
+      '/var/lib/proxyha/maintenance',
     ]);
   });
 
@@ -465,6 +471,18 @@ const BAD: [string, Change, string, string | RegExp][] = [
     (d) => set(d, 'ha.trackFiles', [{ path: '/var/lib/proxyha/health.track', weight: 0 }]),
     'ha.trackFiles[0].path',
     'own health track file',
+  ],
+  [
+    'a track file named maintenance',
+    (d) => set(d, 'ha.trackFiles', [{ name: 'maintenance', path: '/run/x', weight: 0 }]),
+    'ha.trackFiles[0].name',
+    'own maintenance tracker',
+  ],
+  [
+    'the gateway’s own maintenance file',
+    (d) => set(d, 'ha.trackFiles', [{ path: '/var/lib/proxyha/maintenance', weight: 0 }]),
+    'ha.trackFiles[0].path',
+    'own maintenance track file',
   ],
   [
     'a notify command with an open quote',

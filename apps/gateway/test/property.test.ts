@@ -160,7 +160,12 @@ describe('any valid file', () => {
         expect(c.health.fall).toBe(f.health?.fall ?? 3);
         expect(c.health.rise).toBe(f.health?.rise ?? 2);
         const weight = f.ha.onHealthFailure?.weight ?? 0;
-        expect(inst?.trackFiles.at(-1)).toEqual({ name: 'health', path: c.healthTracker.file, weight });
+        expect(inst?.trackFiles.at(-2)).toEqual({ name: 'health', path: c.healthTracker.file, weight });
+        expect(inst?.trackFiles.at(-1)).toEqual({
+          name: 'maintenance',
+          path: c.maintenance.stateFile,
+          weight: -253,
+        });
         const dataDir = f.node?.dataDir ?? '/var/lib/proxyha';
         for (const p of [
           c.lb.dataDir,

@@ -19,6 +19,8 @@ import {
   HEALTH_TRACKER_NAME,
   healthTrackFile,
   isMapping,
+  MAINTENANCE_TRACKER_NAME,
+  maintenanceFile,
   runParser,
 } from './derive';
 import {
@@ -142,7 +144,7 @@ export function parseGatewayConfig(data: unknown, source = 'config'): GatewayCon
       tokenFile: management?.tokenFile ?? dataPath(ctx, 'admin.token'),
       tls: management?.tls,
     },
-    maintenance: { stateFile: dataPath(ctx, 'maintenance') },
+    maintenance: { stateFile: maintenanceFile(ctx) },
   };
 }
 
@@ -225,20 +227,25 @@ function crossIssues(
     });
   if (data.policy !== undefined && data.cm === undefined)
     issues.push({ path: 'policy', message: 'needs a cm section: central management writes the policy' });
-  // the gateway's own track file is named `health`: the operator's must not collide with it
+  // the gateway's own track files are named `health` and `maintenance`: the operator's must not collide
   if (Array.isArray(ha.trackFiles))
     ha.trackFiles.forEach((f: unknown, i) => {
       if (!isMapping(f)) return;
-      if (f.name === HEALTH_TRACKER_NAME)
-        issues.push({
-          path: `ha.trackFiles[${i}].name`,
-          message: `"${HEALTH_TRACKER_NAME}" is the gateway's own health tracker: choose another name`,
-        });
-      if (f.path === healthTrackFile({ dataDir }))
-        issues.push({
-          path: `ha.trackFiles[${i}].path`,
-          message: `is the gateway's own health track file: choose another file`,
-        });
+      for (const [name, file, what] of [
+        [HEALTH_TRACKER_NAME, healthTrackFile({ dataDir }), 'health'],
+        [MAINTENANCE_TRACKER_NAME, maintenanceFile({ dataDir }), 'maintenance'],
+      ] as const) {
+        if (f.name === name)
+          issues.push({
+            path: `ha.trackFiles[${i}].name`,
+            message: `"${name}" is the gateway's own ${what} tracker: choose another name`,
+          });
+        if (f.path === file)
+          issues.push({
+            path: `ha.trackFiles[${i}].path`,
+            message: `is the gateway's own ${what} track file: choose another file`,
+          });
+      }
     });
   return issues;
 }

@@ -8,6 +8,14 @@ import { CM_KEYS, HEALTH_KEYS, LB_KEYS, VRRP_DAEMON_KEYS, VRRP_INSTANCE_KEYS } f
 export const INSTANCE_NAME = 'VI_1';
 /** The name of the instance's health tracker (a keepalived track_file: `file:health`). */
 export const HEALTH_TRACKER_NAME = 'health';
+/**
+ * The name of the instance's maintenance tracker (a keepalived track_file: `file:maintenance`): the
+ * maintenance flag file holds `1` while maintenance mode is on, which lowers the priority by
+ * {@link MAINTENANCE_WEIGHT} so that another node takes the VIP over without an election storm.
+ */
+export const MAINTENANCE_TRACKER_NAME = 'maintenance';
+/** The maintenance tracker's weight: the lowest keepalived allows, so that any other node wins. */
+export const MAINTENANCE_WEIGHT = -253;
 
 /**
  * Maps a package's issue path to the file's: `from` matches the path itself and everything below it
@@ -65,16 +73,30 @@ export function healthTrackFile(ctx: Pick<DeriveContext, 'dataDir'>): string {
   return dataPath(ctx, 'health.track');
 }
 
+/** The maintenance flag file: present (holding `1`) while maintenance mode is on; the VRRP instance tracks it. */
+export function maintenanceFile(ctx: Pick<DeriveContext, 'dataDir'>): string {
+  return dataPath(ctx, 'maintenance');
+}
+
 /** The default health probe interval, ms (the director's own default). */
 export const DEFAULT_HEALTH_INTERVAL = 1000;
 
-/** `@proxyha/vrrpd`: one instance on `ha.interface`, with the health tracker after the operator's track files. */
+/**
+ * `@proxyha/vrrpd`: one instance on `ha.interface`, with the health and maintenance trackers after the
+ * operator's track files.
+ */
 export function deriveVrrpd(ha: Doc, ctx: DeriveContext): Derivation {
   const loopback = ha.transport === 'loopback';
   const userFiles = ha.trackFiles;
   const tracker = { name: HEALTH_TRACKER_NAME, path: healthTrackFile(ctx), weight: ctx.healthWeight };
+  const maintenance = {
+    name: MAINTENANCE_TRACKER_NAME,
+    path: maintenanceFile(ctx),
+    weight: MAINTENANCE_WEIGHT,
+  };
+  const own = [tracker, maintenance];
   const trackFiles =
-    userFiles === undefined ? [tracker] : Array.isArray(userFiles) ? [...userFiles, tracker] : userFiles;
+    userFiles === undefined ? own : Array.isArray(userFiles) ? [...userFiles, ...own] : userFiles;
   const rules: PathRule[] = [
     { from: ROOT_PATH, to: 'ha' },
     { from: '', to: 'ha' },
@@ -82,12 +104,13 @@ export function deriveVrrpd(ha: Doc, ctx: DeriveContext): Derivation {
     { from: 'instances[0]', to: 'ha' },
     { from: 'instances[0].name', to: 'ha', whole: true },
   ];
-  if (Array.isArray(userFiles) || userFiles === undefined)
-    rules.push({
-      from: `instances[0].trackFiles[${Array.isArray(userFiles) ? userFiles.length : 0}]`,
-      to: 'ha.onHealthFailure',
-      whole: true,
-    });
+  if (Array.isArray(userFiles) || userFiles === undefined) {
+    const n = Array.isArray(userFiles) ? userFiles.length : 0;
+    rules.push(
+      { from: `instances[0].trackFiles[${n}]`, to: 'ha.onHealthFailure', whole: true },
+      { from: `instances[0].trackFiles[${n + 1}]`, to: 'node.dataDir', whole: true },
+    );
+  }
   const instance: Doc = {
     name: INSTANCE_NAME,
     interface: ha.interface,
@@ -117,7 +140,7 @@ export function deriveVrrpd(ha: Doc, ctx: DeriveContext): Derivation {
   };
 }
 
-/** `@proxyha/lb-director`: the group, named after the node, role from the VIPs, data in `<dataDir>/lb`. */
+/** `@proxyha/lb-director`: the group, named after the node, role from VRRP (see below), data in `<dataDir>/lb`. */
 export function deriveLb(ha: Doc, health: Doc, ctx: DeriveContext): Derivation {
   return {
     input: defined({
@@ -138,7 +161,9 @@ export function deriveLb(ha: Doc, health: Doc, ctx: DeriveContext): Derivation {
         rise: health.rise,
       }),
       dataDir: dataPath(ctx, 'lb'),
-      role: 'auto',
+      // the gateway drives the role from its VRRP instance (master: director), also on the loopback
+      // transport, where the VIPs are on no interface to watch
+      role: 'scanner',
     }),
     rules: [
       { from: ROOT_PATH, to: 'ha' },
