@@ -3,13 +3,14 @@
 # capture and traffic-shaping tools; python3 as the independent CLOCK_REALTIME
 # reference of common's clock test; g++ and make to build better-sqlite3 from source on Node 20
 # when no prebuilt binary can be downloaded; faketime to start a node with a shifted clock; chromium
-# for the gateway's status-page test, driven by playwright-core at /usr/bin/chromium). Idempotent: installs only what is missing.
+# for the gateway's status-page test, driven by playwright-core at /usr/bin/chromium; systemd for
+# systemd-analyze, which checks the gateway's unit). Idempotent: installs only what is missing.
 # Needs root (or sudo). Safe to run on every CI run.
 set -euo pipefail
 
 PKGS=(keepalived frr tshark tcpdump iputils-arping iputils-ping iproute2 nftables
       chrony tinyproxy squid haproxy conntrack conntrackd socat util-linux procps psmisc
-      g++-aarch64-linux-gnu qemu-user python3 g++ make faketime chromium)
+      g++-aarch64-linux-gnu qemu-user python3 g++ make faketime chromium systemd)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

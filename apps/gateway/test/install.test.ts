@@ -1,0 +1,77 @@
+// scripts/install-gateway.sh: the node installed where a Debian admin expects it (into a DESTDIR here), the
+// installed command works, and systemd accepts the unit.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '@proxyha/testlab';
+import { afterAll, describe, expect, it } from 'vitest';
+import { appDir } from './helpers';
+
+const repo = join(appDir, '..', '..');
+const dest = mkdtempSync(join(tmpdir(), 'proxyha-install-'));
+afterAll(() => rmSync(dest, { recursive: true, force: true }));
+
+describe('scripts/install-gateway.sh', () => {
+  it('installs the app, the command, the unit, the example configuration and the data directory', async () => {
+    const r = await run('bash', [join(repo, 'scripts', 'install-gateway.sh')], {
+      timeoutMs: 180_000,
+      env: { ...process.env, DESTDIR: dest, NODE: process.execPath, PROXYHA_SKIP_BUILD: '1' } as Record<
+        string,
+        string
+      >,
+    });
+    expect(r.stdout).toMatch(/installed: .*\/usr\/bin\/proxyha \(\d+\.\d+\.\d+\)/);
+    const bin = join(dest, 'usr', 'bin', 'proxyha');
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
+    expect(readFileSync(bin, 'utf8')).toContain(`exec ${process.execPath} /usr/lib/proxyha/dist/cli.js "$@"`);
+    expect(statSync(join(dest, 'etc', 'proxyha', 'proxyha.yaml')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dest, 'var', 'lib', 'proxyha')).mode & 0o777).toBe(0o700);
+
+    // the installed copy runs on its own: no link back into this checkout
+    const lib = join(dest, 'usr', 'lib', 'proxyha');
+    const check = await run(process.execPath, [
+      join(lib, 'dist', 'cli.js'),
+      'check',
+      '--config',
+      join(dest, 'etc', 'proxyha', 'proxyha.yaml'),
+    ]);
+    expect(check.stdout).toMatch(/configuration OK/);
+    const links = await run('find', [lib, '-type', 'l', '-lname', `${repo}/*`]);
+    expect(links.stdout.trim()).toBe('');
+
+    // an existing configuration is kept on a second install
+    writeFileSync(join(dest, 'etc', 'proxyha', 'proxyha.yaml'), '# mine\n');
+    await run('bash', [join(repo, 'scripts', 'install-gateway.sh')], {
+      timeoutMs: 180_000,
+      env: { ...process.env, DESTDIR: dest, NODE: process.execPath, PROXYHA_SKIP_BUILD: '1' } as Record<
+        string,
+        string
+      >,
+    });
+    expect(readFileSync(join(dest, 'etc', 'proxyha', 'proxyha.yaml'), 'utf8')).toBe('# mine\n');
+  }, 240_000);
+
+  it('systemd accepts the unit (systemd-analyze verify)', async () => {
+    const unit = readFileSync(join(appDir, 'systemd', 'proxyha.service'), 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/proxyha run --config \/etc\/proxyha\/proxyha\.yaml$/m);
+    expect(unit).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+    expect(unit).toMatch(/^StateDirectory=proxyha$/m);
+    if (!existsSync('/usr/bin/systemd-analyze')) {
+      if (process.env.CI === 'true') throw new Error('CI=true and systemd-analyze is missing');
+      return;
+    }
+    // verify needs the commands to exist: point them at a stand-in
+    const dir = mkdtempSync(join(tmpdir(), 'proxyha-unit-'));
+    try {
+      const stand = join(dir, 'proxyha');
+      writeFileSync(stand, '#!/bin/sh\n', { mode: 0o755 });
+      const file = join(dir, 'proxyha.service');
+      writeFileSync(file, unit.replaceAll('/usr/bin/proxyha', stand));
+      const r = await run('systemd-analyze', ['verify', file], { allowFailure: true });
+      expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
