@@ -1,4 +1,5 @@
 // `proxyha run`: the node in the foreground until SIGTERM or SIGINT; SIGHUP re-reads the configuration.
+import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import type { LogLevel } from '@proxyha/common';
 import { type CliIo, EXIT_OK } from '@proxyha/common/cli';
@@ -30,6 +31,23 @@ export interface RunOptions {
 }
 
 /**
+ * Where the log goes: the process's stdout as file descriptor 1, written synchronously (no line is lost at
+ * exit, as the package daemons write it); any other stream of `io` (a buffer in tests, which has nothing but
+ * `write`) through a Writable, which the text format's pretty-printer needs.
+ */
+function logDestination(io: CliIo): NodeJS.WritableStream | number {
+  const out = io.stdout;
+  if (out === process.stdout) return 1;
+  if (out instanceof Writable) return out;
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      out.write(String(chunk));
+      done();
+    },
+  });
+}
+
+/**
  * Runs the node of `file` until SIGTERM or SIGINT and returns 0. An invalid configuration throws
  * `GATEWAY_CONFIG_INVALID` before anything starts (exit 2); a part that cannot start throws
  * `GATEWAY_START_FAILED` after stopping the others (exit 1). SIGHUP re-reads the file: an invalid one is
@@ -43,7 +61,7 @@ export async function runCommand(file: string, io: CliIo, options: RunOptions = 
   const log = createGatewayLogger({
     format: options.logFormat ?? 'text',
     level: options.logLevel ?? 'info',
-    destination: io.stdout as NodeJS.WritableStream,
+    destination: logDestination(io),
   });
   const signals = options.signals ?? process;
   const stopped = new Promise<string>((resolve) => {
@@ -51,12 +69,18 @@ export async function runCommand(file: string, io: CliIo, options: RunOptions = 
     signals.once('SIGINT', () => resolve('SIGINT'));
   });
   log.info(`Starting proxyha v${version} (${config.node.name}, configuration ${file})`);
-  const node = new GatewayNode(config, { ...options.node, logger: log });
-  await node.start();
-  options.onStarted?.(node);
+  const node = new GatewayNode(config, { ...options.node, logger: log, configFile: file });
+  // SIGHUP is taken from the start on (the process's default action would end it); a reload asked for
+  // while the node starts runs once it has started, none after a failed start
+  const starting = node.start();
+  const ready = starting.then(
+    () => true,
+    () => false,
+  );
   let reloads = Promise.resolve();
   signals.on('SIGHUP', () => {
     reloads = reloads.then(async () => {
+      if (!(await ready)) return;
       log.info(`Reloading ${file}`);
       try {
         const next = await loadGatewayConfig(file);
@@ -69,6 +93,8 @@ export async function runCommand(file: string, io: CliIo, options: RunOptions = 
       }
     });
   });
+  await starting;
+  options.onStarted?.(node);
   const signal = await stopped;
   log.info(`Stopping (${signal})`);
   await reloads;

@@ -56,6 +56,11 @@ export interface GatewayNodeOptions {
   readonly ntpCheck?: SkewCheck;
   /** Serve the management API (default true). */
   readonly management?: boolean;
+  /**
+   * The configuration file: central management keeps it as this node's own settings (scope `node:<uuid>`),
+   * so that every node holds a backup of every node's file. Without it nothing is backed up.
+   */
+  readonly configFile?: string;
 }
 
 /** Transitions kept for the status. */
@@ -102,12 +107,15 @@ export class GatewayNode implements GatewayControl {
   #lb: LbDaemon | undefined;
   #cm: CmNode | undefined;
   #cmErrors = 0;
+  /** Admin sessions attached with {@link GatewayNode.attachAdmin}: a save in one of them keeps it attached. */
+  readonly #adminSessions = new Set<string>();
   #ntp: NtpGuard;
   #management: ManagementServer | undefined;
   #maintenance = false;
   #healthDown: boolean | undefined;
+  #trackWrites: Promise<void> = Promise.resolve();
   #startedAt = 0;
-  #stopped = false;
+  #stopping: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /**
@@ -210,23 +218,30 @@ export class GatewayNode implements GatewayControl {
       off?.();
       if (timer) this.#clock.clearTimeout(timer);
     });
-    monitor.subscribe((state) => void this.#healthChanged(state), true);
+    monitor.subscribe((state) => this.#healthChanged(state), true);
     monitor.start();
     await first;
   }
 
-  async #healthChanged(state: HealthState): Promise<void> {
+  #healthChanged(state: HealthState): void {
     // unknown counts as down until proven: the tracker lets an election be won only with a working proxy
     const down = state.status !== 'ok';
     if (down !== this.#healthDown) {
       this.#healthDown = down;
-      await writeTrackFile(this.#config.healthTracker.file, down).catch((e: unknown) =>
-        this.#log.error(`cannot write ${this.#config.healthTracker.file}: ${(e as Error).message}`),
-      );
       // the instance polls the file every second: tell it now
       this.router?.trackerChanged(`file:${HEALTH_TRACKER_NAME}`, down ? 'down' : 'up');
+      void this.#writeHealthFile(down);
     }
     this.#changed();
+  }
+
+  /** Writes the health track file; writes happen one after another, so the last state is the file's. */
+  #writeHealthFile(down: boolean): Promise<void> {
+    const file = this.#config.healthTracker.file;
+    this.#trackWrites = this.#trackWrites
+      .then(() => writeTrackFile(file, down))
+      .catch((e: unknown) => this.#log.error(`cannot write ${file}: ${(e as Error).message}`));
+    return this.#trackWrites;
   }
 
   async #startLb(): Promise<void> {
@@ -256,7 +271,7 @@ export class GatewayNode implements GatewayControl {
     const announcer =
       raw && !injected.announce ? createAnnouncer(linuxStack, this.#log, c.vrrpd, this.#clock) : undefined;
     this.#announcer = announcer;
-    await writeTrackFile(c.healthTracker.file, this.#healthDown ?? true);
+    await this.#writeHealthFile(this.#healthDown ?? true);
     const daemon = new VrrpDaemon(c.vrrpd, {
       ...(raw ? { vmacs: new LinuxMacvlanManager() } : {}),
       ...(announcer ? { announce: announcer.hook } : {}),
@@ -313,6 +328,32 @@ export class GatewayNode implements GatewayControl {
     });
     this.#cm = cm;
     await cm.start();
+    await this.#backupConfig();
+  }
+
+  /**
+   * Saves this node's configuration file as its own settings in central management when it differs from
+   * the last one saved: per-node settings stay per node (they are not applied elsewhere), and every node
+   * keeps every node's backup. A failure is logged; the node runs on.
+   */
+  async #backupConfig(): Promise<void> {
+    const cm = this.#cm;
+    const file = this.#o.configFile;
+    if (!cm || !file) return;
+    try {
+      const content = await readFile(file, 'utf8');
+      const name = 'proxyha.yaml';
+      const current = cm.current(`node:${cm.self.uuid}`);
+      const same =
+        current?.documents.length === 1 &&
+        current.documents[0]?.name === name &&
+        current.documents[0].content === content;
+      if (same) return;
+      const r = cm.save([{ name, content }], { scope: 'node', comment: `configuration of ${cm.self.name}` });
+      this.#log.info(`configuration backed up to central management (version ${r.version.slice(0, 12)})`);
+    } catch (e) {
+      this.#log.error(`cannot back up the configuration to central management: ${(e as Error).message}`);
+    }
   }
 
   async #startManagement(): Promise<void> {
@@ -331,10 +372,16 @@ export class GatewayNode implements GatewayControl {
     this.#log.info(`management: status page and API on ${this.#management.url}/`);
   }
 
-  /** Stops every part, in the reverse order of the start. Idempotent. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
+  /**
+   * Stops every part, in the reverse order of the start. Idempotent: a call while a stop runs returns when
+   * that stop has finished.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     // priority 0 first: a backup takes over at once
     const vrrp = this.#vrrpd?.stop();
@@ -389,6 +436,7 @@ export class GatewayNode implements GatewayControl {
     };
     for (const p of pending) this.#log.warn(`reload: ${p} changed: takes effect at the next restart`);
     this.#changed();
+    await this.#backupConfig();
     return pending;
   }
 
@@ -542,6 +590,12 @@ export class GatewayNode implements GatewayControl {
         : null,
       errors: this.#cmErrors,
       storageTimestampAgeMs: current ? Math.max(0, now - current.stamp.wall) : null,
+      backups: s.nodes.flatMap((n) => {
+        const v = n.uuid ? cm.current(`node:${n.uuid}`) : undefined;
+        return v && n.uuid
+          ? [{ node: n.name, uuid: n.uuid, version: v.id, storageTimestamp: formatHlc(v.stamp) }]
+          : [];
+      }),
     };
   }
 
@@ -575,26 +629,31 @@ export class GatewayNode implements GatewayControl {
         'GATEWAY_CLOCK_SKEW',
         `policy save refused: the time-skew guard fails (${this.#ntp.status().message ?? 'clock off'})`,
       );
-    const session = options.session;
-    if (session !== undefined) cm.attachAdmin(session);
+    // a save holds the cluster's admin lock while it runs (a session of its own when none is given), so that
+    // it is refused while another admin session holds it; a session attached before stays attached
+    const session = options.session ?? `save-${randomBytes(8).toString('hex')}`;
+    const attachedBefore = this.#adminSessions.has(session);
+    cm.attachAdmin(session);
     try {
       const r = cm.save(documents, options.comment !== undefined ? { comment: options.comment } : {});
       this.#log.info(`policy saved: version ${r.version.slice(0, 12)} (${documents.length} document(s))`);
       this.#changed();
       return { version: r.version, storageTimestamp: r.storageTimestamp };
     } finally {
-      if (session !== undefined) cm.detachAdmin(session);
+      if (!attachedBefore) cm.detachAdmin(session);
     }
   }
 
   /** See {@link GatewayControl.attachAdmin}. */
   attachAdmin(session: string): void {
     this.#requireCm().attachAdmin(session);
+    this.#adminSessions.add(session);
   }
 
   /** See {@link GatewayControl.detachAdmin}. */
   detachAdmin(session: string): void {
     this.#requireCm().detachAdmin(session);
+    this.#adminSessions.delete(session);
   }
 
   /** See {@link GatewayControl.addNode}. */

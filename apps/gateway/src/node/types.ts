@@ -108,6 +108,20 @@ export interface GatewayCmStatus extends CmStatus {
   readonly errors: number;
   /** Age of this node's Current Storage Timestamp, ms (`null` before the first version). */
   readonly storageTimestampAgeMs: number | null;
+  /**
+   * The configuration backups this node holds: every node saves its own configuration file as its
+   * per-node settings, which central management replicates to every node (applied on none but its own).
+   */
+  readonly backups?: readonly {
+    /** The node the file belongs to. */
+    readonly node: string;
+    /** Its UUID. */
+    readonly uuid: string;
+    /** The backup's version id. */
+    readonly version: string;
+    /** Its storage timestamp. */
+    readonly storageTimestamp: string;
+  }[];
 }
 
 /** The director group: the load-sharing node's status and the data plane's counters. */
