@@ -127,6 +127,12 @@ export function formatGatewayStatus(s: GatewayStatus): string {
         : '  policy: none saved yet',
       `  replication errors since start: ${s.cm.errors}`,
     );
+    if (s.cm.backups !== undefined)
+      lines.push(
+        s.cm.backups.length > 0
+          ? `  configuration backups held: ${s.cm.backups.map((b) => `${b.node} (${b.storageTimestamp})`).join(', ')}`
+          : '  configuration backups held: none',
+      );
   } else lines.push('central management: off (no cm section)');
   lines.push('');
   if (s.explanations.length === 0) lines.push('uneven load: nothing suggests it');
