@@ -185,6 +185,16 @@ describe('derived settings', () => {
     ]);
   });
 
+  it('nftables: every standby keeps the director’s table loaded unless the file says otherwise', () => {
+    expect(parseGatewayConfig(minimal()).lb.handover.keepLoaded).toBe(true);
+    expect(
+      parseGatewayConfig(set(minimal(), 'ha.handover', { keepLoaded: false })).lb.handover.keepLoaded,
+    ).toBe(false);
+    const sync = parseGatewayConfig(set(minimal(), 'ha.handover', { conntrackSync: { interface: 'eth1' } }));
+    expect(sync.lb.handover).toMatchObject({ keepLoaded: true, conntrackSync: { interface: 'eth1' } });
+    expect(parseGatewayConfig(set(minimal(), 'ha.dataPlane', 'relay')).lb.handover.keepLoaded).toBe(false);
+  });
+
   it('the health monitor watches each destination port once, in order', () => {
     const c = parseGatewayConfig(
       set(minimal(), 'ha.redirects', [

@@ -140,6 +140,21 @@ export function deriveVrrpd(ha: Doc, ctx: DeriveContext): Derivation {
   };
 }
 
+/**
+ * The director's `handover`: with the nftables data plane the gateway keeps the director's table loaded on
+ * every standby (`keepLoaded`, unless the file says otherwise), so that a takeover has nothing to load:
+ * without it the new director holds the VIP for the 0.2-0.3 s an nft transaction of the whole table takes,
+ * and refuses the new connections of that moment.
+ */
+function handoverOf(ha: Doc): unknown {
+  const nftables = ha.dataPlane === undefined || ha.dataPlane === 'nftables';
+  if (!nftables) return ha.handover;
+  if (ha.handover === undefined) return { keepLoaded: true };
+  if (isMapping(ha.handover) && ha.handover.keepLoaded === undefined)
+    return { keepLoaded: true, ...ha.handover };
+  return ha.handover;
+}
+
 /** `@proxyha/lb-director`: the group, named after the node, role from VRRP (see below), data in `<dataDir>/lb`. */
 export function deriveLb(ha: Doc, health: Doc, ctx: DeriveContext): Derivation {
   return {
@@ -154,6 +169,7 @@ export function deriveLb(ha: Doc, health: Doc, ctx: DeriveContext): Derivation {
       transport: ha.transport,
       peers: ha.peers,
       ...pick(ha, LB_KEYS),
+      handover: handoverOf(ha),
       health: defined({
         interval: health.interval ?? DEFAULT_HEALTH_INTERVAL,
         timeout: health.timeout,
