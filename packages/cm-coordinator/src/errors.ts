@@ -24,6 +24,10 @@ export const CM_ERRORS = defineErrors('CM', {
   CM_NO_LISTENER: 'the local node has no running listener (start it before adding nodes)',
   CM_GUI_ATTACH: 'STATUS_ERROR_GUI_ATTACH: another node holds the admin lock; details names it',
   CM_NOT_RUNNING: 'no proxyha-cm node answers on the control socket of this configuration',
+  CM_NO_SHARED_NETWORK_GROUP:
+    "409 - 'no shared network group': the peer shares no network group with this node, so the two do not connect (transit nodes carry their messages); details names both nodes' groups",
+  CM_UNREACHABLE_NODES:
+    "Configuration rejected ... 'checking new settings failed - Invalid node path matrix / unreachable nodes': some node cannot reach another through the network groups; details.pairs names them",
 });
 
 /** A code of {@link CM_ERRORS}. */

@@ -98,4 +98,34 @@ describe('formatCmStatus', () => {
       '',
     ]);
   });
+
+  it('shows the path of the messages to each node behind transit nodes', () => {
+    const n = (name: string, path: string[] | null) => ({
+      uuid: name,
+      name,
+      address: `${name}:12346`,
+      version: '1.0.0',
+      storageTimestamp: null,
+      reachable: path !== null,
+      lastError: null,
+      path,
+    });
+    const s: CmStatus = {
+      self: { uuid: 'mwg1', name: 'mwg1' },
+      inSync: true,
+      nodes: [
+        n('mwg1', ['mwg1']),
+        n('tokyo-transit', ['mwg1', 'tokyo-transit']),
+        n('mwg9', ['mwg1', 'tokyo-transit', 'ny-transit', 'mwg9']),
+        n('mwg8', null),
+      ],
+      conflicts: [],
+    };
+    expect(formatCmStatus(s).split('\n').slice(3, 7)).toEqual([
+      '* mwg1  mwg1:12346  v1.0.0  Current Storage Timestamp: -  reachable',
+      '  tokyo-transit  tokyo-transit:12346  v1.0.0  Current Storage Timestamp: -  reachable  path: mwg1 -> tokyo-transit',
+      '  mwg9  mwg9:12346  v1.0.0  Current Storage Timestamp: -  reachable  path: mwg1 -> tokyo-transit -> ny-transit -> mwg9',
+      '  mwg8  mwg8:12346  v1.0.0  Current Storage Timestamp: -  unreachable',
+    ]);
+  });
 });

@@ -234,8 +234,10 @@ describe.sequential('proxyha-cm processes on loopback', { timeout: 180_000 }, ()
       expect(s.nodes.map((n) => n.name).sort()).toEqual(['cm-a', 'cm-b', 'cm-c']);
       for (const n of s.nodes) {
         expect(Object.keys(n).sort()).toEqual(
-          ['address', 'lastError', 'name', 'reachable', 'storageTimestamp', 'uuid', 'version'].sort(),
+          ['address', 'lastError', 'name', 'path', 'reachable', 'storageTimestamp', 'uuid', 'version'].sort(),
         );
+        // one network group (default): every node is one hop away
+        expect(n.path).toEqual(n.name === s.self.name ? [n.name] : [s.self.name, n.name]);
         expect(n).toMatchObject({
           uuid: uuids.get(n.name),
           address: { 'cm-a': A.address, 'cm-b': B.address, 'cm-c': C.address }[n.name],

@@ -35,6 +35,11 @@ export interface HelloBody {
   readonly addresses: readonly string[];
   /** UUID of the node the sender means to reach, when it knows it. */
   readonly to?: string;
+  /**
+   * Why it connects: `add` for "add node" (accepted whatever the network groups, for the adopt that follows;
+   * the adding node closes the connection when the two share no group). Default: to talk as peers.
+   */
+  readonly purpose?: 'add';
 }
 
 /** Body of `hello-ack`, the answer to a `hello` that is accepted: the connection is then up. */
@@ -64,6 +69,10 @@ export const WIRE_ERROR_TEXTS = Object.freeze({
   405: 'time difference too high',
   /** `CM_BAD_FRAME`: a frame over the size limit, or not UTF-8 JSON. */
   413: 'frame too large',
+  /** `CM_NO_SHARED_NETWORK_GROUP`: the two nodes share no network group, so they do not talk directly. */
+  409: 'no shared network group',
+  /** `CM_UNREACHABLE_NODES`: adding the node would leave nodes that cannot reach each other. */
+  422: 'invalid node path matrix',
   /** `CM_INCOMPATIBLE_VERSION`: no common protocol version. */
   426: 'incompatible version',
   /** Any error code without a number of its own. */
@@ -98,6 +107,8 @@ const WIRE_BY_CM: Readonly<Partial<Record<CmErrorCode, WireErrorCode>>> = {
   CM_TIME_DIFFERENCE_TOO_HIGH: 405,
   CM_BAD_FRAME: 413,
   CM_INCOMPATIBLE_VERSION: 426,
+  CM_NO_SHARED_NETWORK_GROUP: 409,
+  CM_UNREACHABLE_NODES: 422,
 };
 
 /**
@@ -183,11 +194,18 @@ const NODE = z.object({
   name: z.string().min(1).max(64),
   priority: z.number().int().min(1).max(1000),
   version: z.string().min(1).max(64),
+  groups: z.array(z.string().min(1).max(64)).min(1).max(64).optional(),
 });
 const PROTOCOL = z.number().int().min(1).max(65535);
 const CLOCK = z.number().finite().min(0);
 
-const HELLO = z.object({ protocol: PROTOCOL, node: NODE, addresses: ADDRESSES, to: UUID.optional() });
+const HELLO = z.object({
+  protocol: PROTOCOL,
+  node: NODE,
+  addresses: ADDRESSES,
+  to: UUID.optional(),
+  purpose: z.literal('add').optional(),
+});
 const HELLO_ACK = z.object({ protocol: PROTOCOL, node: NODE, addresses: ADDRESSES, helloClock: CLOCK });
 const ERROR = z.object({
   code: z.number().int().min(100).max(999),

@@ -21,6 +21,13 @@ import { type CmConfig, type Endpoint, formatEndpoint } from '../config/config';
 import { CmError } from '../errors';
 import { issueNodeCertificate } from '../identity/certificates';
 import { loadIdentity, type NodeTlsIdentity, writeIdentity } from '../identity/files';
+import {
+  type ClusterMember,
+  checkNodePathMatrix,
+  memberIssues,
+  type NetworkGroupNode,
+  sharesNetworkGroup,
+} from '../machine/groups';
 import { formatHlc, parseHlc } from '../machine/hlc';
 import { AdminLock, type AdminLockAction, guiAttachError } from '../machine/lock';
 import {
@@ -42,7 +49,7 @@ import { checkVersion } from '../machine/version';
 import { openStore } from '../store/sqlite-store';
 import type { CmStore, PeerRecord } from '../store/types';
 import { connectPeer, parsePeerAddress } from '../transport/client';
-import type { PeerConnection } from '../transport/connection';
+import type { PeerConnection, PeerHandshake } from '../transport/connection';
 import { wireOf } from '../transport/log';
 import { CmServer } from '../transport/server';
 import { PolicyApplier } from './apply';
@@ -88,6 +95,13 @@ export interface CmStatusNode {
   readonly reachable: boolean;
   /** The last error talking to it. */
   readonly lastError: string | null;
+  /**
+   * The path this node's messages take to it through the network groups, node names from this node to it
+   * (`['mwg1', 'tokyo-transit', 'ny-transit', 'mwg9']`; `['mwg1', 'mwg2']` for a peer of a shared group), or
+   * null when there is none now (it, or every transit node on the way, is down or unknown). Always set by
+   * {@link CmNode.status}.
+   */
+  readonly path?: readonly string[] | null;
 }
 
 /** What `proxyha-cm status` shows. */
@@ -99,9 +113,16 @@ export interface CmStatus {
     /** Its name. */
     readonly name: string;
   };
-  /** Every known node reachable with the same policy versions as this node. */
+  /**
+   * Every node this node talks to directly (the nodes of its network groups) is reachable and holds the same
+   * policy versions as this node. Nodes behind transit nodes are listed with their path; their state is seen
+   * on the nodes of their own groups.
+   */
   readonly inSync: boolean;
-  /** This node first, then every peer. */
+  /**
+   * This node first, then every peer, then the nodes it knows only through the cluster membership (behind
+   * transit nodes).
+   */
   readonly nodes: readonly CmStatusNode[];
   /** Conflicts this node saw: both versions named; the loser is kept. */
   readonly conflicts: readonly {
@@ -147,6 +168,8 @@ const WIRE_TYPE: Readonly<Record<CmMessage['type'], string>> = {
   request: 'request',
   push: 'push',
   ack: 'ack',
+  offer: 'offer',
+  members: 'members',
   lease: 'lease',
   leaseRelease: 'lease-release',
 };
@@ -159,10 +182,14 @@ const machineBody: BodyValidator<CmMessage> = (body) => {
   return err(issues ?? [{ path: '(root)', message: r.error.message }]);
 };
 
-/** The body of an `adopt` message: every version of a scope ("add node" replaces the added node's policy). */
+/**
+ * The body of an `adopt` message: every version of a scope ("add node" replaces the added node's policy), and
+ * the cluster membership (the added node learns every node, its groups and addresses).
+ */
 interface AdoptBody {
   readonly scope: Scope;
   readonly versions: readonly Version[];
+  readonly members?: readonly ClusterMember[];
 }
 
 const adoptBody: BodyValidator<AdoptBody> = (body) => {
@@ -175,8 +202,27 @@ const adoptBody: BodyValidator<AdoptBody> = (body) => {
     if (!c.ok) return err([{ path: `versions[${i}]`, message: c.error.message }]);
     versions.push(c.value);
   }
-  return ok({ scope: 'policy', versions });
+  const raw = (b as { members?: unknown }).members;
+  if (raw === undefined) return ok({ scope: 'policy', versions });
+  if (!Array.isArray(raw)) return err([{ path: 'members', message: 'must be an array' }]);
+  const issues = raw.flatMap((m, i) => memberIssues(m, `members[${i}]`));
+  if (issues.length > 0) return err(issues);
+  return ok({ scope: 'policy', versions, members: raw as ClusterMember[] });
 };
+
+/** The key of the stored cluster membership (JSON) in the store's meta table. */
+const MEMBERS_META = 'members';
+
+/** Membership entries as path matrix nodes, by name (a name held by several nodes gets their uuids). */
+function groupNodes(members: Iterable<ClusterMember>): NetworkGroupNode[] {
+  const list = [...members];
+  const count = new Map<string, number>();
+  for (const m of list) count.set(m.name, (count.get(m.name) ?? 0) + 1);
+  return list.map((m) => ({
+    name: (count.get(m.name) ?? 0) > 1 ? `${m.name} (${m.uuid})` : m.name,
+    groups: m.groups,
+  }));
+}
 
 interface Peer {
   conn: PeerConnection | undefined;
@@ -186,6 +232,8 @@ interface Peer {
   retry: TimerHandle | undefined;
   backoffMs: number;
   sendQueue: Promise<void>;
+  /** It shares no network group with this node (refused at the handshake): not dialed again until it does. */
+  noSharedGroup: boolean;
 }
 
 /**
@@ -258,20 +306,26 @@ export class CmNode {
       uuid = randomUUID();
       store.setMeta('uuid', uuid);
     }
-    this.#self = { uuid, name: c.name, priority: c.priority, version: this.#o.softwareVersion ?? '0.0.0' };
+    this.#self = {
+      uuid,
+      name: c.name,
+      priority: c.priority,
+      version: this.#o.softwareVersion ?? '0.0.0',
+      groups: [...c.groups.network],
+    };
+    // the layout this node knows, with its own groups as configured now: refused when some node could not
+    // reach another (the seed's "Invalid node path matrix / unreachable nodes")
+    const members = this.#storedMembers(store).filter((m) => m.uuid !== uuid);
+    const layout = checkNodePathMatrix(
+      groupNodes([...members, { uuid, name: c.name, groups: c.groups.network, addresses: [], seq: 0 }]),
+    );
+    if (!layout.ok) {
+      store.close();
+      this.#store = undefined;
+      this.#log.error(`[Coordinator] ${layout.error.message}`);
+      throw layout.error;
+    }
     this.#identity = await this.#loadIdentity(uuid);
-    const hlcText = store.getMeta('hlc');
-    const hlc = hlcText ? parseHlc(hlcText) : undefined;
-    this.#machine = new ReplicaMachine({
-      self: this.#self,
-      versions: store.versions(),
-      ...(hlc?.ok ? { hlc: hlc.value } : {}),
-      reportedConflicts: store.conflicts().map((x) => ({ winner: x.winner, loser: x.loser })),
-      // no relay: after every change the node sends its summary to every peer (#announceSummary), and a peer
-      // that lacks the new version fetches it from there (inventory, push); relaying whole versions made every
-      // save cost n-1 full copies per node in a full mesh
-      relay: false,
-    });
     this.#lock = new AdminLock({
       self: { uuid, name: c.name, priority: c.priority, address: formatEndpoint(c.listen) },
       ttlMs: c.adminLockTtlMs,
@@ -293,11 +347,26 @@ export class CmNode {
       maxClockSkewMs: c.maxClockSkewMs,
       clock: this.#clock,
       logger: this.#log,
-      acceptPeer: (p) => this.#acceptPeer(p.node),
+      acceptPeer: (p) => this.#acceptPeer(p),
       onPeer: (conn) => this.#attach(conn, undefined),
     });
     this.#listening = await server.listen();
     this.#server = server;
+    const hlcText = store.getMeta('hlc');
+    const hlc = hlcText ? parseHlc(hlcText) : undefined;
+    this.#machine = new ReplicaMachine({
+      self: this.#self,
+      versions: store.versions(),
+      ...(hlc?.ok ? { hlc: hlc.value } : {}),
+      reportedConflicts: store.conflicts().map((x) => ({ winner: x.winner, loser: x.loser })),
+      // whole versions are pushed to the nodes of the saving node's groups only; transit nodes offer them (ids)
+      // to their other groups, whose nodes fetch each version once. After every change the node also sends its
+      // summary to every peer (#announceSummary): a peer that lacks the new version fetches it from there
+      relay: false,
+      addresses: this.#ownAddresses(),
+      members,
+    });
+    this.#storeMembers(this.#machine.members());
     this.#running = true;
     this.#log.info(
       `[Coordinator] node ${uuid} (${c.name}) listening on ${formatEndpoint({ host: c.listen.host, port: this.#listening.port })}, Current Storage Timestamp ${this.storageTimestamp ?? '-'}`,
@@ -310,7 +379,10 @@ export class CmNode {
     // peers: from the configuration and from what the store remembers
     const endpoints = new Map<string, Endpoint>();
     for (const e of c.peers) endpoints.set(formatEndpoint(e), e);
+    const known = new Map(members.map((m) => [m.uuid, m]));
     for (const p of store.peers()) {
+      const m = known.get(p.node.uuid);
+      if (m !== undefined && !sharesNetworkGroup(m.groups, c.groups.network)) continue; // behind a transit node
       try {
         const e = parsePeerAddress(p.address);
         endpoints.set(formatEndpoint(e), e);
@@ -319,6 +391,7 @@ export class CmNode {
       }
     }
     for (const e of endpoints.values()) this.#dial(this.#newPeer(e));
+    this.#dialMembers(this.#machine.members());
     this.#scheduleTick();
     if (this.#o.controlSocket ?? true)
       this.#closeControl = await serveControl(controlSocketPath(c.dataDir), (r) =>
@@ -401,6 +474,7 @@ export class CmNode {
     if (!this.#running || !this.#server)
       throw new CmError('CM_NO_LISTENER', 'the local node has no running listener');
     const peer = this.#newPeer(address);
+    const machine = this.#machine as ReplicaMachine;
     const conn = await connectPeer(address, {
       identity: this.#identity as NodeTlsIdentity,
       node: this.self,
@@ -410,13 +484,49 @@ export class CmNode {
       messageName: 'co_distribute_add_cluster_node',
       clock: this.#clock,
       logger: this.#log,
-      acceptPeer: (p) => this.#acceptPeer(p.node),
+      purpose: 'add',
+      // the cluster with the added node (its groups from its hello) must have a path between every two nodes
+      acceptPeer: (p) => {
+        const refused = this.#acceptPeer({ ...p, purpose: 'add' });
+        if (refused) return refused;
+        const added: ClusterMember = {
+          uuid: p.node.uuid,
+          name: p.node.name,
+          groups: p.node.groups ?? ['default'],
+          addresses: [],
+          seq: 0,
+        };
+        const layout = checkNodePathMatrix(
+          groupNodes([...machine.members().filter((m) => m.uuid !== added.uuid), added]),
+        );
+        return layout.ok ? undefined : layout.error;
+      },
       ...this.#localAddress(),
     });
-    const versions = this.#machine?.versions('policy') ?? [];
-    await conn.send({ type: 'adopt', body: { scope: 'policy', versions } });
-    this.#attach(conn, peer);
+    const versions = machine.versions('policy');
+    await conn.send({ type: 'adopt', body: { scope: 'policy', versions, members: machine.members() } });
+    // the cluster learns it now (groups from its hello, the address it was reached at); its own entry follows
+    this.#step({
+      type: 'member',
+      at: this.#wall(),
+      member: {
+        uuid: conn.peer.node.uuid,
+        name: conn.peer.node.name,
+        groups: conn.peer.node.groups ?? ['default'],
+        addresses: [formatEndpoint(parsePeerAddress(address))],
+        seq: 0,
+      },
+    });
     this.#log.info(`[Coordinator] node ${conn.peer.node.uuid} (${conn.peer.node.name}) added to the cluster`);
+    if (sharesNetworkGroup(conn.peer.node.groups ?? ['default'], this.#c.groups.network))
+      this.#attach(conn, peer);
+    else {
+      // not a peer of this node: it learned the cluster from the adopt and dials the nodes of its own groups
+      this.#log.info(
+        `[Coordinator] node ${conn.peer.node.name} shares no network group with this node: it is reached through transit nodes`,
+      );
+      await conn.close();
+    }
     return conn.peer.node;
   }
 
@@ -454,8 +564,16 @@ export class CmNode {
         storageTimestamp: snap.storageTimestamp ?? null,
         reachable: true,
         lastError: this.#lastApplyFailure ?? null,
+        path: [self.name],
       },
     ];
+    const members = new Map(snap.members.map((m) => [m.uuid, m]));
+    const nameOf = (uuid: string) =>
+      members.get(uuid)?.name ??
+      this.#peers.get(uuid)?.identity?.name ??
+      records.get(uuid)?.node.name ??
+      uuid;
+    const pathTo = (uuid: string) => machine.path(uuid)?.map(nameOf) ?? null;
     let inSync = true;
     for (const [uuid, peer] of this.#peers) {
       const sync = snap.peers.find((p) => p.node.uuid === uuid);
@@ -471,6 +589,26 @@ export class CmNode {
         storageTimestamp: ts,
         reachable,
         lastError: peer.lastError ?? rec?.lastError ?? null,
+        path: reachable ? pathTo(uuid) : null,
+      });
+    }
+    // the nodes behind transit nodes: known from the cluster membership
+    for (const m of snap.members) {
+      if (m.uuid === self.uuid || this.#peers.has(m.uuid)) continue;
+      const path = pathTo(m.uuid);
+      // a configured peer of this address refused for want of a shared group: its error is shown here
+      const dialed = [...this.#pending].find(
+        (p) => p.endpoint && m.addresses.includes(formatEndpoint(p.endpoint)),
+      );
+      nodes.push({
+        uuid: m.uuid,
+        name: m.name,
+        address: m.addresses[0] ?? '?',
+        version: records.get(m.uuid)?.node.version ?? '?',
+        storageTimestamp: null,
+        reachable: path !== null,
+        lastError: dialed?.lastError ?? null,
+        path,
       });
     }
     // configured peers never reached (refused, another CA, clock too far off): by address, with the error
@@ -479,7 +617,8 @@ export class CmNode {
       if (known.has(peer) || !peer.endpoint) continue;
       const address = formatEndpoint(peer.endpoint);
       if (nodes.some((n) => n.address === address)) continue;
-      inSync = false;
+      // a configured peer outside this node's groups is reached through transit nodes: not a failure
+      if (!peer.noSharedGroup) inSync = false;
       nodes.push({
         uuid: peer.identity?.uuid ?? null,
         name: peer.identity?.name ?? address,
@@ -488,8 +627,11 @@ export class CmNode {
         storageTimestamp: null,
         reachable: false,
         lastError: peer.lastError ?? null,
+        path: null,
       });
     }
+    // a node that reaches none of the nodes it knows is not in sync, whatever the reason
+    if (nodes.length > 1 && !nodes.slice(1).some((n) => n.reachable)) inSync = false;
     const ref = (id: string): CmVersionRef => {
       const v = machine.version(id) ?? store.getVersion(id);
       return {
@@ -544,7 +686,8 @@ export class CmNode {
 
   // ---- peers -----------------------------------------------------------------------------------
 
-  #acceptPeer(node: NodeIdentity): CmError | undefined {
+  #acceptPeer(p: PeerHandshake): CmError | undefined {
+    const node = p.node;
     const major = (v: string) => v.split('.')[0];
     if (major(node.version) !== major(this.self.version))
       return new CmError(
@@ -552,7 +695,96 @@ export class CmNode {
         `node ${node.uuid} (${node.name}) runs version ${node.version}, this node ${this.self.version}: not merged`,
         { details: { peer: node.uuid, version: node.version } },
       );
+    // nodes talk directly only within a network group ("add node" excepted: its adopt comes first)
+    const theirs = node.groups ?? ['default'];
+    const ours = this.#c.groups.network;
+    if (p.purpose !== 'add' && !sharesNetworkGroup(theirs, ours))
+      return new CmError(
+        'CM_NO_SHARED_NETWORK_GROUP',
+        `node ${node.uuid} (${node.name}) is in network groups ${theirs.join(', ')}, this node (${this.self.name}) in ${ours.join(', ')}: no shared network group, so they do not connect (transit nodes carry their messages)`,
+        { details: { peer: node.uuid, peerGroups: theirs, groups: ours } },
+      );
     return undefined;
+  }
+
+  /** The stored cluster membership (entries that fail validation are dropped). */
+  #storedMembers(store: CmStore): ClusterMember[] {
+    const text = store.getMeta(MEMBERS_META);
+    if (!text) return [];
+    try {
+      const list = JSON.parse(text) as unknown;
+      if (!Array.isArray(list)) return [];
+      return list.filter((m) => memberIssues(m, 'member').length === 0) as ClusterMember[];
+    } catch {
+      this.#log.warn(
+        '[Coordinator] the stored cluster membership is not readable: learning it again from the peers',
+      );
+      return [];
+    }
+  }
+
+  #storeMembers(members: readonly ClusterMember[]): void {
+    try {
+      this.#store?.setMeta(MEMBERS_META, JSON.stringify(members));
+    } catch (e) {
+      this.#log.warn(`[Coordinator] cannot remember the cluster membership: ${(e as Error).message}`);
+    }
+  }
+
+  /** Where the nodes of this node's groups dial it (`host:port`): the listen address, else its addresses. */
+  #ownAddresses(): string[] {
+    const port = this.#listening?.port ?? this.#c.listen.port;
+    const host = this.#c.listen.host;
+    const hosts = host === '0.0.0.0' || host === '::' ? this.#c.addresses : [host];
+    return [...new Set(hosts.map((h) => formatEndpoint({ host: h, port })))];
+  }
+
+  /**
+   * Dials the members of this node's groups that it is not connected to (nor dialing); closes connections to
+   * peers that left every group of this node.
+   */
+  #dialMembers(members: readonly ClusterMember[]): void {
+    if (!this.#running) return;
+    const ours = this.#c.groups.network;
+    const pendingAt = new Map(
+      [...this.#pending].map((p) => [p.endpoint ? formatEndpoint(p.endpoint) : '', p]),
+    );
+    const dialing = new Set<string>();
+    for (const m of members) {
+      if (m.uuid === this.self.uuid) continue;
+      const peer = this.#peers.get(m.uuid);
+      if (!sharesNetworkGroup(m.groups, ours)) {
+        if (peer?.conn?.state === 'open') {
+          peer.noSharedGroup = true;
+          peer.conn.close(
+            new CmError(
+              'CM_NO_SHARED_NETWORK_GROUP',
+              `node ${m.uuid} (${m.name}) left this node's network groups`,
+              {
+                details: { peer: m.uuid, peerGroups: m.groups, groups: ours },
+              },
+            ),
+          );
+        }
+        continue;
+      }
+      if (peer?.conn?.state === 'open' || (peer && (peer.retry || this.#pending.has(peer)))) continue;
+      let endpoint: Endpoint | undefined;
+      try {
+        endpoint = m.addresses[0] ? parsePeerAddress(m.addresses[0]) : peer?.endpoint;
+      } catch {
+        endpoint = peer?.endpoint;
+      }
+      if (!endpoint || dialing.has(formatEndpoint(endpoint))) continue;
+      const waiting = pendingAt.get(formatEndpoint(endpoint));
+      // being dialed already, or refused earlier for want of a shared group (it has one now: dialed again)
+      if (waiting && !waiting.noSharedGroup) continue;
+      const target = peer ?? waiting ?? this.#newPeer(endpoint);
+      target.endpoint ??= endpoint;
+      target.noSharedGroup = false;
+      dialing.add(formatEndpoint(endpoint));
+      this.#dial(target);
+    }
   }
 
   #newPeer(endpoint: Endpoint | undefined): Peer {
@@ -564,6 +796,7 @@ export class CmNode {
       retry: undefined,
       backoffMs: 1000,
       sendQueue: Promise.resolve(),
+      noSharedGroup: false,
     };
   }
 
@@ -579,7 +812,7 @@ export class CmNode {
       maxClockSkewMs: this.#c.maxClockSkewMs,
       clock: this.#clock,
       logger: this.#log,
-      acceptPeer: (p) => this.#acceptPeer(p.node),
+      acceptPeer: (p) => this.#acceptPeer(p),
       ...this.#localAddress(),
       ...(peer.identity ? { expectedUuid: peer.identity.uuid, expectedName: peer.identity.name } : {}),
     }).then(
@@ -591,7 +824,9 @@ export class CmNode {
       (e: CmError) => {
         peer.lastError = describePeerError(e);
         if (peer.identity) this.#recordPeer(peer);
-        this.#retry(peer);
+        // outside every group of this node: not dialed again until the membership says it shares one
+        if (e?.code === 'CM_NO_SHARED_NETWORK_GROUP') peer.noSharedGroup = true;
+        else this.#retry(peer);
       },
     );
   }
@@ -624,6 +859,13 @@ export class CmNode {
     const node = conn.peer.node;
     if (node.uuid === this.self.uuid) {
       conn.close();
+      return;
+    }
+    if (!sharesNetworkGroup(node.groups ?? ['default'], this.#c.groups.network)) {
+      // "add node" from a node of other groups: only its adopt is taken, then it closes the connection
+      conn.onMessage((m) => {
+        if (m.type === 'adopt') this.#onMessage(this.#newPeer(undefined), node, m.type, m.body);
+      });
       return;
     }
     const existing = this.#peers.get(node.uuid);
@@ -691,7 +933,13 @@ export class CmNode {
       this.#log.warn(
         `[Coordinator] this node was added to the cluster of ${node.name} (${node.uuid}): its policy replaces ours`,
       );
-      this.#step({ type: 'adopt', at: this.#wall(), scope: b.scope, versions: b.versions });
+      this.#step({
+        type: 'adopt',
+        at: this.#wall(),
+        scope: b.scope,
+        versions: b.versions,
+        members: b.members,
+      });
       return;
     }
     const message = body as CmMessage;
@@ -808,6 +1056,10 @@ export class CmNode {
         case 'log':
           if (a.level === 'warn') this.#log.warn(a.message);
           else this.#log.info(a.message);
+          break;
+        case 'members':
+          this.#storeMembers(a.members);
+          this.#dialMembers(a.members);
           break;
       }
     }

@@ -4,7 +4,8 @@ import type { CmStatus } from './cm-node';
 
 /**
  * The text of `proxyha-cm status`: this node, whether the cluster is in sync, one line per node with its
- * Current Storage Timestamp, reachability and last error (`*` marks this node), then the conflicts.
+ * Current Storage Timestamp, reachability, the path its messages take from this node (`path: mwg1 ->
+ * tokyo-transit -> ny-transit -> mwg9`) and last error (`*` marks this node), then the conflicts.
  *
  * @param s - the node's status ({@link CmNode.status})
  */
@@ -18,7 +19,9 @@ export function formatCmStatus(s: CmStatus): string {
     lines.push(
       `${n.uuid === s.self.uuid ? '*' : ' '} ${n.name}  ${n.address}  v${n.version}  Current Storage Timestamp: ${
         n.storageTimestamp ?? '-'
-      }  ${n.reachable ? 'reachable' : 'unreachable'}${n.lastError ? `  last error: ${n.lastError}` : ''}`,
+      }  ${n.reachable ? 'reachable' : 'unreachable'}${
+        n.uuid !== s.self.uuid && n.path && n.path.length > 1 ? `  path: ${n.path.join(' -> ')}` : ''
+      }${n.lastError ? `  last error: ${n.lastError}` : ''}`,
     );
   if (s.conflicts.length > 0) {
     lines.push('', 'conflicts (the loser is kept: save it again to restore it):');

@@ -14,6 +14,18 @@ export {
   type VersionMeta,
 } from './dag';
 export {
+  type ClusterMember,
+  checkNodePathMatrix,
+  DEFAULT_MAX_HOPS,
+  DEFAULT_NETWORK_GROUP,
+  type NetworkGroupNode,
+  type NodePathMatrix,
+  networkPath,
+  nodePathMatrix,
+  sharesNetworkGroup,
+  UNREACHABLE_NODES_STATUS,
+} from './groups';
+export {
   compareHlc,
   formatHlc,
   HLC_MAX_LOGICAL,
@@ -43,6 +55,8 @@ export {
   type LeaseMessage,
   type LeaseReleaseMessage,
   type LockMessage,
+  type MembersMessage,
+  type OfferMessage,
   type PushMessage,
   type ReplicationMessage,
   type RequestMessage,

@@ -2,6 +2,7 @@
 // lease. Plain data: the transport frames and encodes them (JSON); `checkCmMessage` validates one.
 import { type ConfigIssue, describeValue, err, ok, type Result } from '@proxyha/common';
 import { CmError } from '../errors';
+import { isGroupName, memberIssues } from './groups';
 import { hlcIssues, isCanonicalUuid } from './hlc';
 import type { Hlc, NodeIdentity, Scope, Version } from './types';
 import { isScope } from './version';
@@ -38,6 +39,8 @@ export interface SummaryMessage {
   readonly storageTimestamp?: string | undefined;
   /** One entry per scope the sender holds versions of, sorted by scope. */
   readonly scopes: readonly ScopeSummary[];
+  /** Digest of the cluster membership the sender knows: a peer whose digest differs sends a {@link MembersMessage}. */
+  readonly membersDigest?: string | undefined;
 }
 
 /** Every version id the sender holds of one scope: the receiver pushes what the sender lacks and requests the rest. */
@@ -64,6 +67,37 @@ export interface PushMessage {
   readonly type: 'push';
   /** The versions. */
   readonly versions: readonly Version[];
+  /**
+   * The uuids of the nodes the versions came through, from the node they were saved on to the sender (absent
+   * for catch-up): the receiver offers them onward only to peers none of these nodes shares a group with.
+   */
+  readonly path?: readonly string[] | undefined;
+  /** How many more nodes may offer them onward (absent for catch-up: the limit starts again). */
+  readonly hops?: number | undefined;
+}
+
+/**
+ * Relay through transit nodes: "I hold these versions" to a peer of another network group, ids only (a
+ * version crosses each link once, when the peer lacks it: it answers with a {@link RequestMessage}). Never
+ * sent to a node on `path`; dropped by a node that finds itself on it.
+ */
+export interface OfferMessage {
+  /** `offer`. */
+  readonly type: 'offer';
+  /** The version ids. */
+  readonly ids: readonly string[];
+  /** The uuids of the nodes the versions came through, from the node they were saved on to the sender. */
+  readonly path: readonly string[];
+  /** How many more nodes may offer them onward (0: the receiver keeps them to itself). */
+  readonly hops: number;
+}
+
+/** The cluster membership the sender knows (every node, its network groups and addresses). */
+export interface MembersMessage {
+  /** `members`. */
+  readonly type: 'members';
+  /** Every member, the sender included. */
+  readonly members: readonly import('./groups').ClusterMember[];
 }
 
 /** The receiver of a push holds these versions durably (sent only after its write). */
@@ -80,7 +114,9 @@ export type ReplicationMessage =
   | InventoryMessage
   | RequestMessage
   | PushMessage
-  | AckMessage;
+  | AckMessage
+  | OfferMessage
+  | MembersMessage;
 
 /** Who holds the admin lock: the node the GUI is attached to. */
 export interface LeaseHolder {
@@ -135,6 +171,8 @@ export type CmMessage = ReplicationMessage | LockMessage;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_IDS = 1_000_000;
+const MAX_MEMBERS = 10_000;
+const MAX_PATH = 64;
 
 /**
  * Validates the shape of a message from a peer (after decoding). The versions of a push are only
@@ -164,6 +202,14 @@ export function checkCmMessage(value: unknown): Result<CmMessage, CmError> {
     switch (m.type) {
       case 'summary': {
         nodeIssues(m.node, 'node', issues);
+        if (
+          m.membersDigest !== undefined &&
+          (typeof m.membersDigest !== 'string' || !HEX64.test(m.membersDigest))
+        )
+          issues.push({
+            path: 'membersDigest',
+            message: `must be 64 hex digits (got ${describeValue(m.membersDigest)})`,
+          });
         if (m.storageTimestamp !== undefined && typeof m.storageTimestamp !== 'string')
           issues.push({
             path: 'storageTimestamp',
@@ -209,7 +255,23 @@ export function checkCmMessage(value: unknown): Result<CmMessage, CmError> {
       case 'ack':
         ids(m.ids, 'ids');
         break;
+      case 'offer':
+        ids(m.ids, 'ids');
+        pathIssues(m.path, m.hops, 'path', issues, true);
+        break;
+      case 'members':
+        if (!Array.isArray(m.members) || m.members.length > MAX_MEMBERS)
+          issues.push({
+            path: 'members',
+            message: `must be an array of up to ${MAX_MEMBERS} members (got ${describeValue(m.members)})`,
+          });
+        else
+          m.members.forEach((e: unknown, i) => {
+            issues.push(...memberIssues(e, `members[${i}]`));
+          });
+        break;
       case 'push':
+        if (m.path !== undefined || m.hops !== undefined) pathIssues(m.path, m.hops, 'path', issues, true);
         if (!Array.isArray(m.versions))
           issues.push({ path: 'versions', message: `must be an array (got ${describeValue(m.versions)})` });
         else
@@ -253,8 +315,26 @@ function nodeIssues(v: unknown, path: string, out: ConfigIssue[]): void {
     });
   if ('version' in n && typeof n.version !== 'string')
     out.push({ path: `${path}.version`, message: `must be a text (got ${describeValue(n.version)})` });
+  if ('groups' in n && n.groups !== undefined && (!Array.isArray(n.groups) || !n.groups.every(isGroupName)))
+    out.push({
+      path: `${path}.groups`,
+      message: `must be an array of group names (got ${describeValue(n.groups)})`,
+    });
   if ('address' in n && typeof n.address !== 'string')
     out.push({ path: `${path}.address`, message: `must be a text (got ${describeValue(n.address)})` });
+}
+
+/** Checks a path (node uuids, no repeats) and its hop count. */
+function pathIssues(path: unknown, hops: unknown, at: string, out: ConfigIssue[], required: boolean): void {
+  if (!Array.isArray(path) || path.length > MAX_PATH || (required && path.length === 0))
+    out.push({
+      path: at,
+      message: `must be an array of 1..${MAX_PATH} node uuids (got ${describeValue(path)})`,
+    });
+  else if (!path.every(isCanonicalUuid) || new Set(path).size !== path.length)
+    out.push({ path: at, message: 'must be distinct canonical node uuids' });
+  if (typeof hops !== 'number' || !Number.isInteger(hops) || hops < 0 || hops > MAX_PATH)
+    out.push({ path: 'hops', message: `must be an integer 0..${MAX_PATH} (got ${describeValue(hops)})` });
 }
 
 function leaseIssues(v: unknown, path: string, out: ConfigIssue[]): void {

@@ -3,8 +3,19 @@
 import { type ConfigIssue, describeValue } from '@proxyha/common';
 import { CmError } from '../errors';
 import { compareVersions, digestVersionIds, leafVersions } from './dag';
+import {
+  type ClusterMember,
+  DEFAULT_MAX_HOPS,
+  DEFAULT_NETWORK_GROUP,
+  digestMembers,
+  memberIssues,
+  networkPath,
+  normalizeMember,
+  sameMember,
+  sharesNetworkGroup,
+} from './groups';
 import { compareHlc, formatHlc, hlcReceive, hlcSend, isCanonicalUuid, maxHlc } from './hlc';
-import type { ReplicationMessage, ScopeSummary, SummaryMessage } from './messages';
+import type { OfferMessage, PushMessage, ReplicationMessage, ScopeSummary, SummaryMessage } from './messages';
 import type {
   Hlc,
   NodeIdentity,
@@ -47,9 +58,22 @@ interface Peer {
   storageTimestamp: string | undefined;
   lastSummaryAt: number | undefined;
   inSync: boolean;
+  /** The digest of the membership it holds, as last heard (or as it holds after our last list to it). */
+  membersDigest: string | undefined;
 }
 
 type Counters = { -readonly [K in keyof ReplicaStats]: number };
+
+/** How a version reached this node: the path (uuids, this node last) and the hops its messages carry on. */
+interface Route {
+  readonly path: readonly string[];
+  readonly hops: number;
+  /** Whether the path's other nodes offered it to every peer they had (a relay, not a catch-up). */
+  readonly relayed: boolean;
+}
+
+/** Routes remembered for answering requests with their path (the newest; older ones are forgotten). */
+const MAX_ROUTES = 4096;
 
 /** A version named without its documents. */
 export function versionRef(v: Version): VersionRef {
@@ -130,6 +154,13 @@ export class ReplicaMachine {
   readonly #syncIntervalMs: number;
   readonly #retryMs: number;
   readonly #relay: boolean;
+  readonly #maxHops: number;
+  readonly #members = new Map<string, ClusterMember>();
+  readonly #routes = new Map<string, Route>();
+  /** Version id -> the peer it was requested from because of an offer, and when. */
+  readonly #fetching = new Map<string, { from: string; at: number }>();
+  /** Version id -> every peer that offered it, in order (the others are asked when the first is down). */
+  readonly #offered = new Map<string, string[]>();
   readonly #scopes = new Map<Scope, ScopeState>();
   readonly #byId = new Map<string, Version>();
   readonly #peers = new Map<string, Peer>();
@@ -146,6 +177,10 @@ export class ReplicaMachine {
     conflicts: 0,
     retransmits: 0,
     eventsOutOfOrder: 0,
+    offersSent: 0,
+    fetches: 0,
+    loops: 0,
+    hopLimited: 0,
   };
 
   /**
@@ -160,6 +195,37 @@ export class ReplicaMachine {
     };
     posInt(config?.syncIntervalMs, 'syncIntervalMs');
     posInt(config?.retryMs, 'retryMs');
+    const maxHops = config?.maxHops;
+    if (
+      maxHops !== undefined &&
+      (typeof maxHops !== 'number' || !Number.isInteger(maxHops) || maxHops < 1 || maxHops > 64)
+    )
+      issues.push({ path: 'maxHops', message: `must be an integer 1..64 (got ${describeValue(maxHops)})` });
+    const groups = config?.self?.groups;
+    if (
+      groups !== undefined &&
+      (!Array.isArray(groups) || groups.length === 0 || groups.some((g) => typeof g !== 'string' || g === ''))
+    )
+      issues.push({
+        path: 'self.groups',
+        message: `must be a non-empty array of group names (got ${describeValue(groups)})`,
+      });
+    const addresses = config?.addresses;
+    if (
+      addresses !== undefined &&
+      (!Array.isArray(addresses) || addresses.some((a) => typeof a !== 'string' || a === ''))
+    )
+      issues.push({
+        path: 'addresses',
+        message: `must be an array of host:port texts (got ${describeValue(addresses)})`,
+      });
+    const members = config?.members ?? [];
+    if (!Array.isArray(members))
+      issues.push({ path: 'members', message: `must be an array (got ${describeValue(members)})` });
+    else
+      members.forEach((m, i) => {
+        issues.push(...memberIssues(m, `members[${i}]`));
+      });
     const versions: Version[] = [];
     (config?.versions ?? []).forEach((v, i) => {
       const r = checkVersion(v);
@@ -173,6 +239,23 @@ export class ReplicaMachine {
     this.#syncIntervalMs = config.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
     this.#retryMs = config.retryMs ?? DEFAULT_RETRY_MS;
     this.#relay = config.relay ?? false;
+    this.#maxHops = config.maxHops ?? DEFAULT_MAX_HOPS;
+    for (const m of config.members ?? []) {
+      const cur = this.#members.get(m.uuid);
+      if (cur === undefined || m.seq > cur.seq) this.#members.set(m.uuid, normalizeMember(m));
+    }
+    const stored = this.#members.get(this.#self.uuid);
+    const own = normalizeMember({
+      uuid: this.#self.uuid,
+      name: this.#self.name,
+      groups: this.#self.groups ?? [DEFAULT_NETWORK_GROUP],
+      addresses: config.addresses ?? [],
+      seq: 0,
+    });
+    this.#members.set(this.#self.uuid, {
+      ...own,
+      seq: stored === undefined ? 1 : sameMember(stored, own) ? stored.seq : stored.seq + 1,
+    });
     let hlc = config.hlc;
     for (const v of versions) {
       this.#add(v);
@@ -243,6 +326,41 @@ export class ReplicaMachine {
     return s.digest;
   }
 
+  /** This node's network groups. */
+  get groups(): readonly string[] {
+    return this.#groupsOf(this.#self.uuid) ?? [DEFAULT_NETWORK_GROUP];
+  }
+
+  /** The cluster membership it knows, this node included, sorted by uuid. */
+  members(): ClusterMember[] {
+    return [...this.#members.values()].sort((a, b) => compareText(a.uuid, b.uuid));
+  }
+
+  /** The digest of {@link ReplicaMachine.members} (`membersDigest` of its summary). */
+  membersDigest(): string {
+    this.#membersDigest ??= digestMembers(this.#members.values());
+    return this.#membersDigest;
+  }
+
+  #membersDigest: string | undefined;
+
+  /**
+   * The path this node's messages take to a node (uuids, this node first, the node last): the shortest
+   * through the network groups of the membership, avoiding the peers it knows to be down. `undefined` when
+   * there is none (the node is unknown, or every way to it is down).
+   *
+   * @param uuid - the node
+   */
+  path(uuid: string): string[] | undefined {
+    const down = [...this.#peers.values()].filter((p) => !p.up).map((p) => p.node.uuid);
+    if (down.includes(uuid)) return undefined;
+    const nodes = [...this.#members.values()].map((m) => ({ name: m.uuid, groups: m.groups }));
+    for (const p of this.#peers.values())
+      if (!this.#members.has(p.node.uuid))
+        nodes.push({ name: p.node.uuid, groups: p.node.groups ?? [DEFAULT_NETWORK_GROUP] });
+    return networkPath(nodes, this.#self.uuid, uuid, down);
+  }
+
   /** The summary this node sends its peers. */
   summary(): SummaryMessage {
     const scopes: ScopeSummary[] = this.scopes().map((scope) => {
@@ -261,6 +379,7 @@ export class ReplicaMachine {
       node: this.#self,
       ...(ts === undefined ? {} : { storageTimestamp: ts }),
       scopes,
+      membersDigest: this.membersDigest(),
     };
   }
 
@@ -293,6 +412,7 @@ export class ReplicaMachine {
       storageTimestamp: this.storageTimestamp,
       scopes,
       peers,
+      members: this.members(),
       stats: { ...this.#stats },
     };
   }
@@ -335,12 +455,20 @@ export class ReplicaMachine {
           p.pending.clear();
           p.requested.clear();
           this.#log('info', `peer ${p.node.name} (${p.node.uuid}) is down`);
+          this.#refetch(now, event.peer);
         }
         break;
       }
       case 'adopt':
         this.#onAdopt(event.scope, event.versions, event.at, now);
+        if (event.members !== undefined) this.#mergeMembers(event.members, undefined);
         break;
+      case 'member': {
+        const issues = memberIssues(event.member, 'member');
+        if (issues.length > 0) throw invalid('invalid member', issues);
+        this.#mergeMembers([event.member], undefined);
+        break;
+      }
       case 'tick':
         this.#onTick(now);
         break;
@@ -387,7 +515,12 @@ export class ReplicaMachine {
     this.#relink(scope);
     this.#out.push({ type: 'persist', versions: [version] });
     this.#afterChange(scope, before);
-    this.#out.push({ type: 'broadcast', message: { type: 'push', versions: [version] } });
+    const route: Route = { path: [this.#self.uuid], hops: this.#maxHops, relayed: true };
+    this.#remember(version.id, route);
+    this.#out.push({
+      type: 'broadcast',
+      message: { type: 'push', versions: [version], path: route.path, hops: route.hops },
+    });
     for (const p of this.#upPeers()) p.pending.set(version.id, now);
   }
 
@@ -402,7 +535,13 @@ export class ReplicaMachine {
     const peer = this.#peers.get(from);
     switch (message.type) {
       case 'push':
-        this.#onPush(from, message.versions, wall, now);
+        this.#onPush(from, message, wall, now);
+        break;
+      case 'offer':
+        this.#onOffer(from, message, now);
+        break;
+      case 'members':
+        this.#mergeMembers(message.members, from);
         break;
       case 'ack':
         if (peer !== undefined) for (const id of message.ids) peer.pending.delete(id);
@@ -425,7 +564,17 @@ export class ReplicaMachine {
           const v = this.version(id);
           if (v !== undefined) found.push(v);
         }
-        this.#push(from, found, now, true);
+        // answered with the path each version came along (one push per path), so that the requester offers
+        // it onward only where this node's offers did not go
+        const byRoute = new Map<string, { route: Route | undefined; versions: Version[] }>();
+        for (const v of found) {
+          const route = this.#routes.get(v.id);
+          const key = route === undefined ? '' : `${route.path.join(',')}|${route.hops}|${route.relayed}`;
+          const entry = byRoute.get(key) ?? { route, versions: [] };
+          entry.versions.push(v);
+          byRoute.set(key, entry);
+        }
+        for (const { route, versions } of byRoute.values()) this.#push(from, versions, now, true, route);
         break;
       }
       default:
@@ -436,7 +585,8 @@ export class ReplicaMachine {
     }
   }
 
-  #onPush(from: string, versions: readonly unknown[], wall: number, now: number): void {
+  #onPush(from: string, message: PushMessage, wall: number, now: number): void {
+    const versions: readonly unknown[] = message.versions;
     const fresh: Version[] = [];
     const ids: string[] = [];
     const seen = new Set<string>();
@@ -472,9 +622,201 @@ export class ReplicaMachine {
     const missing = new Set<string>();
     for (const v of fresh) for (const p of v.parents) if (this.version(p) === undefined) missing.add(p);
     this.#request(from, [...missing], now);
-    if (this.#relay && fresh.length > 0) {
-      for (const p of this.#upPeers()) if (p.node.uuid !== from) this.#push(p.node.uuid, fresh, now);
+    for (const v of fresh) {
+      this.#fetching.delete(v.id);
+      this.#offered.delete(v.id);
     }
+    if (fresh.length === 0) return;
+    if (this.#relay) {
+      for (const p of this.#upPeers()) if (p.node.uuid !== from) this.#push(p.node.uuid, fresh, now);
+      return;
+    }
+    // relay through transit nodes: offer the new versions (ids) to the peers the nodes before us could not
+    // reach; each takes them once (a request), and offers them on in turn
+    const path = message.path;
+    let route: Route;
+    if (path !== undefined && path.length > 0) {
+      if (path.includes(this.#self.uuid)) {
+        this.#stats.loops++;
+        this.#log('warn', `a push from ${this.#peerName(from)} came back along its own path: not relayed`);
+        return;
+      }
+      const hops = message.hops ?? 0;
+      if (hops < 1) {
+        this.#stats.hopLimited += fresh.length;
+        for (const v of fresh)
+          this.#remember(v.id, { path: [...path, this.#self.uuid], hops: 0, relayed: true });
+        return;
+      }
+      route = { path: [...path, this.#self.uuid], hops: hops - 1, relayed: true };
+    } else route = { path: [from, this.#self.uuid], hops: this.#maxHops, relayed: false };
+    for (const v of fresh) this.#remember(v.id, route);
+    this.#offerOnward(
+      fresh.map((v) => v.id),
+      route,
+      from,
+    );
+  }
+
+  /**
+   * Offers versions to every peer that is up, not on the route, and in no group of a node that reached its
+   * peers already: the nodes before this one on a relay's path, or the sender of a catch-up (its peers catch
+   * up from it).
+   */
+  #offerOnward(ids: readonly string[], route: Route, from: string): void {
+    if (ids.length === 0) return;
+    const on = new Set(route.path);
+    const before = route.relayed ? route.path.filter((u) => u !== this.#self.uuid) : [from];
+    for (const p of this.#upPeers()) {
+      const uuid = p.node.uuid;
+      if (uuid === from || on.has(uuid)) continue;
+      const groups = this.#groupsOf(uuid);
+      if (
+        groups !== undefined &&
+        before.some((n) => {
+          const g = this.#groupsOf(n);
+          return g !== undefined && sharesNetworkGroup(g, groups);
+        })
+      )
+        continue; // a node before us shares a group with it: it offered or pushed them there
+      this.#stats.offersSent++;
+      const offer: OfferMessage = {
+        type: 'offer',
+        ids: [...ids].sort(compareText),
+        path: route.path,
+        hops: route.hops,
+      };
+      this.#out.push({ type: 'send', to: uuid, message: offer });
+    }
+  }
+
+  #onOffer(from: string, message: OfferMessage, now: number): void {
+    if (message.path.includes(this.#self.uuid)) {
+      this.#stats.loops++;
+      return;
+    }
+    const want: string[] = [];
+    for (const id of message.ids) {
+      if (this.#byId.has(id)) continue;
+      const sources = this.#offered.get(id) ?? [];
+      if (!sources.includes(from)) sources.push(from);
+      this.#offered.set(id, sources);
+      const f = this.#fetching.get(id);
+      if (f !== undefined && this.#peers.get(f.from)?.up && now - f.at < this.#retryMs) continue;
+      this.#fetching.set(id, { from, at: now });
+      want.push(id);
+    }
+    this.#fetch(from, want, now);
+  }
+
+  #fetch(from: string, ids: readonly string[], now: number): void {
+    if (ids.length === 0) return;
+    this.#stats.fetches += ids.length;
+    const peer = this.#peers.get(from);
+    if (peer !== undefined) for (const id of ids) peer.requested.set(id, now);
+    this.#out.push({ type: 'send', to: from, message: { type: 'request', ids: [...ids].sort(compareText) } });
+  }
+
+  /**
+   * Versions requested because of an offer whose answer is overdue (or whose source went `down`): asked of
+   * the next peer that offered them and is up (a second transit node).
+   */
+  #refetch(now: number, down?: string): void {
+    const asks = new Map<string, string[]>();
+    for (const [id, f] of this.#fetching) {
+      if (this.#byId.has(id)) {
+        this.#fetching.delete(id);
+        this.#offered.delete(id);
+        continue;
+      }
+      if (f.from !== down && now - f.at < this.#retryMs) continue;
+      const sources = (this.#offered.get(id) ?? []).filter((u) => this.#peers.get(u)?.up);
+      if (sources.length === 0) {
+        if (f.from === down) this.#fetching.delete(id); // catch-up (summaries) will bring it
+        continue;
+      }
+      // the next source after the one asked last, round robin
+      const next = sources[(sources.indexOf(f.from) + 1) % sources.length] as string;
+      this.#fetching.set(id, { from: next, at: now });
+      asks.set(next, [...(asks.get(next) ?? []), id]);
+    }
+    for (const [from, ids] of [...asks].sort((a, b) => compareText(a[0], b[0]))) this.#fetch(from, ids, now);
+  }
+
+  #remember(id: string, route: Route): void {
+    this.#routes.delete(id);
+    this.#routes.set(id, route);
+    if (this.#routes.size > MAX_ROUTES) {
+      const oldest = this.#routes.keys().next().value;
+      if (oldest !== undefined) this.#routes.delete(oldest);
+    }
+  }
+
+  /** A node's network groups: its membership entry, else what it said in its hello. */
+  #groupsOf(uuid: string): readonly string[] | undefined {
+    return this.#members.get(uuid)?.groups ?? this.#peers.get(uuid)?.node.groups;
+  }
+
+  /**
+   * Merges a membership list (from a peer, or from the node this one was added from): per node the entry
+   * with the higher counter wins; this node's own entry is its own (a newer copy elsewhere raises its
+   * counter). Answers the sender with the full list when the sender lacks something this node knows.
+   */
+  #mergeMembers(list: readonly ClusterMember[], from: string | undefined): void {
+    let changed = false;
+    const theirs = new Map<string, ClusterMember>();
+    for (const raw of list) {
+      if (memberIssues(raw, 'member').length > 0) continue;
+      const m = normalizeMember(raw);
+      theirs.set(m.uuid, m);
+      const cur = this.#members.get(m.uuid);
+      if (m.uuid === this.#self.uuid) {
+        if (cur !== undefined && m.seq >= cur.seq && !sameMember(m, cur)) {
+          this.#members.set(m.uuid, { ...cur, seq: m.seq + 1 });
+          changed = true;
+        }
+        continue;
+      }
+      if (cur === undefined || m.seq > cur.seq) {
+        this.#members.set(m.uuid, m);
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.#membersDigest = undefined;
+      this.#out.push({ type: 'members', members: this.members() });
+      this.#log(
+        'info',
+        `cluster membership: ${this.#members.size} node(s), digest ${this.membersDigest().slice(0, 12)}`,
+      );
+    }
+    if (from === undefined) {
+      this.#announceMembers();
+      return;
+    }
+    const peer = this.#peers.get(from);
+    if (peer !== undefined) peer.membersDigest = digestMembers(theirs.values());
+    // the sender lacks something this node knows: the list goes back at once
+    const lacks = [...this.#members.values()].some((m) => {
+      const t = theirs.get(m.uuid);
+      return t === undefined || t.seq < m.seq;
+    });
+    if (lacks) this.#sendMembers(from);
+    // news travels on to the other peers with the next tick (once per burst of lists)
+  }
+
+  #sendMembers(to: string): void {
+    const peer = this.#peers.get(to);
+    if (peer !== undefined) peer.membersDigest = this.membersDigest();
+    this.#out.push({ type: 'send', to, message: { type: 'members', members: this.members() } });
+  }
+
+  /** Sends the membership to every peer that is up and, as far as this node knows, holds another. */
+  #announceMembers(): void {
+    const mine = this.membersDigest();
+    // a peer not heard of yet sends its summary (with its digest) when it comes up: compared then
+    for (const p of this.#upPeers())
+      if (p.membersDigest !== undefined && p.membersDigest !== mine) this.#sendMembers(p.node.uuid);
   }
 
   #onSummary(from: string, summary: SummaryMessage, now: number): void {
@@ -488,6 +830,10 @@ export class ReplicaMachine {
       if (mine === other) continue;
       inSync = false;
       this.#out.push({ type: 'send', to: from, message: { type: 'inventory', scope, ids: this.ids(scope) } });
+    }
+    if (summary.membersDigest !== undefined) {
+      if (peer !== undefined) peer.membersDigest = summary.membersDigest;
+      if (summary.membersDigest !== this.membersDigest()) this.#sendMembers(from);
     }
     if (peer !== undefined) {
       if (summary.node?.uuid === from) peer.node = summary.node;
@@ -515,6 +861,7 @@ export class ReplicaMachine {
         storageTimestamp: undefined,
         lastSummaryAt: undefined,
         inSync: false,
+        membersDigest: undefined,
       };
       this.#peers.set(node.uuid, p);
     } else {
@@ -567,6 +914,8 @@ export class ReplicaMachine {
   }
 
   #onTick(now: number): void {
+    this.#refetch(now);
+    this.#announceMembers();
     for (const p of this.#upPeers()) {
       for (const [id, at] of p.requested) if (now - at >= this.#retryMs) p.requested.delete(id);
       const due: Version[] = [];
@@ -603,7 +952,7 @@ export class ReplicaMachine {
   }
 
   /** Pushes versions to a peer, skipping those pushed within retryMs and not yet acknowledged. */
-  #push(to: string, versions: readonly Version[], now: number, force = false): void {
+  #push(to: string, versions: readonly Version[], now: number, force = false, route?: Route): void {
     const peer = this.#peers.get(to);
     const send = versions.filter((v) => {
       const at = peer?.pending.get(v.id);
@@ -612,7 +961,8 @@ export class ReplicaMachine {
     if (send.length === 0) return;
     send.sort(byStampThenId);
     if (peer !== undefined) for (const v of send) peer.pending.set(v.id, now);
-    this.#out.push({ type: 'send', to, message: { type: 'push', versions: send } });
+    const relay = route?.relayed ? { path: route.path, hops: route.hops } : {};
+    this.#out.push({ type: 'send', to, message: { type: 'push', versions: send, ...relay } });
   }
 
   /** Requests ids from a peer, skipping those requested from it within retryMs. */
@@ -620,6 +970,10 @@ export class ReplicaMachine {
     const peer = this.#peers.get(from);
     const want = ids.filter((id) => {
       const at = peer?.requested.get(id);
+      // being fetched elsewhere after an offer (and that peer is up): one copy over the WAN is enough
+      const f = this.#fetching.get(id);
+      if (f !== undefined && f.from !== from && this.#peers.get(f.from)?.up && now - f.at < this.#retryMs)
+        return false;
       return at === undefined || now - at >= this.#retryMs;
     });
     if (want.length === 0) return;

@@ -10,6 +10,11 @@ export interface NodeIdentity {
   readonly priority: number;
   /** Software version, e.g. `0.1.0`. */
   readonly version: string;
+  /**
+   * Its network groups (default `['default']`): it talks directly only to nodes that share one; a node in
+   * more than one is a transit node and relays between them.
+   */
+  readonly groups?: readonly string[] | undefined;
 }
 
 /**
@@ -115,6 +120,15 @@ export interface ReplicaConfig {
    * them across nodes that cannot talk directly, within one sync interval per hop).
    */
   readonly relay?: boolean;
+  /** This node's addresses (`host:port`) in its membership entry, so that nodes of its groups can dial it. */
+  readonly addresses?: readonly string[];
+  /** The cluster membership it knows (from the store); its own entry is rebuilt from `self`. */
+  readonly members?: readonly import('./groups').ClusterMember[];
+  /**
+   * The hop limit of relayed messages (1..64, default 8): a version saved on one node is offered onward by at
+   * most this many nodes in a row (transit nodes); each message carries its path and the hops left.
+   */
+  readonly maxHops?: number;
 }
 
 /** An admin's "Save Changes": a new version of a scope made on this node. */
@@ -175,6 +189,21 @@ export interface ReplicaAdoptEvent {
   readonly scope: Scope;
   /** Every version of the scope on the other node. */
   readonly versions: readonly Version[];
+  /** The cluster membership the other node knows (the added node learns every node and its groups). */
+  readonly members?: readonly import('./groups').ClusterMember[] | undefined;
+}
+
+/**
+ * A node learned out of band ("add node": the added node's groups from its hello, its address as dialed):
+ * merged into the membership (its own entry, with a higher counter, wins when it arrives) and told to the peers.
+ */
+export interface ReplicaMemberEvent {
+  /** `member`. */
+  readonly type: 'member';
+  /** The node's wall clock, ms since the epoch. */
+  readonly at: number;
+  /** The node. */
+  readonly member: import('./groups').ClusterMember;
 }
 
 /** Time passes: summaries to peers every sync interval, unacknowledged pushes sent again. */
@@ -192,6 +221,7 @@ export type ReplicaEvent =
   | ReplicaPeerUpEvent
   | ReplicaPeerDownEvent
   | ReplicaAdoptEvent
+  | ReplicaMemberEvent
   | ReplicaTickEvent;
 
 /**
@@ -272,8 +302,20 @@ export interface ReplicaLogAction {
   readonly message: string;
 }
 
+/**
+ * The cluster membership changed (a node joined, or changed its groups or addresses): the driver keeps it
+ * (it is the path matrix's input at the next start) and dials the new nodes of this node's groups.
+ */
+export interface ReplicaMembersAction {
+  /** `members`. */
+  readonly type: 'members';
+  /** Every member now, this node included, sorted by uuid. */
+  readonly members: readonly import('./groups').ClusterMember[];
+}
+
 /** An action of a `ReplicaMachine`, carried out in order. */
 export type ReplicaAction =
+  | ReplicaMembersAction
   | ReplicaPersistAction
   | ReplicaReplaceScopeAction
   | ReplicaSendAction
@@ -330,6 +372,14 @@ export interface ReplicaStats {
   readonly retransmits: number;
   /** Events whose time was before the previous event's (timers use the previous time). */
   readonly eventsOutOfOrder: number;
+  /** Offers sent: version ids offered onward to peers of other network groups (relay). */
+  readonly offersSent: number;
+  /** Versions fetched because of an offer (requests sent for them). */
+  readonly fetches: number;
+  /** Messages dropped because their path already held this node (a loop). */
+  readonly loops: number;
+  /** New versions not offered onward because their message had no hops left. */
+  readonly hopLimited: number;
 }
 
 /** The state of a `ReplicaMachine`. */
@@ -344,6 +394,8 @@ export interface ReplicaSnapshot {
   readonly scopes: readonly ScopeSnapshot[];
   /** Every peer it knows, by uuid. */
   readonly peers: readonly PeerSyncState[];
+  /** The cluster membership it knows, this node included, sorted by uuid. */
+  readonly members: readonly import('./groups').ClusterMember[];
   /** Counters. */
   readonly stats: ReplicaStats;
 }

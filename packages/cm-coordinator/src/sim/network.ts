@@ -5,7 +5,9 @@
 // the package's own main entry (not a relative path): the two bundles share one ReplicaMachine class
 
 import {
+  checkNodePathMatrix,
   checkPeerClock,
+  DEFAULT_NETWORK_GROUP,
   formatHlc,
   type NodeIdentity,
   type PolicyDocument,
@@ -37,6 +39,11 @@ export interface CmSimNodeSpec {
   readonly priority?: number;
   /** Its wall clock's offset from true time, ms. Default 0. */
   readonly skewMs?: number;
+  /**
+   * Its network groups (default `['default']`): it connects only to nodes that share one; a node in more
+   * than one is a transit node. A layout in which some node cannot reach another is refused.
+   */
+  readonly groups?: readonly string[];
 }
 
 /** Options of a {@link CmSimulation}. */
@@ -53,6 +60,8 @@ export interface CmSimOptions {
   readonly retryMs?: number;
   /** Passed to every machine. Default false. */
   readonly relay?: boolean;
+  /** Passed to every machine. Default 8. */
+  readonly maxHops?: number;
   /** Every node's machine gets a `tick` this often, ms. Default 1000. */
   readonly tickMs?: number;
   /** How long one durable write takes, ms. Default 5. */
@@ -122,6 +131,7 @@ type Task =
 interface SimNode {
   readonly name: string;
   readonly identity: NodeIdentity;
+  readonly groups: readonly string[];
   skewMs: number;
   alive: boolean;
   incarnation: number;
@@ -194,7 +204,9 @@ export class CmSimulation {
 
   /**
    * @param options - nodes, seed, links, timers, clock limits
-   * @throws Error for 0 or more than 50 nodes, a duplicate name or uuid
+   * @throws Error for 0 or more than 50 nodes, a duplicate name or uuid; `CmError` `CM_UNREACHABLE_NODES`
+   *   (the seed's "Invalid node path matrix / unreachable nodes", naming the pairs) for network groups in
+   *   which some node cannot reach another
    */
   constructor(options: CmSimOptions) {
     const specs: CmSimNodeSpec[] =
@@ -205,10 +217,15 @@ export class CmSimulation {
       throw new Error(`a simulation has 1..50 nodes (got ${specs.length})`);
     this.#random = createPrng(options.seed ?? 1);
     this.#links = new SimLinks<CmSimLink>({ ...DEFAULT_LINK, ...options.link });
+    const layout = checkNodePathMatrix(
+      specs.map((spec) => ({ name: spec.name, groups: spec.groups ?? [DEFAULT_NETWORK_GROUP] })),
+    );
+    if (!layout.ok) throw layout.error;
     this.#o = {
       syncIntervalMs: options.syncIntervalMs ?? 5000,
       retryMs: options.retryMs ?? 2000,
       relay: options.relay ?? false,
+      maxHops: options.maxHops ?? 8,
       tickMs: options.tickMs ?? 1000,
       persistMs: options.persistMs ?? 5,
       maxSkewMs: options.maxSkewMs ?? 10_000,
@@ -218,9 +235,11 @@ export class CmSimulation {
       const uuid = spec.uuid ?? simNodeUuid(i + 1);
       if (this.#nodes.has(spec.name)) throw new Error(`duplicate node name ${spec.name}`);
       if (this.#byUuid.has(uuid)) throw new Error(`duplicate node uuid ${uuid}`);
+      const groups = [...(spec.groups ?? [DEFAULT_NETWORK_GROUP])];
       const node: SimNode = {
         name: spec.name,
-        identity: { uuid, name: spec.name, priority: spec.priority ?? 100, version: '0.1.0' },
+        identity: { uuid, name: spec.name, priority: spec.priority ?? 100, version: '0.1.0', groups },
+        groups,
         skewMs: spec.skewMs ?? 0,
         alive: false,
         incarnation: 0,
@@ -294,6 +313,45 @@ export class CmSimulation {
   durableIds(name: string): string[] {
     return [...this.#node(name).durable.keys()].sort();
   }
+
+  /**
+   * The path a node's messages take to another as the node sees it now (names; its machine's
+   * `path`), or `undefined` when it knows none.
+   */
+  path(from: string, to: string): string[] | undefined {
+    const m = this.machine(from);
+    const uuids = m.path(this.#node(to).identity.uuid);
+    return uuids?.map((u) => this.#byUuid.get(u)?.name ?? u);
+  }
+
+  /**
+   * Bytes (JSON of the messages) sent so far from any node of `from` to any node of `to`: e.g. between two
+   * sites over their WAN link.
+   */
+  bytesBetween(from: readonly string[], to: readonly string[]): number {
+    let total = 0;
+    for (const a of from)
+      for (const b of to)
+        total += this.#bytes.get(`${this.#node(a).identity.uuid}>${this.#node(b).identity.uuid}`) ?? 0;
+    return total;
+  }
+
+  /** Messages of a type sent so far from any node of `from` to any node of `to` (e.g. `push` across sites). */
+  messagesBetween(
+    from: readonly string[],
+    to: readonly string[],
+    type: ReplicationMessage['type'],
+  ): ReplicationMessage[] {
+    const out: ReplicationMessage[] = [];
+    const f = new Set(from.map((n) => this.#node(n).identity.uuid));
+    const t = new Set(to.map((n) => this.#node(n).identity.uuid));
+    for (const s of this.#sent)
+      if (s.message.type === type && f.has(s.from) && t.has(s.to)) out.push(s.message);
+    return out;
+  }
+
+  readonly #bytes = new Map<string, number>();
+  readonly #sent: { from: string; to: string; message: ReplicationMessage }[] = [];
 
   /** Whether two running nodes are connected (they feed each other's messages). */
   connected(a: string, b: string): boolean {
@@ -488,6 +546,7 @@ export class CmSimulation {
       syncIntervalMs: this.#o.syncIntervalMs,
       retryMs: this.#o.retryMs,
       relay: this.#o.relay,
+      maxHops: this.#o.maxHops,
     });
     const life = node.incarnation;
     const tick = () => {
@@ -508,7 +567,8 @@ export class CmSimulation {
         const a = nodes[i] as SimNode;
         const b = nodes[j] as SimNode;
         const key = pairKey(a.identity.uuid, b.identity.uuid);
-        let want = a.alive && b.alive;
+        // nodes talk only within their network groups
+        let want = a.alive && b.alive && a.groups.some((g) => b.groups.includes(g));
         if (want) want = this.#links.connected(a.name, b.name);
         if (want) {
           const delay = this.#link(a, b).delayMs;
@@ -626,6 +686,9 @@ export class CmSimulation {
       this.#stats.blocked++;
       return;
     }
+    const key = `${from.identity.uuid}>${to}`;
+    this.#bytes.set(key, (this.#bytes.get(key) ?? 0) + JSON.stringify(message).length);
+    this.#sent.push({ from: from.identity.uuid, to, message });
     const link = this.#link(from, target);
     if (link.lossRate > 0 && this.#random() < link.lossRate) {
       this.#stats.lost++;

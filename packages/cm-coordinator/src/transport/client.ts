@@ -17,6 +17,7 @@ import {
   checkPeer,
   hostPort,
   isCertificateError,
+  nodeOfHello,
   peerCertificateOf,
   tlsContextOptions,
 } from './handshake';
@@ -45,6 +46,8 @@ export interface ConnectPeerOptions extends PeerOptions {
   readonly messageName?: string;
   /** Local address to connect from. */
   readonly localAddress?: string;
+  /** `add` when the connection is for "add node" (sent in the hello; the peer accepts it whatever the groups). */
+  readonly purpose?: 'add';
 }
 
 /**
@@ -235,9 +238,10 @@ async function attempt(
   );
   const hello: HelloBody = {
     protocol: Math.max(...o.protocols),
-    node: { uuid: o.node.uuid, name: o.node.name, priority: o.node.priority, version: o.node.version },
+    node: nodeOfHello(o.node),
     addresses: [...o.addresses],
     ...(options.expectedUuid === undefined ? {} : { to: options.expectedUuid.toLowerCase() }),
+    ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
   };
   const t0 = conn.wallNow();
   conn.sendRaw('hello', hello);

@@ -68,6 +68,8 @@ export interface PeerHandshake {
   readonly addresses: readonly string[];
   /** The protocol version spoken on this connection. */
   readonly protocol: number;
+  /** `add` when the peer connected for "add node" (its hello said so). */
+  readonly purpose?: 'add';
   /** The peer's wall clock in its hello (or hello-ack), ms since the epoch. */
   readonly clock: number;
   /** Estimated difference peer clock minus ours, ms (positive: the peer is ahead). */

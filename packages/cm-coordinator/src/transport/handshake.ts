@@ -6,6 +6,7 @@ import type { HelloAckBody, HelloBody } from '../codec/messages';
 import { CmError } from '../errors';
 import { identityOfNames } from '../identity/certificates';
 import type { NodeTlsIdentity } from '../identity/files';
+import type { NodeIdentity } from '../machine/types';
 import type { PeerHandshake, ResolvedOptions } from './connection';
 
 /** What a peer's certificate says, read from the TLS socket. */
@@ -76,6 +77,17 @@ export function checkOwnIdentity(identity: NodeTlsIdentity, uuid: string): void 
     );
 }
 
+/** A node identity as a hello carries it: uuid, name, priority, version and, when set, its network groups. */
+export function nodeOfHello(n: NodeIdentity): NodeIdentity {
+  return {
+    uuid: n.uuid,
+    name: n.name,
+    priority: n.priority,
+    version: n.version,
+    ...(n.groups === undefined ? {} : { groups: [...n.groups] }),
+  };
+}
+
 /** Formats a clock difference for the logs. */
 function seconds(ms: number): string {
   return `${(Math.abs(ms) / 1000).toFixed(1)} s`;
@@ -114,12 +126,8 @@ export function checkPeer(
       { details: { wire: 405, clockOffsetMs, maxClockSkewMs: o.maxClockSkewMs, uuid: body.node.uuid } },
     );
   const peer: PeerHandshake = {
-    node: {
-      uuid: body.node.uuid,
-      name: body.node.name,
-      priority: body.node.priority,
-      version: body.node.version,
-    },
+    node: nodeOfHello(body.node),
+    ...('purpose' in body && body.purpose !== undefined ? { purpose: body.purpose } : {}),
     addresses: [...body.addresses],
     protocol: body.protocol,
     clock: peerClock,

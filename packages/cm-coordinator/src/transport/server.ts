@@ -17,6 +17,7 @@ import {
   checkOwnIdentity,
   checkPeer,
   hostPort,
+  nodeOfHello,
   peerCertificateOf,
   rememberRemote,
   remoteOf,
@@ -246,7 +247,7 @@ export class CmServer {
     }
     conn.sendRaw('hello-ack', {
       protocol: body.protocol,
-      node: { uuid: o.node.uuid, name: o.node.name, priority: o.node.priority, version: o.node.version },
+      node: nodeOfHello(o.node),
       addresses: [...o.addresses],
       helloClock: hello.clock,
     });
