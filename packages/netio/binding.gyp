@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "netio",
-      "sources": ["native/netio.cc"],
+      "sources": ["native/netio.cc", "native/relay.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

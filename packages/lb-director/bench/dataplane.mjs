@@ -4,7 +4,9 @@
 //   haproxy    HAProxy on d (mode tcp, balance source, hash-type consistent, nbthread 1)
 //   nft-static a hand-written nftables NAT bucket map on d (the shape of ours, loaded once by hand)
 //   nftables   our NftablesDataPlane (driven directly, table from createScheduler)
-//   relay      our RelayDataPlane (a Node process of its own on d, so its CPU can be read)
+//   relay      our RelayDataPlane on node:net (engine: 'node'; a Node process of its own on d, so its CPU
+//              can be read)
+//   relay-native  the same RelayDataPlane on @proxyha/netio's native TCP relay engine (engine: 'native')
 //   dr         our DirectRoutingDataPlane (netdev ingress L2 forwarding; nodes answer the client)
 // and, in a separate step, how long NftablesDataPlane.apply takes with 4, 16 and 64 nodes (full load and a
 // one-node-fails delta). A bench, not a test: it prints Markdown tables (medians of the rounds).
@@ -19,7 +21,8 @@
 // sockets cost), node-floor-raw (the same on libuv's TCP handles without net.Socket: an experiment through
 // Node's internal bindings, not something to ship), and relay-alt / node-floor-alt (the relay and
 // node-floor under another Node binary: DPBENCH_ALT_NODE=/abs/path/bin/node, e.g. Node 24; options for the
-// relay processes in DPBENCH_RELAY_NODE_ARGS). Exact commands of the published figures: bench/RESULTS.md.
+// relay processes in DPBENCH_RELAY_NODE_ARGS; relay-native-alt: relay-native under that binary). Exact
+// commands of the published figures: bench/RESULTS.md.
 // The lab (namespaces, processes, temp files, nft tables) is removed at the end, also on failure/interrupt.
 //
 // The helper processes (node servers, load generator, relay, table updates) are this file in another mode:
@@ -44,6 +47,8 @@ const PORTS = {
   'relay-alt': 9007,
   'node-floor-alt': 9008,
   'node-floor-raw': 9009,
+  'relay-native': 9010,
+  'relay-native-alt': 9011,
 };
 const NODES = ['n1', 'n2', 'n3'];
 const SOURCES = Array.from({ length: 30 }, (_, i) => `192.168.77.${100 + i}`);
@@ -317,7 +322,8 @@ function schedulerTable(createScheduler, nodes, at = 0, unhealthy = undefined, s
 
 async function relayProcess(o) {
   const { RelayDataPlane, createScheduler } = await import(o.dist ?? '../dist/index.js');
-  const dp = new RelayDataPlane(benchSettings(o.vip, o.port, o.self));
+  /* o.engine: 'node' (relay, relay-alt) or 'native' (relay-native*); absent for relay-base (older builds) */
+  const dp = new RelayDataPlane(benchSettings(o.vip, o.port, o.self), o.engine ? { engine: o.engine } : {});
   const { update } = schedulerTable(createScheduler, o.nodes);
   await dp.start();
   await dp.apply({
@@ -325,7 +331,7 @@ async function relayProcess(o) {
     nodes: new Map(o.nodes.map((n) => [n.id, { id: n.id, address: n.address, self: false }])),
     changedBuckets: 'all',
   });
-  console.log(`relay ready pid ${process.pid}`);
+  console.log(`relay ready pid ${process.pid} engine ${dp.engine ?? 'node'}`);
   const stop = async () => {
     const st = dp.stats();
     console.log(`relay stats accepted ${st.accepted} failed ${st.failed} errors ${st.socketErrors}`);
@@ -580,7 +586,7 @@ async function main() {
     if (planes.some((p) => p.endsWith('-alt')) && !altNode)
       throw new Error('the -alt planes need DPBENCH_ALT_NODE');
     const relayArgs = (process.env.DPBENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const relayOf = (plane, bin) =>
+    const relayOf = (plane, bin, engine) =>
       planes.includes(plane)
         ? lab.spawn(
             'd',
@@ -590,15 +596,19 @@ async function main() {
               ...(relayProf ? ['--cpu-prof', `--cpu-prof-dir=${relayProf}`] : []),
               self,
               '--relay',
-              JSON.stringify({ vip: VIP, port: PORTS[plane], self: d.ipv4, nodes: nodeList }),
+              JSON.stringify({ vip: VIP, port: PORTS[plane], self: d.ipv4, nodes: nodeList, engine }),
             ],
             { name: plane },
           )
         : undefined;
-    const relay = relayOf('relay', node);
+    const relay = relayOf('relay', node, 'node');
     if (relay) await relay.waitForOutput(/relay ready/, 20_000);
-    const relayAlt = relayOf('relay-alt', altNode);
+    const relayAlt = relayOf('relay-alt', altNode, 'node');
     if (relayAlt) await relayAlt.waitForOutput(/relay ready/, 20_000);
+    const relayNative = relayOf('relay-native', node, 'native');
+    if (relayNative) await relayNative.waitForOutput(/relay ready .* engine native/, 20_000);
+    const relayNativeAlt = relayOf('relay-native-alt', altNode, 'native');
+    if (relayNativeAlt) await relayNativeAlt.waitForOutput(/relay ready .* engine native/, 20_000);
     // relay-base: the relay from another build (DPBENCH_BASE_DIST=/path/to/dist/index.js), for before/after;
     // DPBENCH_BASE_NODE_ARGS: extra node options for it (e.g. --max-semi-space-size=32)
     const baseDist = process.env.DPBENCH_BASE_DIST;
@@ -639,6 +649,7 @@ async function main() {
     const floorRaw = floorOf('node-floor-raw', node, '--floor-raw');
     for (const p of [floor, floorAlt, floorRaw].filter(Boolean)) await p.waitForOutput(/floor ready/, 20_000);
     const procs = { haproxy, relay, 'relay-base': relayBase, 'relay-alt': relayAlt };
+    Object.assign(procs, { 'relay-native': relayNative, 'relay-native-alt': relayNativeAlt });
     Object.assign(procs, { 'node-floor': floor, 'node-floor-alt': floorAlt, 'node-floor-raw': floorRaw });
     for (const p of Object.values(procs).filter(Boolean)) {
       const comm = readFileSync(`/proc/${p.pid}/comm`, 'latin1').trim();
@@ -683,6 +694,8 @@ async function main() {
         case 'relay':
         case 'relay-base':
         case 'relay-alt':
+        case 'relay-native':
+        case 'relay-native-alt':
         case 'node-floor':
         case 'node-floor-alt':
         case 'node-floor-raw':
@@ -813,7 +826,7 @@ async function main() {
         }
       }
     }
-    for (const r of [relay, relayBase, relayAlt].filter(Boolean)) {
+    for (const r of [relay, relayBase, relayAlt, relayNative, relayNativeAlt].filter(Boolean)) {
       await r.kill('SIGTERM', 10_000);
       const m = r.output().match(/relay stats .*/);
       if (m) console.error(`${r.name}: ${m[0]}`);
@@ -946,7 +959,16 @@ function report(results, updateRows, { rounds, seconds, planes, load }) {
   const rl = by('relay');
   const cps = (rs) => median(rs.map((r) => r.rate.ok / (r.rate.cpu.groups.director / 1e6)));
   const mbps = (rs, k) => median(rs.map((r) => r[k].mbps));
-  for (const p of ['relay', 'relay-base', 'relay-alt', 'node-floor', 'node-floor-alt', 'node-floor-raw']) {
+  for (const p of [
+    'relay',
+    'relay-base',
+    'relay-alt',
+    'relay-native',
+    'relay-native-alt',
+    'node-floor',
+    'node-floor-alt',
+    'node-floor-raw',
+  ]) {
     const rs = by(p);
     if (!h.length || !rs.length) continue;
     ratios.push(
@@ -954,6 +976,21 @@ function report(results, updateRows, { rounds, seconds, planes, load }) {
         perRound(p, (r, b) => r.rate.rate / b.rate.rate, 'haproxy'),
         2,
       )}`,
+    );
+  }
+  const rn = by('relay-native');
+  if (rl.length && rn.length) {
+    const us = (rs) => median(rs.map((r) => r.rate.cpu.groups.director / r.rate.ok));
+    const gib = (rs) => median(rs.map((r) => r.bulk1.cpu.groups.director / 1000 / (r.bulk1.bytes / 2 ** 30)));
+    ratios.push(
+      `relay-native / relay director CPU per connection ${fmt(us(rn) / us(rl), 2)} (per round ${fmt(
+        perRound(
+          'relay-native',
+          (r, b) => r.rate.cpu.groups.director / r.rate.ok / (b.rate.cpu.groups.director / b.rate.ok),
+          'relay',
+        ),
+        2,
+      )}), per GiB ${fmt(gib(rn) / gib(rl), 2)}`,
     );
   }
   const rb = by('relay-base');

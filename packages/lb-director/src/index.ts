@@ -50,6 +50,7 @@ export {
   neighbourMacResolver,
   RELAY_DEFAULTS,
   RelayDataPlane,
+  type RelayEngineChoice,
   type RelayOptions,
   type RelayStats,
   type RelayStopMode,

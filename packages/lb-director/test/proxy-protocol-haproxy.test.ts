@@ -17,6 +17,7 @@ import {
   freePort,
   loopbackPrefix,
   makeTable,
+  RELAY_ENGINES,
   settingsOf,
   startNode,
   type TestNode,
@@ -152,13 +153,12 @@ backend ours_v2
   /** HAProxy's `accepted` log lines so far. */
   const accepted = () => output.split('\n').filter((l) => l.startsWith('accepted '));
 
-  it.each([
-    'v1',
-    'v2',
-  ] as const)('(a) HAProxy accept-proxy logs the client the relay announced in %s', async (v) => {
+  it.each(
+    RELAY_ENGINES.flatMap((engine) => [['v1', engine] as const, ['v2', engine] as const]),
+  )('(a) HAProxy accept-proxy logs the client the relay announced in %s (%s engine)', async (v, engine) => {
     const vip = at(1);
     const vport = await freePort(vip);
-    const relay = new RelayDataPlane(settingsOf(vip, vport, ports.accept), { proxyProtocol: v });
+    const relay = new RelayDataPlane(settingsOf(vip, vport, ports.accept), { proxyProtocol: v, engine });
     await relay.apply(
       updateOf(
         makeTable(['haproxy'], () => 0),
@@ -167,7 +167,7 @@ backend ours_v2
     );
     await relay.start();
     try {
-      const client = at(v === 'v1' ? 101 : 102);
+      const client = at((v === 'v1' ? 101 : 102) + (engine === 'native' ? 10 : 0));
       const before = accepted().length;
       const s = connect({ host: vip, port: vport, localAddress: client, allowHalfOpen: true });
       const chunks: Buffer[] = [];

@@ -9,6 +9,7 @@ import { RelayDataPlane, type RelayOptions } from '../src/dataplane/index';
 import { clientBucket } from '../src/scheduler/scheduler';
 import {
   closeLab,
+  forEachEngine,
   loopbackLab,
   makeTable,
   openClient,
@@ -88,8 +89,11 @@ async function exchangeBytes(client: string, payload: Buffer, writes = 1): Promi
   return Buffer.concat(chunks);
 }
 
+/** The engine of the tests being defined (see forEachEngine below). */
+let engine: 'node' | 'native' = 'node';
+
 function relay(options: RelayOptions = {}): RelayDataPlane {
-  const r = new RelayDataPlane(settingsOf(vip, vport, dport), options);
+  const r = new RelayDataPlane(settingsOf(vip, vport, dport), { engine, ...options });
   relays.push(r);
   return r;
 }
@@ -103,94 +107,100 @@ function clientOf(table: ReturnType<typeof makeTable>, index: number, from = 100
   throw new Error(`no client for owner ${index}`);
 }
 
-describe('RelayDataPlane bytes per node', () => {
-  it('counts the bytes carried each way, per node, across connections', async () => {
-    const receivedA: Buffer[] = [];
-    const receivedB: Buffer[] = [];
-    // node-a answers 3 bytes per byte received (bulk: reads of 16 KiB and more get their own buffer);
-    // node-b answers a short line (small reads: the shared buffer)
-    await answeringNode(0, (got) => Buffer.concat([got, got, got]), receivedA, { writes: 7 });
-    await answeringNode(1, (got) => Buffer.from(`b:${got.length}\n`), receivedB);
-    const table = makeTable(IDS, (b) => b % 2);
-    const r = relay();
-    await r.apply(
-      updateOf(
-        table,
-        IDS.map((id, i) => ({ id, host: nodeHost(i) })),
-      ),
-    );
-    await r.start();
-    expect(r.stats().bytesByNode).toEqual(new Map());
+forEachEngine((e) => {
+  beforeEach(() => {
+    engine = e;
+  });
 
-    const bulk = randomBytes(3 * 1024 * 1024 + 17);
-    const answer = await exchangeBytes(clientOf(table, 0), bulk, 5);
-    expect(answer.length).toBe(3 * bulk.length);
-    expect(sha(answer)).toBe(sha(Buffer.concat([bulk, bulk, bulk])));
-    expect(receivedA.map((b) => b.length)).toEqual([bulk.length]);
-    expect(r.stats().bytesByNode).toEqual(
-      new Map([['node-a', { toNode: bulk.length, toClient: 3 * bulk.length }]]),
-    );
+  describe('RelayDataPlane bytes per node', () => {
+    it('counts the bytes carried each way, per node, across connections', async () => {
+      const receivedA: Buffer[] = [];
+      const receivedB: Buffer[] = [];
+      // node-a answers 3 bytes per byte received (bulk: reads of 16 KiB and more get their own buffer);
+      // node-b answers a short line (small reads: the shared buffer)
+      await answeringNode(0, (got) => Buffer.concat([got, got, got]), receivedA, { writes: 7 });
+      await answeringNode(1, (got) => Buffer.from(`b:${got.length}\n`), receivedB);
+      const table = makeTable(IDS, (b) => b % 2);
+      const r = relay();
+      await r.apply(
+        updateOf(
+          table,
+          IDS.map((id, i) => ({ id, host: nodeHost(i) })),
+        ),
+      );
+      await r.start();
+      expect(r.stats().bytesByNode).toEqual(new Map());
 
-    const small = Buffer.from('GET / HTTP/1.0\r\n\r\n');
-    const clientB = clientOf(table, 1);
-    const answers = [];
-    for (let k = 0; k < 3; k++) answers.push((await exchangeBytes(clientB, small)).toString());
-    expect(answers).toEqual(Array(3).fill(`b:${small.length}\n`));
-    const lineLength = `b:${small.length}\n`.length;
-    // a second connection to node-a adds to its counters
-    const more = randomBytes(1000);
-    await exchangeBytes(clientOf(table, 0), more, 3);
-    expect(r.stats().bytesByNode).toEqual(
-      new Map([
-        ['node-a', { toNode: bulk.length + more.length, toClient: 3 * (bulk.length + more.length) }],
-        ['node-b', { toNode: 3 * small.length, toClient: 3 * lineLength }],
-      ]),
-    );
-    // the snapshot is a copy: later traffic does not change it
-    const before = r.stats().bytesByNode;
-    await exchangeBytes(clientB, small);
-    expect(before.get('node-b')).toEqual({ toNode: 3 * small.length, toClient: 3 * lineLength });
-    expect(r.stats().bytesByNode.get('node-b')).toEqual({
-      toNode: 4 * small.length,
-      toClient: 4 * lineLength,
+      const bulk = randomBytes(3 * 1024 * 1024 + 17);
+      const answer = await exchangeBytes(clientOf(table, 0), bulk, 5);
+      expect(answer.length).toBe(3 * bulk.length);
+      expect(sha(answer)).toBe(sha(Buffer.concat([bulk, bulk, bulk])));
+      expect(receivedA.map((b) => b.length)).toEqual([bulk.length]);
+      expect(r.stats().bytesByNode).toEqual(
+        new Map([['node-a', { toNode: bulk.length, toClient: 3 * bulk.length }]]),
+      );
+
+      const small = Buffer.from('GET / HTTP/1.0\r\n\r\n');
+      const clientB = clientOf(table, 1);
+      const answers = [];
+      for (let k = 0; k < 3; k++) answers.push((await exchangeBytes(clientB, small)).toString());
+      expect(answers).toEqual(Array(3).fill(`b:${small.length}\n`));
+      const lineLength = `b:${small.length}\n`.length;
+      // a second connection to node-a adds to its counters
+      const more = randomBytes(1000);
+      await exchangeBytes(clientOf(table, 0), more, 3);
+      expect(r.stats().bytesByNode).toEqual(
+        new Map([
+          ['node-a', { toNode: bulk.length + more.length, toClient: 3 * (bulk.length + more.length) }],
+          ['node-b', { toNode: 3 * small.length, toClient: 3 * lineLength }],
+        ]),
+      );
+      // the snapshot is a copy: later traffic does not change it
+      const before = r.stats().bytesByNode;
+      await exchangeBytes(clientB, small);
+      expect(before.get('node-b')).toEqual({ toNode: 3 * small.length, toClient: 3 * lineLength });
+      expect(r.stats().bytesByNode.get('node-b')).toEqual({
+        toNode: 4 * small.length,
+        toClient: 4 * lineLength,
+      });
+      expect(r.stats()).toMatchObject({ accepted: 6, failed: 0, refused: 0, open: 0 });
     });
-    expect(r.stats()).toMatchObject({ accepted: 6, failed: 0, refused: 0, open: 0 });
-  });
 
-  it('leaves the PROXY protocol header out of toNode', async () => {
-    const received: Buffer[] = [];
-    await answeringNode(0, () => Buffer.from('ok'), received, { proxied: true });
-    const r = relay({ proxyProtocol: 'v2' });
-    await r.apply(
-      updateOf(
-        makeTable(['node-a'], () => 0),
-        [{ id: 'node-a', host: nodeHost(0) }],
-      ),
-    );
-    await r.start();
-    const payload = randomBytes(5000);
-    expect((await exchangeBytes(`${prefix}.123`, payload)).toString()).toBe('ok');
-    expect(received.map(sha)).toEqual([sha(payload)]);
-    expect(r.stats().bytesByNode).toEqual(new Map([['node-a', { toNode: 5000, toClient: 2 }]]));
-  });
+    it('leaves the PROXY protocol header out of toNode', async () => {
+      const received: Buffer[] = [];
+      await answeringNode(0, () => Buffer.from('ok'), received, { proxied: true });
+      const r = relay({ proxyProtocol: 'v2' });
+      await r.apply(
+        updateOf(
+          makeTable(['node-a'], () => 0),
+          [{ id: 'node-a', host: nodeHost(0) }],
+        ),
+      );
+      await r.start();
+      const payload = randomBytes(5000);
+      expect((await exchangeBytes(`${prefix}.123`, payload)).toString()).toBe('ok');
+      expect(received.map(sha)).toEqual([sha(payload)]);
+      expect(r.stats().bytesByNode).toEqual(new Map([['node-a', { toNode: 5000, toClient: 2 }]]));
+    });
 
-  it('counts nothing for a node that refused: the bytes go to the one that took the client', async () => {
-    const received: Buffer[] = [];
-    // node-a is in the table but nothing listens at its address: its client goes to node-b (the next
-    // choice: the other node owning buckets)
-    await answeringNode(1, (got) => got, received);
-    const table = makeTable(IDS, (b) => b % 2);
-    const r = relay();
-    await r.apply(
-      updateOf(
-        table,
-        IDS.map((id, i) => ({ id, host: nodeHost(i) })),
-      ),
-    );
-    await r.start();
-    const payload = randomBytes(2048);
-    expect(sha(await exchangeBytes(clientOf(table, 0), payload))).toBe(sha(payload));
-    expect(r.stats()).toMatchObject({ refused: 1 });
-    expect(r.stats().bytesByNode).toEqual(new Map([['node-b', { toNode: 2048, toClient: 2048 }]]));
+    it('counts nothing for a node that refused: the bytes go to the one that took the client', async () => {
+      const received: Buffer[] = [];
+      // node-a is in the table but nothing listens at its address: its client goes to node-b (the next
+      // choice: the other node owning buckets)
+      await answeringNode(1, (got) => got, received);
+      const table = makeTable(IDS, (b) => b % 2);
+      const r = relay();
+      await r.apply(
+        updateOf(
+          table,
+          IDS.map((id, i) => ({ id, host: nodeHost(i) })),
+        ),
+      );
+      await r.start();
+      const payload = randomBytes(2048);
+      expect(sha(await exchangeBytes(clientOf(table, 0), payload))).toBe(sha(payload));
+      expect(r.stats()).toMatchObject({ refused: 1 });
+      expect(r.stats().bytesByNode).toEqual(new Map([['node-b', { toNode: 2048, toClient: 2048 }]]));
+    });
   });
 });

@@ -2,6 +2,8 @@
 // address, tables built by hand.
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tcpRelayEngineStatus } from '@proxyha/netio';
+import { describe, it } from 'vitest';
 import type { DataPlaneNode, DataPlaneSettings, DataPlaneUpdate } from '../src/dataplane/types';
 import { NO_OWNER } from '../src/scheduler/table';
 import type { BucketTable } from '../src/scheduler/types';
@@ -175,4 +177,26 @@ export async function until(check: () => boolean, what: string, ms = 5): Promise
     await new Promise((r) => setTimeout(r, ms));
   }
   throw new Error(`never happened: ${what}`);
+}
+
+/** Whether netio's native relay engine is available here (the addon loads and has it). */
+export const NATIVE_RELAY = tcpRelayEngineStatus();
+
+/**
+ * The engines every relay test runs against: `node` always, `native` where netio's addon has it (and always
+ * with CI=true, where a missing engine then fails the tests instead of skipping them).
+ */
+export const RELAY_ENGINES: readonly ('node' | 'native')[] =
+  NATIVE_RELAY.available || process.env.CI === 'true' ? ['node', 'native'] : ['node'];
+
+/**
+ * Defines the tests of `body` once per engine of {@link RELAY_ENGINES}, each in a `describe` named after it
+ * (`node engine`, `native engine`); a skipped `native engine` block says why when it cannot run here.
+ */
+export function forEachEngine(body: (engine: 'node' | 'native') => void): void {
+  for (const engine of RELAY_ENGINES) describe(`${engine} engine`, () => body(engine));
+  if (!RELAY_ENGINES.includes('native'))
+    describe('native engine', () => {
+      it.skip(`skipped: ${NATIVE_RELAY.reason}`, () => {});
+    });
 }

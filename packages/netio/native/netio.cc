@@ -32,6 +32,9 @@
 #include <memory>
 #include <string>
 
+// native/relay.cc: the TCP relay engine (class RelayEngine).
+Napi::Function InitRelayEngine(Napi::Env env);
+
 namespace {
 
 constexpr int kKindIp4 = 4;
@@ -549,6 +552,7 @@ Napi::Value NameToIndex(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Socket", Socket::Init(env));
   exports.Set("nameToIndex", Napi::Function::New(env, NameToIndex));
+  exports.Set("RelayEngine", InitRelayEngine(env));
   Napi::Object c = Napi::Object::New(env);
   auto set = [&](const char* name, int value) { c.Set(name, Napi::Number::New(env, value)); };
   set("SOL_SOCKET", SOL_SOCKET);

@@ -159,7 +159,7 @@ describe('prebuilt binaries', () => {
         arch: 'arm64',
         node: expect.stringMatching(/^v20\./),
         file: binary('arm64'),
-        exports: ['Socket', 'constants', 'nameToIndex'],
+        exports: ['RelayEngine', 'Socket', 'constants', 'nameToIndex'],
         lo: 1,
       });
     },

@@ -81,6 +81,7 @@ export {
 export {
   RELAY_DEFAULTS,
   RelayDataPlane,
+  type RelayEngineChoice,
   type RelayOptions,
   type RelayStats,
   type RelayStopMode,
