@@ -50,7 +50,7 @@ const dir = mkdtempSync(join(tmpdir(), 'proxyha-demo-'));
 const say = (line) => process.stdout.write(`\ndemo: ${line}\n`);
 // the lines worth seeing without --verbose: elections, roles, drains, failures, policy
 const NOTABLE =
-  /Entering|lbnetwork|state=|Scanning partner|draining|recovered|took over|policy|maintenance|Coordinator|management:|Starting|Stopping|error|proxy:/i;
+  /Entering|lbnetwork|state=|Scanning partner|draining|recovered|took over|cannot reach|refused|policy|maintenance|Coordinator|management:|Starting|Stopping|error|proxy:/i;
 const children = new Set();
 
 function spawnChild(label, program, argv) {

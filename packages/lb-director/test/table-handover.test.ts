@@ -389,6 +389,27 @@ describe('keepLoaded: a standby data plane holds the director table, and the tak
     for (const n of nodes) await n.node.stop();
   });
 
+  it('a new table is announced at once: a standby holds it before the next interval', async () => {
+    const { clock, nodes } = lan(3);
+    const [a, b, c] = nodes.map((n) => n.node) as [LbNode, LbNode, LbNode];
+    a.setRole('director');
+    await a.start();
+    await b.start();
+    await clock.advanceAsync(3000);
+    expect(b.status().heldTable).toEqual({ nodes: 2, size: 32749 });
+    // c starts half an interval after a's tick (t 3000): it hears a at 4000 and reports at its tick, 4500
+    await clock.advanceAsync(500);
+    const sent = a.status().counters.announcementsSent;
+    await c.start();
+    await clock.advanceAsync(1050);
+    expect(a.status().nodes.map((n) => n.name).sort()).toEqual(['n0', 'n1', 'n2']);
+    // the tick at 4000, then the new table announced at once (4500), not with the tick at 5000: a
+    // director that dies now leaves its successor the table in force
+    expect(a.status().counters.announcementsSent).toBe(sent + 2);
+    expect(b.status().heldTable).toEqual({ nodes: 3, size: 32749 });
+    for (const n of nodes) await n.node.stop();
+  });
+
   it('a scanner shows the table it holds for a takeover', async () => {
     const { clock, nodes } = lan(2);
     const [a] = nodes.map((n) => n.node) as [LbNode, LbNode];

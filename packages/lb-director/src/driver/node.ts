@@ -200,6 +200,8 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
   #lastHealth: ReportedHealth = { status: 'failure', failingPorts: [] };
   #lastReportAt: number | undefined;
   #cycle: Promise<void> = Promise.resolve();
+  /** An announcement is queued because the table changed (see {@link LbNode} `#announceSoon`). */
+  #announceQueued = false;
   readonly #counters: LbReceiveCounters = {
     accepted: 0,
     otherGroup: 0,
@@ -503,13 +505,36 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
 
   #apply(event: Parameters<LbMachine['step']>[0]): void {
     const actions = this.#machine.step(event);
+    let tableChanged = false;
     for (const a of actions) {
       this.#logAction(a);
       this.emit('action', a);
-      if (a.type === 'tableChanged') this.emit('table', a.table, a.changedBuckets);
+      if (a.type === 'tableChanged') {
+        tableChanged = true;
+        this.emit('table', a.table, a.changedBuckets);
+      }
       if (a.type === 'roleChanged') this.emit('role', a.role, a.previous);
     }
+    if (tableChanged) this.#announceSoon();
     this.#scheduleDeadline();
+  }
+
+  /**
+   * Director: announces a new table at once instead of at the next interval, so that the standbys hold
+   * the table in force. A director that dies within an interval of a change (a node joined just before)
+   * would otherwise leave its successor an older table, and the clients of the newest member would move
+   * until that member's first report reaches the successor.
+   */
+  #announceSoon(): void {
+    if (this.#announceQueued || !this.#running || this.role !== 'director') return;
+    this.#announceQueued = true;
+    this.#clock.setImmediate(() => {
+      this.#announceQueued = false;
+      if (!this.#running || this.role !== 'director') return;
+      this.#cycle = this.#cycle
+        .then(() => this.#announce())
+        .catch((e) => this.#log.error(`announcement failed: ${(e as Error).message}`));
+    });
   }
 
   #scheduleDeadline(): void {
