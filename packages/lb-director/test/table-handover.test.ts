@@ -402,7 +402,12 @@ describe('keepLoaded: a standby data plane holds the director table, and the tak
     const sent = a.status().counters.announcementsSent;
     await c.start();
     await clock.advanceAsync(1050);
-    expect(a.status().nodes.map((n) => n.name).sort()).toEqual(['n0', 'n1', 'n2']);
+    expect(
+      a
+        .status()
+        .nodes.map((n) => n.name)
+        .sort(),
+    ).toEqual(['n0', 'n1', 'n2']);
     // the tick at 4000, then the new table announced at once (4500), not with the tick at 5000: a
     // director that dies now leaves its successor the table in force
     expect(a.status().counters.announcementsSent).toBe(sent + 2);
