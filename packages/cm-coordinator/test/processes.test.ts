@@ -579,7 +579,11 @@ describe.sequential('proxyha-cm processes on loopback', { timeout: 180_000 }, ()
         return false;
       }
     });
-    expect(log(B).slice(bLog)).toMatch(/the admin lock of cm-a expired/);
+    // B logged the expiry before it answered; its log (stdout) and the answer (the control socket) are
+    // two pipes, read in any order
+    await until('B logged the expiry', () => /the admin lock of cm-a expired/.test(log(B).slice(bLog)), {
+      logs: [B],
+    });
     const c = await cli('admin', 'attach', '--config', C.config);
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(
