@@ -18,6 +18,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "napi-errors.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -46,22 +48,8 @@ constexpr size_t kRecvBufferSize = 65536 + 64;
 
 thread_local unsigned char recvBuffer[kRecvBufferSize];
 
-Napi::Error SysError(Napi::Env env, int err, const char* syscall) {
-  std::string message = std::string(syscall) + " failed: " + strerror(err);
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
-
-Napi::Error ArgError(Napi::Env env, const std::string& message) {
-  Napi::Error e = Napi::TypeError::New(env, message);
-  e.Set("code", Napi::String::New(env, "EINVAL"));
-  e.Set("errno", Napi::Number::New(env, EINVAL));
-  e.Set("syscall", Napi::String::New(env, "argument"));
-  return e;
-}
+using netio_errors::ArgError;
+using netio_errors::SysError;
 
 struct PollHandle {
   uv_poll_t poll;

@@ -44,6 +44,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "napi-errors.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -85,22 +87,8 @@ enum : uint8_t { kEvAccepted = 1, kEvConnected = 2, kEvConnectFailed = 3, kEvClo
 enum : uint8_t { kReasonEnd = 0, kReasonIdle = 1, kReasonError = 2 };
 enum : uint8_t { kSideNone = 0, kSideClient = 1, kSideNode = 2 };
 
-Napi::Error SysError(Napi::Env env, int err, const char* syscall) {
-  std::string message = std::string(syscall) + " failed: " + strerror(err);
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
-
-Napi::Error ArgError(Napi::Env env, const std::string& message) {
-  Napi::Error e = Napi::TypeError::New(env, message);
-  e.Set("code", Napi::String::New(env, "EINVAL"));
-  e.Set("errno", Napi::Number::New(env, EINVAL));
-  e.Set("syscall", Napi::String::New(env, "argument"));
-  return e;
-}
+using netio_errors::ArgError;
+using netio_errors::SysError;
 
 // A growable array of trivially copyable items on malloc/realloc. (std::vector and std::unordered_map of
 // GCC 11 and later reference libstdc++ symbols of GLIBCXX_3.4.29, which older distributions lack; the
