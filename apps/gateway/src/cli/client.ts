@@ -10,6 +10,7 @@ import { describeValue } from '@proxyha/common';
 import { loadGatewayConfig } from '../config/config';
 import type { GatewayConfig } from '../config/types';
 import { GatewayError } from '../errors';
+import { readAdminToken } from '../management/token';
 import type { GatewayCmStatus, GatewayPolicy, GatewaySaveResult, GatewayStatus } from '../node/types';
 
 /** Options of {@link managementClient}. */
@@ -42,43 +43,6 @@ export interface ManagementClient {
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Answers larger than this are refused (a whole policy is at most 64 MiB, base64 adds a third). */
 const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
-
-/**
- * Reads the admin bearer token from `file` (surrounding white space, such as the final newline, ignored).
- *
- * @param file - `management.tokenFile`
- * @throws GatewayError `GATEWAY_TOKEN_UNREADABLE` naming the file when it cannot be read or holds no token
- */
-export async function readAdminToken(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    const e = cause as NodeJS.ErrnoException;
-    const hint =
-      e.code === 'EACCES'
-        ? ' (run as root, or as the user the node runs as)'
-        : e.code === 'ENOENT'
-          ? ' (the node writes it at its first start)'
-          : '';
-    throw new GatewayError(
-      'GATEWAY_TOKEN_UNREADABLE',
-      `cannot read the admin token file ${file}: ${e.code ?? e.message}${hint}`,
-      {
-        cause,
-        details: { file },
-      },
-    );
-  }
-  const token = text.trim();
-  if (token === '' || /\s/.test(token))
-    throw new GatewayError(
-      'GATEWAY_TOKEN_UNREADABLE',
-      `the admin token file ${file} ${token === '' ? 'is empty' : 'holds more than one word'}: it must hold the node's token`,
-      { details: { file } },
-    );
-  return token;
-}
 
 /** `host:port` of a URL; a wildcard listen address is reached on the loopback address of its family. */
 function urlOf(config: GatewayConfig): { url: string; host: string; port: number; https: boolean } {

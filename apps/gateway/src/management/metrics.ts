@@ -147,32 +147,33 @@ export function createGatewayMetrics(control: GatewayControl): GatewayMetrics {
   gauge('proxyha_lb_nodes', 'Scanning nodes the director sees (this node included).', [], (s, g) =>
     g.set(s.director.nodes.length),
   );
-  gauge('proxyha_lb_node_weight', 'Configured capacity weight of each node.', ['node'], (s, g) => {
-    for (const n of s.director.nodes) g.set({ node: n.name }, n.weight);
-  });
-  gauge(
+  // one series per node of the director's view: the value, or undefined for none
+  const perNode = (
+    name: string,
+    help: string,
+    value: (n: GatewayStatus['director']['nodes'][number]) => number | undefined,
+  ) =>
+    gauge(name, help, ['node'], (s, g) => {
+      for (const n of s.director.nodes) {
+        const v = value(n);
+        if (v !== undefined) g.set({ node: n.name }, v);
+      }
+    });
+  perNode('proxyha_lb_node_weight', 'Configured capacity weight of each node.', (n) => n.weight);
+  perNode(
     'proxyha_lb_node_effective_weight',
     'Weight the director computed its table with (director only).',
-    ['node'],
-    (s, g) => {
-      for (const n of s.director.nodes)
-        if (n.effectiveWeight !== undefined) g.set({ node: n.name }, n.effectiveWeight);
-    },
+    (n) => n.effectiveWeight,
   );
-  gauge('proxyha_lb_node_share', 'Share of the director table of each node, 0..1.', ['node'], (s, g) => {
-    for (const n of s.director.nodes) g.set({ node: n.name }, n.share);
-  });
-  gauge(
+  perNode('proxyha_lb_node_share', 'Share of the director table of each node, 0..1.', (n) => n.share);
+  perNode(
     'proxyha_lb_node_active_connections',
     'Active connections of each node, as it reports them.',
-    ['node'],
-    (s, g) => {
-      for (const n of s.director.nodes) g.set({ node: n.name }, n.activeConnections);
-    },
+    (n) => n.activeConnections,
   );
-  gauge('proxyha_lb_node_healthy', 'Health of each node as reported: 1 ok, 0 failure.', ['node'], (s, g) => {
-    for (const n of s.director.nodes) g.set({ node: n.name }, flag(n.health === 'ok'));
-  });
+  perNode('proxyha_lb_node_healthy', 'Health of each node as reported: 1 ok, 0 failure.', (n) =>
+    flag(n.health === 'ok'),
+  );
   gauge(
     'proxyha_lb_node_last_report_age_seconds',
     'Age of the last load report of each node.',
@@ -288,7 +289,9 @@ export function createGatewayMetrics(control: GatewayControl): GatewayMetrics {
     if (s.cm) g.set(s.cm.conflicts.length);
   });
 
-  collectDefaultMetrics({ register: registry });
+  // the event-loop delay histogram samples every 100 ms instead of prom-client's 10: its timer alone was a
+  // third of an idle node's CPU (bench/RESULTS.md, "The gateway node")
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
 
   return {
     registry,

@@ -23,6 +23,7 @@ import { HEALTH_TRACKER_NAME, INSTANCE_NAME, MAINTENANCE_TRACKER_NAME } from '..
 import type { GatewayConfig } from '../config/types';
 import { GatewayError } from '../errors';
 import { type ManagementServer, startManagementServer } from '../management/server';
+import { loadOrCreateToken } from '../management/token';
 import { explainUnevenLoad } from './explain';
 import { NtpGuard, type SkewCheck } from './ntp-guard';
 import type {
@@ -65,21 +66,6 @@ export interface GatewayNodeOptions {
 
 /** Transitions kept for the status. */
 const TRANSITIONS_KEPT = 20;
-
-/** Reads the admin token, or makes one (32 random bytes, mode 0600) when the file does not exist. */
-export async function loadOrCreateToken(file: string, log: Logger): Promise<string> {
-  try {
-    const token = (await readFile(file, 'utf8')).trim();
-    if (token.length > 0) return token;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const token = randomBytes(32).toString('base64url');
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
-  log.info(`management: a new admin token was written to ${file}`);
-  return token;
-}
 
 /** Writes `value` to a keepalived-style track file (0 healthy). */
 async function writeTrackFile(file: string, down: boolean): Promise<void> {
