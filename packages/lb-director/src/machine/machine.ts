@@ -401,6 +401,7 @@ export class LbMachine {
       if (this.#local !== undefined) {
         this.#accept(this.#c.selfId, this.#local.report, at, true, this.#local.lastAt);
       }
+      this.#expire(at); // a crashed old director leaves the adopted table in this same step
     } else {
       this.#scheduler = undefined;
     }
@@ -462,7 +463,11 @@ export class LbMachine {
         resources: { cpu: 0, memory: 0, load: 0 },
         connections: [],
       };
-      this.#members.set(m.nodeId, { report, joinedAt: at, lastReportAt: at, self: false, reported: false });
+      // the old director was last heard when it last announced: if it went silent (it crashed, the
+      // takeover is the proof), it fails at once instead of after a fresh `failAfterIntervals`, and its
+      // clients move now; after a planned handover it reports as a scanner well within that time
+      const lastReportAt = m.nodeId === heard.director.id ? Math.min(at, heard.at) : at;
+      this.#members.set(m.nodeId, { report, joinedAt: at, lastReportAt, self: false, reported: false });
     }
     this.#table = u.table;
     this.#lastTableChangeAt = at;
