@@ -2,10 +2,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { runCliInMemory } from '@proxyha/common/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main';
-import { establishedConnections, LbError, parseLbDaemonConfig } from '../src/index';
+import { establishedConnections, LbError, parseLbDaemonConfig, systemResources } from '../src/index';
 
 const dir = mkdtempSync(join(tmpdir(), 'proxyha-lb-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -143,5 +145,33 @@ describe('established connections per destination port', () => {
       { port: 9090, active: 2 },
       { port: 3128, active: 1 },
     ]);
+  });
+
+  it('the real sampler counts the connections open on loopback now (sock_diag) and reads the host', async () => {
+    const accepted: Socket[] = [];
+    const server = createServer((c) => accepted.push(c));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const clients = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];
+    try {
+      await Promise.all(clients.map((c) => once(c, 'connect')));
+      while (accepted.length < 2) await new Promise((r) => setTimeout(r, 5));
+      const sample = systemResources();
+      const s = await sample([port, 1]);
+      expect(s.connections).toEqual([
+        { port, active: 2 },
+        { port: 1, active: 0 },
+      ]);
+      // the same count as the text tables
+      expect(await establishedConnections([port])).toEqual([{ port, active: 2 }]);
+      const r = s.resources;
+      for (const v of [r.cpu, r.memory]) expect(v >= 0 && v <= 1).toBe(true);
+      expect(r.memory).toBeGreaterThan(0);
+      expect(r.load).toBeGreaterThanOrEqual(0);
+    } finally {
+      for (const c of [...clients, ...accepted]) c.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

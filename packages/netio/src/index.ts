@@ -28,6 +28,7 @@
  * @packageDocumentation
  */
 
+import { NetioAddonUnavailableError } from './errors';
 import { lazyAddon } from './linux/addon';
 import {
   openRelayEngine,
@@ -36,6 +37,7 @@ import {
   type TcpRelayEngineStatus,
   type TcpRelayHandler,
 } from './linux/relay-engine';
+import { countEstablishedTcp } from './linux/sock-diag';
 import { createLinuxStack } from './linux/stack';
 import type { NetworkStack } from './types';
 
@@ -111,6 +113,28 @@ export function addonStatus(): AddonStatus {
  * (`linuxStack.openIpSocket(...)`, `linuxStack.interfaces()`, ...).
  */
 export const linuxStack: NetworkStack = createLinuxStack(loader);
+
+/**
+ * Counts the established TCP connections per local port in this process's network namespace (IPv4 and
+ * IPv6) through the kernel's sock_diag netlink interface, as `ss -t state established` does: about a tenth
+ * of the system time of reading `/proc/net/tcp` and `/proc/net/tcp6`, which format every socket as text.
+ * No privilege needed. Loads the addon on the first call.
+ *
+ * ```ts
+ * const counts = await establishedTcpConnections([3128, 9090]);
+ * console.log(counts.get(3128)); // connections the proxy on port 3128 serves now
+ * ```
+ *
+ * @param localPorts - the local ports to count (every other socket is skipped)
+ * @returns a count for each port asked for (0 when none)
+ * @throws NetioAddonUnavailableError `NETIO_ADDON_UNAVAILABLE` when the addon does not load;
+ *   NetioSystemError `NETIO_SYSTEM` when the kernel refuses the dump
+ */
+export async function establishedTcpConnections(localPorts: readonly number[]): Promise<Map<number, number>> {
+  const state = loader();
+  if (!state.available) throw new NetioAddonUnavailableError(state.reason);
+  return countEstablishedTcp(state.addon, localPorts);
+}
 
 /**
  * Whether this host can run a {@link TcpRelayEngine}: the native addon loads and is a build that has it

@@ -1,6 +1,11 @@
 // What a node reports about itself: resource use and established connections on its destination ports.
+// Read once per report interval on every node, so it stays cheap: /proc/stat and /proc/meminfo are a few
+// hundred bytes read synchronously (no thread-pool round trip), and connections are counted through
+// sock_diag (netio), a tenth of the system time of formatting the kernel's socket tables as text.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { establishedTcpConnections } from '@proxyha/netio';
 import type { PortConnections, ResourceUse } from '../codec/types';
 
 /** A sample of {@link ResourceSampler}. */
@@ -20,6 +25,17 @@ interface CpuTimes {
 }
 
 function cpuTimes(): CpuTimes {
+  try {
+    // "cpu  user nice system idle iowait irq softirq ..." (USER_HZ ticks, all CPUs)
+    const f = readFileSync('/proc/stat', 'latin1').slice(0, 256).split('\n')[0]?.trim().split(/\s+/) ?? [];
+    const [user, nice, sys, idle, , irq, softirq] = f.slice(1, 8).map(Number);
+    if (f[0] === 'cpu' && [user, nice, sys, idle, irq, softirq].every((v) => Number.isFinite(v))) {
+      const busy = (user as number) + (nice as number) + (sys as number) + (irq as number) + (softirq as number);
+      return { busy, total: busy + (idle as number) };
+    }
+  } catch {
+    /* not Linux: os.cpus() below */
+  }
   let busy = 0;
   let total = 0;
   for (const c of cpus()) {
@@ -30,9 +46,9 @@ function cpuTimes(): CpuTimes {
   return { busy, total };
 }
 
-async function availableMemoryShare(): Promise<number> {
+function availableMemoryShare(): number {
   try {
-    const info = await readFile('/proc/meminfo', 'utf8');
+    const info = readFileSync('/proc/meminfo', 'latin1');
     const total = Number(/^MemTotal:\s+(\d+)/m.exec(info)?.[1]);
     const avail = Number(/^MemAvailable:\s+(\d+)/m.exec(info)?.[1]);
     if (total > 0 && Number.isFinite(avail)) return avail / total;
@@ -74,23 +90,40 @@ export async function establishedConnections(
   return [...counts].map(([port, active]) => ({ port, active }));
 }
 
+/** sock_diag when the native addon is there, else the text tables (remembered after the first failure). */
+let sockDiag = true;
+async function countConnections(ports: readonly number[]): Promise<PortConnections[]> {
+  if (sockDiag) {
+    try {
+      const counts = await establishedTcpConnections(ports);
+      return ports.map((port) => ({ port, active: counts.get(port) ?? 0 }));
+    } catch {
+      sockDiag = false;
+    }
+  }
+  return establishedConnections(ports);
+}
+
 /**
  * The real sampler: CPU busy share since the previous sample, memory in use (from MemAvailable), the
- * 1-minute load average per CPU, and established connections per destination port.
+ * 1-minute load average per CPU, and established connections per destination port (sock_diag through
+ * `@proxyha/netio`; the text tables of {@link establishedConnections} where the native addon is missing).
  */
 export function systemResources(): ResourceSampler {
   let last = cpuTimes();
+  // os.cpus() reads /proc/cpuinfo and a sysfs file per CPU: once, not at every report
+  const cpuCount = Math.max(1, cpus().length);
   return async (ports) => {
     const now = cpuTimes();
     const total = now.total - last.total;
     const cpu = total > 0 ? (now.busy - last.busy) / total : 0;
     last = now;
-    const memory = 1 - (await availableMemoryShare());
-    const load = (loadavg()[0] ?? 0) / Math.max(1, cpus().length);
+    const memory = 1 - availableMemoryShare();
+    const load = (loadavg()[0] ?? 0) / cpuCount;
     const clamp = (v: number, max: number) => Math.min(max, Math.max(0, v));
     return {
       resources: { cpu: clamp(cpu, 1), memory: clamp(memory, 1), load: clamp(load, 655.35) },
-      connections: await establishedConnections(ports),
+      connections: await countConnections(ports),
     };
   };
 }

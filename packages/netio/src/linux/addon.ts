@@ -53,7 +53,13 @@ export function packageRoot(): string {
     }
     dir = dirname(dir);
   }
-  return dirname(dirname(fileURLToPath(import.meta.url)));
+  // bundled into an application's one file (the gateway's dist/proxyha.mjs): the package as installed
+  // next to it
+  try {
+    return dirname(createRequire(import.meta.url).resolve('@proxyha/netio/package.json'));
+  } catch {
+    return dirname(dirname(fileURLToPath(import.meta.url)));
+  }
 }
 
 /** node-gyp-build's `resolve`: the binary for this platform, build/Release first, then prebuilds/. */
@@ -68,10 +74,12 @@ type ResolveBinary = (dir: string) => string;
 export function loadAddon(path?: string): AddonState {
   if (process.platform !== 'linux')
     return { available: false, reason: `platform ${process.platform} is not Linux` };
-  const require = createRequire(import.meta.url);
+  let require = createRequire(import.meta.url);
   let file = path;
   if (file === undefined) {
     const root = packageRoot();
+    // node-gyp-build is this package's dependency: found from its root, also when this code is bundled
+    require = createRequire(join(root, 'package.json'));
     try {
       const resolve = (require('node-gyp-build') as { resolve: ResolveBinary }).resolve;
       file = resolve(root);

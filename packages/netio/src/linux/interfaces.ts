@@ -123,11 +123,14 @@ export function diffInterfaces(before: InterfaceInfo[], after: InterfaceInfo[]):
 
 function normalize(info: InterfaceInfo): InterfaceInfo {
   const key = (a: { address: string; prefixLength: number }) => `${a.address}/${a.prefixLength}`;
-  return {
-    ...info,
-    ipv4: [...info.ipv4].sort((a, b) => key(a).localeCompare(key(b))),
-    ipv6: [...info.ipv6].sort((a, b) => key(a).localeCompare(key(b))),
+  // any fixed order will do (it only makes two listings comparable): code units, not localeCompare,
+  // which would load ICU's collation data into every process that watches interfaces
+  const order = (a: { address: string; prefixLength: number }, b: { address: string; prefixLength: number }) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
   };
+  return { ...info, ipv4: [...info.ipv4].sort(order), ipv6: [...info.ipv6].sort(order) };
 }
 
 /**
