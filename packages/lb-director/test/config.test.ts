@@ -1,9 +1,10 @@
 // The proxyha-lb configuration file and command line: defaults, path-precise errors, exit codes.
+
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { runCliInMemory } from '@proxyha/common/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main';

@@ -3,7 +3,7 @@
 // that is not established.
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addonStatus, establishedTcpConnections } from '../src/index';
 

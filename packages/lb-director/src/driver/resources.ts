@@ -30,7 +30,8 @@ function cpuTimes(): CpuTimes {
     const f = readFileSync('/proc/stat', 'latin1').slice(0, 256).split('\n')[0]?.trim().split(/\s+/) ?? [];
     const [user, nice, sys, idle, , irq, softirq] = f.slice(1, 8).map(Number);
     if (f[0] === 'cpu' && [user, nice, sys, idle, irq, softirq].every((v) => Number.isFinite(v))) {
-      const busy = (user as number) + (nice as number) + (sys as number) + (irq as number) + (softirq as number);
+      const busy =
+        (user as number) + (nice as number) + (sys as number) + (irq as number) + (softirq as number);
       return { busy, total: busy + (idle as number) };
     }
   } catch {

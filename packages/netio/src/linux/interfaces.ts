@@ -125,7 +125,10 @@ function normalize(info: InterfaceInfo): InterfaceInfo {
   const key = (a: { address: string; prefixLength: number }) => `${a.address}/${a.prefixLength}`;
   // any fixed order will do (it only makes two listings comparable): code units, not localeCompare,
   // which would load ICU's collation data into every process that watches interfaces
-  const order = (a: { address: string; prefixLength: number }, b: { address: string; prefixLength: number }) => {
+  const order = (
+    a: { address: string; prefixLength: number },
+    b: { address: string; prefixLength: number },
+  ) => {
     const ka = key(a);
     const kb = key(b);
     return ka < kb ? -1 : ka > kb ? 1 : 0;

@@ -39,7 +39,10 @@ function request(seq: number, family: number): Buffer {
  * Counts established TCP sockets per local port (IPv4 and IPv6, the IPv4-mapped ones of a dual-stack
  * listener included) in this process's network namespace; ports not asked for are not counted.
  */
-export async function countEstablishedTcp(addon: Addon, ports: readonly number[]): Promise<Map<number, number>> {
+export async function countEstablishedTcp(
+  addon: Addon,
+  ports: readonly number[],
+): Promise<Map<number, number>> {
   const counts = new Map<number, number>(ports.map((p) => [p, 0]));
   for (const family of [AF_INET, AF_INET6]) {
     const what = `sock_diag dump of established TCP sockets (${family === AF_INET ? 'IPv4' : 'IPv6'})`;
