@@ -33,6 +33,30 @@ describe('createLogger to a stream', () => {
     expect(lines[1]).toMatch(/\] DEBUG: detail$/);
   });
 
+  it('stamps text lines with the local time of the write, to the millisecond, and keeps the level', async () => {
+    const out = sink();
+    const log = createLogger({ stream: out.stream, level: 'warn' });
+    const before = Date.now();
+    log.info('below warn');
+    log.warn('current state: failure');
+    log.error('Scanning partner has failed');
+    const after = Date.now();
+    const lines = await out.lines(2);
+    expect(lines.map((l) => l.replace(/^\[[^\]]+\] /, ''))).toEqual([
+      'WARN: current state: failure',
+      'ERROR: Scanning partner has failed',
+    ]);
+    for (const line of lines) {
+      const m = /^\[(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3})\]/.exec(line);
+      expect(m).not.toBeNull();
+      const [y, mo, d, h, mi, sec, ms] = (m as RegExpExecArray).slice(1).map(Number) as number[];
+      // local time, as the operator's other logs (syslog, journald) show it
+      const at = new Date(y as number, (mo as number) - 1, d, h, mi, sec, ms).getTime();
+      expect(at).toBeGreaterThanOrEqual(before);
+      expect(at).toBeLessThanOrEqual(after);
+    }
+  });
+
   it('writes JSON lines with the name and the fields, above the level', async () => {
     const out = sink();
     const log = createLogger({ stream: out.stream, json: true, level: 'warn', name: 'proxyha' });

@@ -2,7 +2,7 @@
  * The harness of every proxyha command-line tool and daemon: exit codes, error reporting, JSON output,
  * the operator log (pino: familiar text lines or JSON lines) and configuration files (YAML or JSON).
  *
- * `pino`, `pino-pretty` and `yaml` are optional peer dependencies: a package that uses this entry point
+ * `pino` and `yaml` are optional peer dependencies: a package that uses this entry point
  * depends on them itself, so that importing `@proxyha/common` alone never loads them.
  *
  * @packageDocumentation
@@ -208,33 +208,43 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const fd = options.fd ?? 1;
   const { stream, name } = options;
-  const base = options.json
-    ? pino(
-        {
-          level,
-          base: name === undefined ? { pid: process.pid } : { pid: process.pid, name },
-          timestamp: pino.stdTimeFunctions.isoTime,
-        },
-        stream ?? pino.destination({ dest: fd, sync: true }),
-      )
-    : pino(
-        { level },
-        load<typeof import('pino-pretty')>('pino-pretty')({
-          destination: stream ?? fd,
-          sync: true,
-          colorize: false,
-          translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
-          ignore: 'pid,hostname,name',
-          // text lines are the operator's familiar lines alone; the fields are for JSON logs
-          hideObject: true,
-        }),
-      );
+  if (!options.json) return textLogger(level, stream ?? pino.destination({ dest: fd, sync: true }));
+  const base = pino(
+    {
+      level,
+      base: name === undefined ? { pid: process.pid } : { pid: process.pid, name },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    stream ?? pino.destination({ dest: fd, sync: true }),
+  );
   const at =
     (method: LogLevel) =>
     (message: string, fields?: LogFields): void => {
       if (fields === undefined) base[method](message);
       else base[method](fields, message);
     };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/**
+ * Text lines, `[2026-11-30 19:46:50.123] INFO: message` in local time, the fields left out. Written here
+ * rather than through pino-pretty, which parses each JSON line back and costs every daemon several MiB of
+ * modules for a timestamp and a level.
+ */
+function textLogger(level: LogLevel, out: { write(line: string): unknown }): Logger {
+  const min = LOG_LEVELS.indexOf(level);
+  const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+  const stamp = (d: Date) => {
+    const ms = d.getMilliseconds();
+    return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
+  };
+  const at = (method: LogLevel) => {
+    if (LOG_LEVELS.indexOf(method) < min) return (): void => {};
+    const label = method.toUpperCase();
+    return (message: string): void => {
+      out.write(`[${stamp(new Date())}] ${label}: ${message}\n`);
+    };
+  };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -278,8 +288,10 @@ export async function readConfigFile(file: string): Promise<unknown> {
       cause: error,
     });
   }
+  // a dynamic import, not require: an application bundle (the gateway's) takes its one copy of yaml
+  const yaml = await import('yaml');
   try {
-    return load<typeof import('yaml')>('yaml').parse(text, { prettyErrors: true });
+    return yaml.parse(text, { prettyErrors: true });
   } catch (error) {
     throw new CommonError(
       'COMMON_CONFIG_READ',
@@ -290,8 +302,8 @@ export async function readConfigFile(file: string): Promise<unknown> {
 }
 
 /**
- * The optional peer dependencies are loaded when first used, so that a package that only reads config
- * files does not load pino, and one that only logs does not load yaml.
+ * pino, an optional peer dependency, is loaded when first used (synchronously: a logger is made before
+ * anything is awaited), so that a package that only reads config files does not load it.
  */
 function load<T>(name: string): T {
   return createRequire(import.meta.url)(name) as T;
