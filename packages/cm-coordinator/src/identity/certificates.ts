@@ -126,7 +126,7 @@ async function generateKeys(algorithm: KeyAlgorithm): Promise<webcrypto.CryptoKe
 
 async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
   const der = await globalThis.crypto.subtle.exportKey('pkcs8', key);
-  return peculiar().PemConverter.encode(der, 'PRIVATE KEY');
+  return (await peculiar()).PemConverter.encode(der, 'PRIVATE KEY');
 }
 
 /** The algorithm of a key as Node describes it. */
@@ -153,7 +153,7 @@ export async function createClusterCa(options: ClusterCaOptions = {}): Promise<C
     throw invalid(`name must be 1..64 characters (got ${JSON.stringify(name)})`, { name });
   const now = options.now ?? new Date();
   try {
-    const x509 = peculiar();
+    const x509 = await peculiar();
     const keys = await generateKeys(algorithm);
     const cert = await x509.X509CertificateGenerator.createSelfSigned(
       {
@@ -245,7 +245,7 @@ export async function issueNodeCertificate(options: NodeCertificateOptions): Pro
   }
   const algorithm = checkAlgorithm(options.algorithm ?? caAlgorithm);
   try {
-    const x509 = peculiar();
+    const x509 = await peculiar();
     const caKeyDer = x509.PemConverter.decodeFirst(ca.keyPem);
     const signingKey = await globalThis.crypto.subtle.importKey(
       'pkcs8',
