@@ -28,6 +28,24 @@ export const CM_ERRORS = defineErrors('CM', {
     "409 - 'no shared network group': the peer shares no network group with this node, so the two do not connect (transit nodes carry their messages); details names both nodes' groups",
   CM_UNREACHABLE_NODES:
     "Configuration rejected ... 'checking new settings failed - Invalid node path matrix / unreachable nodes': some node cannot reach another through the network groups; details.pairs names them",
+  CM_RUNTIME_INVALID_VALUE:
+    'a runtime-group key, value, ttl, period or increment fails validation (size limits, JSON data); details.issues names each path',
+  CM_RUNTIME_STORE_FULL:
+    'the node holds the most runtime entries it keeps (100000): the new key is not written; details names the group and key',
+  CM_RUNTIME_NOT_SYNCHRONIZED:
+    "'Shared data not synchronized': runtime data could not be delivered to a member of the runtime group (no acknowledgement, not connected); retried with backoff, cleared by the next delivery; details names the peer",
+  CM_RUNTIME_WRONG_GROUP:
+    'runtime data of another runtime group arrived from a peer: dropped, never stored; details names both groups',
+  CM_UPDATE_MANIFEST:
+    "an update source's manifest cannot be fetched or read, or its Ed25519 signature does not verify; details names the source and URL (checked again at the next interval)",
+  CM_UPDATE_DOWNLOAD:
+    'an update cannot be downloaded (HTTP status, connection cut after the resumed attempts, larger than announced); details names the source, URL and bytes so far (retried)',
+  CM_UPDATE_INTEGRITY:
+    'an update (downloaded or from a peer) fails its SHA-256, size or signature check: the file is discarded, logged and fetched again; details names the expected and actual values',
+  CM_UPDATE_TRANSFER:
+    'an update transfer from a peer failed (refused, cut, out of order, or the peer left); details names the peer (fetched again, from another member when one has it)',
+  CM_UPDATE_APPLY:
+    "an update source's apply command failed or could not start; the file stays in place; details has the exit code and stderr",
 });
 
 /** A code of {@link CM_ERRORS}. */

@@ -226,7 +226,14 @@ describe.sequential('proxyha-cm processes on loopback', { timeout: 180_000 }, ()
     const statuses = await Promise.all([statusJson(A), statusJson(B), statusJson(C)]);
     const uuids = new Map(statuses.map((s) => [s.self.name, s.self.uuid]));
     for (const s of statuses) {
-      expect(Object.keys(s).sort()).toEqual(['conflicts', 'inSync', 'nodes', 'self']);
+      // the sections of part 2 (update groups, runtime groups) come on top of part 1's
+      const sections = ['runtime', 'updates'];
+      expect(
+        Object.keys(s)
+          .filter((k) => !sections.includes(k))
+          .sort(),
+      ).toEqual(['conflicts', 'inSync', 'nodes', 'self']);
+      expect(s.updates).toMatchObject({ groups: ['default'], downloadFromInternet: false, lists: [] });
       expect(Object.keys(s.self).sort()).toEqual(['name', 'uuid']);
       expect(s.inSync).toBe(true);
       expect(s.conflicts).toEqual([]);

@@ -12,6 +12,7 @@ import { readConfigFile } from '@proxyha/common/cli';
 import { z } from 'zod';
 import { CmError } from '../errors';
 import { parsePeerAddress } from '../transport/client';
+import { type CmUpdatesConfig, updateGroupsSchema, updatesConfigOf, updatesSchema } from './updates';
 
 /** A `host:port` endpoint. */
 export interface Endpoint {
@@ -25,9 +26,12 @@ export interface Endpoint {
 export interface CmGroupsConfig {
   /** Network groups this node is in (a node in several is a transit node). */
   readonly network: readonly string[];
-  /** Update group. */
-  readonly update: string | undefined;
-  /** Runtime group. */
+  /**
+   * Update groups (default `['default']`): the node shares engine and list updates with the nodes of these
+   * groups only (see `updates`).
+   */
+  readonly update: readonly string[];
+  /** Runtime group: runtime data is shared with its members only (default `default` when absent). */
   readonly runtime: string | undefined;
 }
 
@@ -74,6 +78,8 @@ export interface CmConfig {
    * runs; when that node dies every other node lets the lease expire this long after it last heard of it.
    */
   readonly adminLockTtlMs: number;
+  /** Engine and list updates shared within the update groups (the seed's "Automatic Engine Updates"). */
+  readonly updates: CmUpdatesConfig;
 }
 
 /** `host:port` text of an endpoint (`[v6]:port`). */
@@ -127,8 +133,8 @@ const fileSchema = z.strictObject({
   groups: z
     .strictObject({
       network: z.array(z.string().min(1)).min(1, 'at least one network group').optional(),
-      update: z.string().min(1).optional(),
-      runtime: z.string().min(1).optional(),
+      update: updateGroupsSchema,
+      runtime: z.string().min(1).max(64, 'must be at most 64 characters').optional(),
     })
     .optional(),
   policyDir: path.optional(),
@@ -137,6 +143,7 @@ const fileSchema = z.strictObject({
     .union([z.string(), z.number()])
     .transform((v, ctx) => resultOrIssue(parseDuration(v, LOCK_TTL), ctx))
     .optional(),
+  updates: updatesSchema,
 });
 
 function invalid(
@@ -178,12 +185,16 @@ export function parseCmConfig(data: unknown, source = 'config'): CmConfig {
     maxClockSkewMs: v.maxClockSkew ?? 10_000,
     groups: {
       network: v.groups?.network ?? ['default'],
-      update: v.groups?.update,
+      update:
+        typeof v.groups?.update === 'string'
+          ? [v.groups.update]
+          : [...new Set(v.groups?.update ?? ['default'])],
       runtime: v.groups?.runtime,
     },
     policyDir: v.policyDir ?? join(v.dataDir, 'policy'),
     applyCommand: v.applyCommand,
     adminLockTtlMs: v.adminLockTtl ?? 30_000,
+    updates: updatesConfigOf(v.updates),
   };
 }
 

@@ -6,3 +6,4 @@ export {
   loadCmConfig,
   parseCmConfig,
 } from './config';
+export { type CmUpdatesConfig, DEFAULT_UPDATES_CONFIG, type UpdateSourceConfig } from './updates';

@@ -37,6 +37,7 @@ import {
   type ReplicationMessage,
 } from '../machine/messages';
 import { ReplicaMachine } from '../machine/replica';
+import { type CmRuntimeStatus, RUNTIME_MESSAGE_TYPES, type RuntimeMessage } from '../machine/runtime';
 import type {
   NodeIdentity,
   PolicyDocument,
@@ -45,6 +46,7 @@ import type {
   Scope,
   Version,
 } from '../machine/types';
+import { checkUpdateMessage, UPDATE_MESSAGE_TYPES, type UpdateMessage } from '../machine/updates';
 import { checkVersion } from '../machine/version';
 import { openStore } from '../store/sqlite-store';
 import type { CmStore, PeerRecord } from '../store/types';
@@ -54,6 +56,8 @@ import { wireOf } from '../transport/log';
 import { CmServer } from '../transport/server';
 import { PolicyApplier } from './apply';
 import { controlSocketPath, serveControl } from './control';
+import { type CmRuntimeData, RuntimeDriver, runtimeMessageBody } from './runtime';
+import { type CmUpdateStatus, UpdateAgent, type UpdateTimings } from './updates';
 
 /** Injectable parts of {@link CmNode}. */
 export interface CmNodeOptions {
@@ -67,6 +71,8 @@ export interface CmNodeOptions {
   readonly run?: CommandRunner | undefined;
   /** Serve the control socket (default true). */
   readonly controlSocket?: boolean | undefined;
+  /** Timings of the update groups' machine (tests shorten them). */
+  readonly updateTimings?: UpdateTimings | undefined;
 }
 
 /** A version as the status names it. */
@@ -133,6 +139,13 @@ export interface CmStatus {
     /** The version that lost (kept, restorable). */
     readonly loser: CmVersionRef;
   }[];
+  /** Update groups: this node's groups and each update list it keeps (version, SHA-256, from where, when). */
+  readonly updates?: CmUpdateStatus | undefined;
+  /**
+   * Runtime group: its members, entries, each directly connected member's last sync, and the "Shared data not
+   * synchronized" alert naming the node (absent before start).
+   */
+  readonly runtime?: CmRuntimeStatus | undefined;
 }
 
 /**
@@ -192,6 +205,14 @@ interface AdoptBody {
   readonly members?: readonly ClusterMember[];
 }
 
+/** The body validator of the update groups' messages. */
+const updateBody: BodyValidator<UpdateMessage> = (body) => {
+  const r = checkUpdateMessage(body);
+  if (r.ok) return ok(r.value);
+  const issues = (r.error.details as { issues?: ConfigIssue[] }).issues;
+  return err(issues ?? [{ path: '(root)', message: r.error.message }]);
+};
+
 const adoptBody: BodyValidator<AdoptBody> = (body) => {
   const b = body as { scope?: unknown; versions?: unknown } | null;
   if (b === null || typeof b !== 'object' || b.scope !== 'policy' || !Array.isArray(b.versions))
@@ -247,6 +268,8 @@ export class CmNode {
   readonly #clock: Clock;
   #store: CmStore | undefined;
   #machine: ReplicaMachine | undefined;
+  #updates: UpdateAgent | undefined;
+  readonly #runtime: RuntimeDriver;
   #lock: AdminLock | undefined;
   #server: CmServer | undefined;
   #identity: NodeTlsIdentity | undefined;
@@ -275,6 +298,22 @@ export class CmNode {
     this.#clock = options.clock ?? systemClock;
     for (const t of Object.values(WIRE_TYPE)) this.#registry.register(t, machineBody);
     this.#registry.register('adopt', adoptBody);
+    for (const t of UPDATE_MESSAGE_TYPES) this.#registry.register(t, updateBody);
+    for (const t of RUNTIME_MESSAGE_TYPES) this.#registry.register(t, runtimeMessageBody);
+    this.#runtime = new RuntimeDriver({
+      group: config.groups.runtime,
+      clock: this.#clock,
+      logger: this.#log,
+      send: (peer, message) => this.#sendRuntime(peer, message),
+    });
+  }
+
+  /**
+   * The runtime data this node shares with the members of its runtime group only (`groups.runtime`): quota
+   * counters and key → value entries with an expiry (see "Runtime groups" in the README). Usable after start.
+   */
+  get runtime(): CmRuntimeData {
+    return this.#runtime;
   }
 
   /** This node's identity (after start). */
@@ -367,6 +406,19 @@ export class CmNode {
       members,
     });
     this.#storeMembers(this.#machine.members());
+    this.#updates = new UpdateAgent({
+      dataDir: c.dataDir,
+      self: { uuid, name: c.name },
+      groups: c.groups.update,
+      config: c.updates,
+      send: (peer, message) => this.#sendUpdate(peer, message),
+      logger: this.#log,
+      clock: this.#clock,
+      run: this.#o.run,
+      timings: this.#o.updateTimings,
+    });
+    await this.#updates.start();
+    this.#runtime.start({ uuid, name: c.name }, randomUUID().slice(0, 8));
     this.#running = true;
     this.#log.info(
       `[Coordinator] node ${uuid} (${c.name}) listening on ${formatEndpoint({ host: c.listen.host, port: this.#listening.port })}, Current Storage Timestamp ${this.storageTimestamp ?? '-'}`,
@@ -403,6 +455,7 @@ export class CmNode {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#runtime.stop();
     await this.#closeControl?.();
     if (this.#tick) this.#clock.clearTimeout(this.#tick);
     for (const p of [...this.#peers.values(), ...this.#pending]) {
@@ -410,6 +463,7 @@ export class CmNode {
       p.conn?.close();
     }
     await this.#server?.close();
+    await this.#updates?.stop();
     await this.#applyChain;
     this.#flushPeers();
     this.#store?.close();
@@ -643,7 +697,14 @@ export class CmNode {
     const conflicts = store
       .conflicts()
       .map((x) => ({ scope: x.scope, winner: ref(x.winner), loser: ref(x.loser) }));
-    return { self: { uuid: self.uuid, name: self.name }, inSync, nodes, conflicts };
+    return {
+      self: { uuid: self.uuid, name: self.name },
+      inSync,
+      nodes,
+      conflicts,
+      updates: this.#updates?.status(),
+      runtime: this.#runtime.statusIfRunning(),
+    };
   }
 
   // ---- control socket --------------------------------------------------------------------------
@@ -921,13 +982,25 @@ export class CmNode {
       if (e) peer.lastError = describePeerError(e);
       this.#recordPeer(peer);
       this.#step({ type: 'peerDown', at: this.#wall(), peer: node.uuid });
+      this.#updates?.peerDown(node.uuid);
+      this.#runtime.peerDown(node.uuid);
       this.#retry(peer);
     });
     this.#step({ type: 'peerUp', at: this.#wall(), peer: node });
     this.#lockStep({ type: 'peerUp', at: this.#wall(), peer: node.uuid });
+    this.#updates?.peerUp(node.uuid, node.name);
+    this.#runtime.peerUp(node);
   }
 
   #onMessage(peer: Peer, node: NodeIdentity, type: string, body: unknown): void {
+    if (type.startsWith('update-')) {
+      this.#updates?.received(node.uuid, body);
+      return;
+    }
+    if (type.startsWith('runtime-')) {
+      this.#runtime.received(node.uuid, body as RuntimeMessage);
+      return;
+    }
     if (type === 'adopt') {
       const b = body as AdoptBody;
       this.#log.warn(
@@ -1113,6 +1186,38 @@ export class CmNode {
       });
   }
 
+  /** Sends an update message; resolves when written (transfers wait for it), rejects when the peer is gone. */
+  #sendUpdate(uuid: string, message: UpdateMessage): Promise<void> {
+    const peer = this.#peers.get(uuid);
+    const conn = peer?.conn;
+    if (!peer || !conn || conn.state !== 'open')
+      return Promise.reject(new CmError('CM_UPDATE_TRANSFER', `node ${uuid} is not connected`));
+    this.#traffic.messagesSent++;
+    const sent = peer.sendQueue.then(() => conn.send({ type: message.type, body: message }));
+    peer.sendQueue = sent.catch((e: Error) => {
+      peer.lastError = e.message;
+    });
+    return sent;
+  }
+
+  /** Sends a runtime-group message to a connected peer (dropped when it is not: the runtime machine retries). */
+  #sendRuntime(uuid: string, message: RuntimeMessage): void {
+    const peer = this.#peers.get(uuid);
+    const conn = peer?.conn;
+    if (!peer || !conn || conn.state !== 'open') return;
+    this.#traffic.messagesSent++;
+    peer.sendQueue = peer.sendQueue
+      .then(() => conn.send({ type: message.type, body: message }))
+      .catch((e: Error) => {
+        peer.lastError = e.message;
+      });
+  }
+
+  /** Runs the update groups' interval check now (as when it is due). */
+  checkUpdates(): void {
+    this.#updates?.checkNow();
+  }
+
   #applyVersion(scope: Scope, version: Version): void {
     const applier = scope === 'policy' ? this.#applier : this.#nodeApplier;
     if (!applier) return;
@@ -1149,6 +1254,7 @@ export class CmNode {
     this.#tick = this.#clock.setTimeout(() => {
       this.#step({ type: 'tick', at: this.#wall() });
       this.#lockStep({ type: 'tick', at: this.#wall() });
+      this.#updates?.tick();
       this.#renewAdminLease();
       this.#scheduleTick();
     }, 1000);

@@ -15,4 +15,6 @@ export {
   serveControl,
 } from './control';
 export { policyDocument, readPolicyDirectory, readPolicyPath } from './policy-files';
+export type { CmRuntimeData } from './runtime';
 export { formatCmStatus } from './status-text';
+export type { CmUpdateListStatus, CmUpdateStatus, UpdateTimings } from './updates';
