@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the proxyha gateway node from this checkout where a Debian admin expects it:
-#   /usr/lib/proxyha/          the app with its production dependencies (pnpm deploy)
-#   /usr/bin/proxyha           the command
+#   /usr/lib/proxyha/          the app with its production dependencies (pnpm deploy); what runs is its
+#                              one-file build dist/proxyha.mjs (and the native addons beside it)
+#   /usr/bin/proxyha           the command (apps/gateway/bin/proxyha)
 #   /lib/systemd/system/proxyha.service
 #   /etc/proxyha/proxyha.yaml  the example configuration, only when there is none yet (mode 0600)
 #   /var/lib/proxyha/          the data directory (mode 0700)
@@ -27,10 +28,8 @@ if [ -e "$lib" ]; then mv "$lib" "$lib.old"; fi
 mv "$lib.new" "$lib"
 rm -rf "$lib.old"
 install -d "$DESTDIR/usr/bin" "$DESTDIR/lib/systemd/system"
-cat >"$DESTDIR/usr/bin/proxyha" <<SH
-#!/bin/sh
-exec $NODE /usr/lib/proxyha/dist/cli.js "\$@"
-SH
+# the launcher (apps/gateway/bin/proxyha: the one-file build with the node's memory options), on this Node
+sed "s|\${PROXYHA_NODE:-/usr/bin/node}|\${PROXYHA_NODE:-$NODE}|" apps/gateway/bin/proxyha >"$DESTDIR/usr/bin/proxyha"
 chmod 0755 "$DESTDIR/usr/bin/proxyha"
 install -m 0644 apps/gateway/systemd/proxyha.service "$DESTDIR/lib/systemd/system/proxyha.service"
 install -d -m 0755 "$DESTDIR/etc/proxyha"
@@ -38,7 +37,7 @@ install -d -m 0700 "$DESTDIR/var/lib/proxyha"
 if [ ! -e "$DESTDIR/etc/proxyha/proxyha.yaml" ]; then
   install -m 0600 apps/gateway/examples/proxyha.yaml "$DESTDIR/etc/proxyha/proxyha.yaml"
 fi
-echo "installed: $DESTDIR/usr/bin/proxyha ($("$NODE" "$lib/dist/cli.js" --version)), $DESTDIR/lib/systemd/system/proxyha.service"
+echo "installed: $DESTDIR/usr/bin/proxyha ($(PROXYHA_HOME="$lib" "$DESTDIR/usr/bin/proxyha" --version)), $DESTDIR/lib/systemd/system/proxyha.service"
 if [ -z "$DESTDIR" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl daemon-reload
 fi

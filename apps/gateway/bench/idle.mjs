@@ -114,7 +114,7 @@ if (!opt['no-modules']) {
     ['node (nothing imported)', [], true],
     ['node + monitorEventLoopDelay({ resolution: 10 }) (prom-client default metrics)', ['--eld', '10'], true],
     ['zod', ['zod']],
-    ['pino + pino-pretty', ['pino', 'pino-pretty']],
+    ['pino', ['pino']],
     ['fastify', ['fastify']],
     ['prom-client', ['prom-client']],
     ['yaml + commander', ['yaml', 'commander']],

@@ -1,7 +1,7 @@
 // Shared parts of the gateway benches (idle.mjs, failover.mjs): one testlab lab with the cluster nodes
 // a, b, c (each a proxy host: tinyproxy on ADDRESS:3128), an origin web server and an NTP server (chronyd)
 // in o, and the two stacks that do the same job on those nodes:
-//   proxyha   `proxyha run` (apps/gateway/dist/cli.js) on each node: raw VRRP, the nftables data plane
+//   proxyha   `proxyha run` (bin/proxyha on dist/proxyha.mjs, as installed) on each node: raw VRRP, the nftables data plane
 //             (VIP:9090 -> node:3128), the health monitor on port 3128, central management over mutual TLS,
 //             the time-skew guard against o, the management API on 127.0.0.1:8443
 //   baseline  keepalived 2.2.7 (one vrrp_instance: the VIP) + HAProxy 2.6 (one frontend *:9090, the three
@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import { createClusterCa, writeClusterCa } from '@proxyha/cm-coordinator';
 
 export const HERE = import.meta.dirname;
-export const CLI = join(HERE, '..', 'dist', 'cli.js');
+/** What runs a node: the installed command (bin/proxyha, as /usr/bin/proxyha) on this checkout's build. */
+export const CLI = join(HERE, '..', 'bin', 'proxyha');
+/** The gateway as the launcher runs it (dist/proxyha.mjs, one file). */
+export const BUNDLE = join(HERE, '..', 'dist', 'proxyha.mjs');
 export const ORIGIN_SCRIPT = join(HERE, 'origin.mjs');
 export const VIP = '192.168.77.74';
 export const VIP_PORT = 9090;
@@ -106,12 +109,15 @@ export async function startGateway(lab, node, o) {
   const file = join(dataDir, 'proxyha.yaml');
   await writeFile(join(dataDir, 'admin.token'), `${TOKEN}\n`, { mode: 0o600 });
   await writeFile(file, gatewayYaml(lab, node, { ...o, dataDir }));
-  const proc = lab.spawn(
-    node.name,
-    o.nodeBin ?? process.execPath,
-    [...(o.nodeArgs ?? []), CLI, 'run', '--config', file],
-    { name: `proxyha:${node.name}` },
-  );
+  // the launcher execs node: the process is the gateway itself
+  const proc = lab.spawn(node.name, '/bin/sh', [CLI, 'run', '--config', file], {
+    name: `proxyha:${node.name}`,
+    env: {
+      PROXYHA_HOME: join(HERE, '..'),
+      PROXYHA_NODE: o.nodeBin ?? process.execPath,
+      PROXYHA_NODE_OPTIONS: (o.nodeArgs ?? []).join(' '),
+    },
+  });
   await proc.waitForOutput(/management: status page and API on/, 30_000);
   return { kind: 'proxyha', node: node.name, proc, procs: [proc], pids: () => tree([proc.pid]) };
 }

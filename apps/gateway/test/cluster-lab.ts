@@ -358,16 +358,18 @@ export class GatewayCluster {
     return `# ${g.name}: a node of the gateway's namespace test (cluster.net.test.ts)\n${stringify(doc)}`;
   }
 
-  /** Starts (or restarts) `proxyha run` on node `n`. */
+  /**
+   * Starts (or restarts) `proxyha run` on node `n` as an installed node runs it: the launcher
+   * (bin/proxyha, /usr/bin/proxyha once installed) on the one-file build with its V8 options (the suite
+   * builds before the namespace tests run).
+   */
   startGateway(n: GatewayName): ManagedProcess {
     const g = this.gateway(n);
     if (g.proc) g.previous.push(g.proc);
-    g.proc = this.lab.spawn(
-      n,
-      process.execPath,
-      [...sourceNodeArgs(join(appDir, 'src', 'cli.ts')), 'run', '--config', g.config],
-      { name: `proxyha:${n}` },
-    );
+    g.proc = this.lab.spawn(n, '/bin/sh', [join(appDir, 'bin', 'proxyha'), 'run', '--config', g.config], {
+      name: `proxyha:${n}`,
+      env: { PROXYHA_HOME: appDir, PROXYHA_NODE: process.execPath },
+    });
     return g.proc;
   }
 

@@ -279,7 +279,12 @@ describe('derived settings', () => {
         addresses: ['mwg2.example'],
         maxClockSkew: '5s',
         adminLockTtl: '1m',
-        groups: { network: ['dmz', 'core'], update: 'u1' },
+        groups: { network: ['dmz', 'core'], update: 'u1', runtime: 'tokyo' },
+        updates: {
+          interval: '1h',
+          downloadFromInternet: true,
+          sources: [{ name: 'urllists', url: 'https://updates.example/urllists.db', sha256: 'a'.repeat(64) }],
+        },
       },
     });
     expect(c.lb).toMatchObject({
@@ -305,7 +310,14 @@ describe('derived settings', () => {
       addresses: ['mwg2.example'],
       maxClockSkewMs: 5000,
       adminLockTtlMs: 60_000,
-      groups: { network: ['dmz', 'core'], update: 'u1', runtime: undefined },
+      groups: { network: ['dmz', 'core'], update: ['u1'], runtime: 'tokyo' },
+      updates: {
+        automatic: true,
+        intervalMs: 3_600_000,
+        downloadFromInternet: true,
+        acceptFromNodes: true,
+        sources: [expect.objectContaining({ name: 'urllists', url: 'https://updates.example/urllists.db' })],
+      },
       applyCommand: undefined,
     });
   });
@@ -581,6 +593,12 @@ const BAD: [string, Change, string, string | RegExp][] = [
     (d) => set(d, 'cm.groups', { transit: ['a'] }),
     'cm.groups.transit',
     'unknown setting',
+  ],
+  [
+    'cm update source without an integrity check',
+    (d) => set(d, 'cm.updates', { sources: [{ name: 'urllists', url: 'https://updates.example/u.db' }] }),
+    'cm.updates.sources[0].sha256',
+    'needs an integrity check',
   ],
   ['empty apply command', (d) => set(d, 'policy.apply', []), 'policy.apply', 'needs a program'],
   ['relative policy directory', (d) => set(d, 'policy.dir', 'policy'), 'policy.dir', 'absolute path'],

@@ -241,6 +241,56 @@ describe('metric values from the status', () => {
     expect(samples.filter((s) => s.name.startsWith('proxyha_cm_'))).toEqual([]);
   });
 
+  it('runtime groups: the shared-data alert per member; update groups: the age of each list held', async () => {
+    const control = fakeControl();
+    let { samples } = await scrape(control);
+    expect(samples.filter((s) => s.name === 'proxyha_cm_shared_data_unsynchronized')).toEqual([]);
+    const at = new Date(Date.now() - 120_000).toISOString();
+    const peer = { uuid: 'u2', connected: true, lastSync: at, pending: false };
+    control.setStatus((s) => {
+      const cm = s.cm as NonNullable<GatewayStatus['cm']>;
+      return {
+        ...s,
+        cm: {
+          ...cm,
+          runtime: {
+            group: 'tokyo',
+            members: [],
+            counters: 1,
+            values: 0,
+            alert: true,
+            peers: [
+              { ...peer, name: 'tokyo-2', alert: null },
+              { ...peer, name: 'tokyo-3', alert: { since: at, reason: 'not connected' } },
+            ],
+          },
+          updates: {
+            groups: ['tokyo'],
+            downloadFromInternet: true,
+            acceptFromNodes: true,
+            lastCheck: null,
+            nextCheck: null,
+            members: [],
+            lists: [
+              { name: 'urllists', version: '7', sha256: 'a', size: 1, from: 'internet', at },
+              { name: 'av', version: null, sha256: null, size: null, from: null, at: null },
+            ].map((l) => ({ ...l, published: null, busy: null, lastError: null })),
+          },
+        },
+      } as GatewayStatus;
+    });
+    ({ samples } = await scrape(control));
+    const of = (name: string) =>
+      samples.filter((s) => s.name === name).map((s) => [JSON.stringify(s.labels), s.value]);
+    expect(of('proxyha_cm_shared_data_unsynchronized')).toEqual([
+      ['{"node":"tokyo-2"}', 0],
+      ['{"node":"tokyo-3"}', 1],
+    ]);
+    const age = of('proxyha_cm_update_list_age_seconds');
+    expect(age.map((a) => a[0])).toEqual(['{"list":"urllists"}']);
+    expect(age[0]?.[1]).toBeGreaterThanOrEqual(120);
+  });
+
   it('process metrics on the private registry; the global registry is untouched; one status() per scrape', async () => {
     const control = fakeControl();
     const a = createGatewayMetrics(control);

@@ -109,6 +109,7 @@ export const CM_KEYS = [
   'certificate',
   'maxClockSkew',
   'groups',
+  'updates',
   'adminLockTtl',
 ] as const;
 

@@ -220,8 +220,33 @@ export interface GatewayCmFile {
   certificate?: { cert: string; key: string };
   /** Peers whose clocks differ more are refused (405), default 10s. */
   maxClockSkew?: GatewayDuration;
-  /** Network, update and runtime groups. */
-  groups?: { network?: string[]; update?: string; runtime?: string };
+  /**
+   * Network groups (who talks to whom; a node in several is a transit node), update groups (engine and list
+   * updates downloaded once per group) and the runtime group (quota counters and other runtime data shared
+   * within it only). See central management's README.
+   */
+  groups?: { network?: string[]; update?: string | string[]; runtime?: string };
+  /** Engine and list updates shared within the update groups ("Automatic Engine Updates"). */
+  updates?: {
+    /** The interval check ("Enable automatic updates"), default true. */
+    automatic?: boolean;
+    /** How often the check runs, default 15m. */
+    interval?: GatewayDuration;
+    /** "Allow to download updates from internet", default false. */
+    downloadFromInternet?: boolean;
+    /** Accept updates from the other nodes of the update groups, default true. */
+    acceptFromNodes?: boolean;
+    /** The lists: name, http(s) URL, a pinned sha256 or a signed manifest, an optional apply command. */
+    sources?: {
+      name: string;
+      url: string;
+      sha256?: string;
+      version?: string;
+      manifest?: string;
+      publicKey?: string;
+      apply?: string[];
+    }[];
+  };
   /** The admin lock's lease, default 30s. */
   adminLockTtl?: GatewayDuration;
 }

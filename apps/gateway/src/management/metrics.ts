@@ -288,6 +288,24 @@ export function createGatewayMetrics(control: GatewayControl): GatewayMetrics {
   gauge('proxyha_cm_conflicts', 'Conflicts this node saw (the losing versions are kept).', [], (s, g) => {
     if (s.cm) g.set(s.cm.conflicts.length);
   });
+  gauge(
+    'proxyha_cm_shared_data_unsynchronized',
+    'The "Shared data not synchronized" alert about a member of the runtime group: 1 raised, 0 clear.',
+    ['node'],
+    (s, g) => {
+      for (const p of s.cm?.runtime?.peers ?? []) g.set({ node: p.name }, flag(p.alert !== null));
+    },
+  );
+  gauge(
+    'proxyha_cm_update_list_age_seconds',
+    'Age of the version of each update list this node holds; absent for a list it has none of.',
+    ['list'],
+    (s, g) => {
+      const now = Date.now();
+      for (const l of s.cm?.updates?.lists ?? [])
+        if (l.at !== null) g.set({ list: l.name }, Math.max(0, (now - Date.parse(l.at)) / 1000));
+    },
+  );
 
   // the event-loop delay histogram samples every 100 ms instead of prom-client's 10: its timer alone was a
   // third of an idle node's CPU (bench/RESULTS.md, "The gateway node")

@@ -82,7 +82,9 @@ footer { padding: 8px 20px 16px; color: var(--muted); font-size: 12px; }
 code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
 `;
 
-// Plain JavaScript for the browser (no template literals: this is itself a template literal).
+// Plain JavaScript for the browser (no template literals: this is itself a template literal), ASCII only:
+// other characters as \u escapes in its strings (the raw text keeps the gateway's bundle one byte per
+// character, see tsup.config.ts).
 const SCRIPT = String.raw`
 (function () {
   'use strict';
@@ -132,14 +134,14 @@ const SCRIPT = String.raw`
   function obj(v) { return v && typeof v === 'object' && !Array.isArray(v) ? v : {}; }
   function pad(n) { return n < 10 ? '0' + n : String(n); }
   function fmtTime(ms) {
-    if (typeof ms !== 'number' || !isFinite(ms)) return '—';
+    if (typeof ms !== 'number' || !isFinite(ms)) return '\u2014';
     var d = new Date(ms), now = new Date();
     var t = pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
     if (d.toDateString() === now.toDateString()) return t;
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + t;
   }
   function fmtAge(ms) {
-    if (typeof ms !== 'number' || !isFinite(ms)) return '—';
+    if (typeof ms !== 'number' || !isFinite(ms)) return '\u2014';
     var s = Math.max(0, Math.floor(ms / 1000));
     if (s < 60) return s + ' s';
     var m = Math.floor(s / 60);
@@ -150,23 +152,23 @@ const SCRIPT = String.raw`
   }
   // Short ages (a report every interval): tenths of a second below 10 s.
   function fmtShortAge(ms) {
-    if (typeof ms !== 'number' || !isFinite(ms)) return '—';
+    if (typeof ms !== 'number' || !isFinite(ms)) return '\u2014';
     return ms < 10000 ? (Math.max(0, ms) / 1000).toFixed(1) + ' s' : fmtAge(ms);
   }
-  function fmtPct(v) { return typeof v === 'number' && isFinite(v) ? (v * 100).toFixed(1) + ' %' : '—'; }
+  function fmtPct(v) { return typeof v === 'number' && isFinite(v) ? (v * 100).toFixed(1) + ' %' : '\u2014'; }
   function fmtOffset(ms) {
     if (typeof ms !== 'number' || !isFinite(ms)) return 'unknown';
     var a = Math.abs(ms);
     var t = a >= 1000 ? (ms / 1000).toFixed(3) + ' s' : ms.toFixed(1) + ' ms';
     return (ms > 0 ? '+' : '') + t;
   }
-  function fmtCount(v) { return typeof v === 'number' && isFinite(v) ? v.toLocaleString('en-US') : '—'; }
-  function fmtInt(v) { return typeof v === 'number' && isFinite(v) ? String(v) : '—'; }
+  function fmtCount(v) { return typeof v === 'number' && isFinite(v) ? v.toLocaleString('en-US') : '\u2014'; }
+  function fmtInt(v) { return typeof v === 'number' && isFinite(v) ? String(v) : '\u2014'; }
   function shortId(id) { id = str(id, ''); return id.length > 12 ? id.slice(0, 12) : id; }
   // Server time now, estimated from the document's clock and the time since it arrived.
   function serverNow() { return S.doc ? num(S.doc.node && S.doc.node.now, Date.now()) + (Date.now() - S.receivedAt) : Date.now(); }
   function since(at) {
-    if (typeof at !== 'number' || !isFinite(at)) return '—';
+    if (typeof at !== 'number' || !isFinite(at)) return '\u2014';
     return h('span', { 'data-since': at, text: fmtAge(serverNow() - at) + ' ago' });
   }
 
@@ -365,7 +367,7 @@ const SCRIPT = String.raw`
     var node = obj(doc.node), vrrp = obj(doc.vrrp), dir = obj(doc.director);
     var state = str(vrrp.state, 'unknown');
     var role = str(node.role, 'unknown');
-    document.title = str(node.name, '?') + ' · ' + role + ' · ' + state + ' — proxyha';
+    document.title = str(node.name, '?') + ' \u00b7 ' + role + ' \u00b7 ' + state + ' \u2014 proxyha';
     $('node-name').textContent = str(node.name, '?');
     $('role').hidden = false;
     $('vrrp-state').hidden = false;
@@ -374,7 +376,7 @@ const SCRIPT = String.raw`
     $('maintenance-badge').hidden = node.maintenance !== true;
     var owner = vrrp.vipOwner;
     var selfAddr = dir.self ? str(dir.self.address, '') : '';
-    $('vip-owner').textContent = 'VIP ' + (arr(vrrp.virtualIps).join(', ') || '—') + ' held by ' +
+    $('vip-owner').textContent = 'VIP ' + (arr(vrrp.virtualIps).join(', ') || '\u2014') + ' held by ' +
       (typeof owner === 'string' ? owner + (state === 'master' || owner === selfAddr ? ' (this node)' : '') : 'unknown');
     var btn = $('maintenance-toggle');
     btn.textContent = node.maintenance === true ? 'Leave maintenance' : 'Enter maintenance';
@@ -469,10 +471,10 @@ const SCRIPT = String.raw`
         td(str(n.address, '?'), 'mono'),
         td(healthCell),
         td(fmtCount(n.weight), 'num'),
-        td(n.effectiveWeight === undefined || n.effectiveWeight === null ? '—' : fmtCount(n.effectiveWeight), 'num'),
+        td(n.effectiveWeight === undefined || n.effectiveWeight === null ? '\u2014' : fmtCount(n.effectiveWeight), 'num'),
         td([fmtPct(share), h('span', { class: 'bar', 'data-w': Math.round(share * 60) })], 'num'),
         td(fmtCount(n.activeConnections), 'num'),
-        td(n.resources ? fmtPct(obj(n.resources).cpu) + ' / ' + fmtPct(obj(n.resources).memory) : '—', 'num'),
+        td(n.resources ? fmtPct(obj(n.resources).cpu) + ' / ' + fmtPct(obj(n.resources).memory) : '\u2014', 'num'),
         td(fmtShortAge(n.lastReportAgeMs), 'num'));
     });
     var sub = isDirector
@@ -480,16 +482,16 @@ const SCRIPT = String.raw`
       : director ? 'this node is a scanning node; the director ' + str(director.name, '?') + ' (' + str(director.address, '?') + ') has the full view'
         : 'this node is a scanning node and hears no director';
     var conns = obj(dir.connections);
-    var redirects = arr(dir.redirects).map(function (r) { r = obj(r); return r.originalPort + ' → ' + r.destinationPort; });
+    var redirects = arr(dir.redirects).map(function (r) { r = obj(r); return r.originalPort + ' \u2192 ' + r.destinationPort; });
     var sec = h('section', { class: 'wide', id: 'cluster' },
-      h('h2', null, 'Cluster', h('span', { class: 'sub', text: 'group ' + fmtInt(dir.group) + ' · ' + sub })),
+      h('h2', null, 'Cluster', h('span', { class: 'sub', text: 'group ' + fmtInt(dir.group) + ' \u00b7 ' + sub })),
       nodes.length ? table(['Node', 'Address', 'Health', '#Weight', '#Eff. weight', '#Share', '#Connections', '#CPU / memory', '#Last report'], rows, 'nodes')
         : h('p', { class: 'empty', text: 'No nodes known.' }),
       kv([
-        ['Director', director ? str(director.name, '?') + ' (' + str(director.address, '?') + ')' + (isDirector ? ' — this node' : '') : 'none heard'],
-        ['Data plane', str(dir.dataPlane, '—') + (isDirector ? ' · ' + fmtCount(conns.accepted) + ' connections accepted, ' + fmtCount(conns.failed) + ' failed' : '')],
+        ['Director', director ? str(director.name, '?') + ' (' + str(director.address, '?') + ')' + (isDirector ? ' \u2014 this node' : '') : 'none heard'],
+        ['Data plane', str(dir.dataPlane, '\u2014') + (isDirector ? ' \u00b7 ' + fmtCount(conns.accepted) + ' connections accepted, ' + fmtCount(conns.failed) + ' failed' : '')],
         ['Redirects', redirects.length ? redirects.join(', ') : 'none (the director handles traffic locally)'],
-        ['Table', dir.table ? fmtCount(obj(dir.table).size) + ' buckets' : dir.heldTable ? 'held for a takeover: ' + fmtCount(obj(dir.heldTable).size) + ' buckets, ' + fmtCount(obj(dir.heldTable).nodes) + ' nodes' : '—'],
+        ['Table', dir.table ? fmtCount(obj(dir.table).size) + ' buckets' : dir.heldTable ? 'held for a takeover: ' + fmtCount(obj(dir.heldTable).size) + ' buckets, ' + fmtCount(obj(dir.heldTable).nodes) + ' nodes' : '\u2014'],
         ['This node', str(node.name, '?') + ' ' + str(node.version, '') + ', up ' + fmtAge(num(node.now, 0) - num(node.startedAt, 0))]
       ]));
     // Share bars: widths set through CSSOM (allowed by the page's CSP; style attributes are not).
@@ -505,16 +507,16 @@ const SCRIPT = String.raw`
       t = obj(t);
       return h('tr', null,
         td(fmtTime(t.at)),
-        td([badge(str(t.from, '?'), vrrpClass(t.from)), ' → ', badge(str(t.to, '?'), vrrpClass(t.to))]),
+        td([badge(str(t.from, '?'), vrrpClass(t.from)), ' \u2192 ', badge(str(t.to, '?'), vrrpClass(t.to))]),
         td(str(t.reason, ''), 'wrap'),
         td(fmtCount(t.priority), 'num'));
     });
     return h('section', { id: 'vrrp' },
       h('h2', null, 'VRRP', badge(str(vrrp.state, 'unknown'), vrrpClass(vrrp.state)),
-        h('span', { class: 'sub', text: str(vrrp.instance, '') + ' · VRID ' + fmtInt(vrrp.vrid) + ' · ' + str(vrrp.interface, '') })),
+        h('span', { class: 'sub', text: str(vrrp.instance, '') + ' \u00b7 VRID ' + fmtInt(vrrp.vrid) + ' \u00b7 ' + str(vrrp.interface, '') })),
       kv([
         ['Priority', fmtCount(vrrp.effectivePriority) + ' effective (configured ' + fmtCount(vrrp.basePriority) + ')'],
-        ['Virtual IPs', arr(vrrp.virtualIps).join(', ') || '—'],
+        ['Virtual IPs', arr(vrrp.virtualIps).join(', ') || '\u2014'],
         ['VIP owner', typeof vrrp.vipOwner === 'string' ? vrrp.vipOwner : 'unknown'],
         ['Adverts', fmtCount(vrrp.advertsSent) + ' sent, ' + fmtCount(vrrp.advertsReceived) + ' received; dropped: ' + droppedText],
         ['Became master', fmtCount(vrrp.becameMaster) + (vrrp.becameMaster === 1 ? ' time' : ' times')]
@@ -530,7 +532,7 @@ const SCRIPT = String.raw`
       var st = str(p.status, 'unknown');
       return h('tr', { class: st === 'failure' ? 'row-failure' : null, 'data-port': p.port },
         td(fmtInt(p.port), 'num'), td(badge(st, statusClass(st))), td([fmtTime(p.since), ' (', since(p.since), ')']),
-        td(p.reason === null || p.reason === undefined ? '—' : str(p.reason, ''), 'wrap'));
+        td(p.reason === null || p.reason === undefined ? '\u2014' : str(p.reason, ''), 'wrap'));
     });
     var st = str(health.status, 'unknown');
     return h('section', { id: 'health' },
@@ -545,9 +547,9 @@ const SCRIPT = String.raw`
       h('h2', null, 'Time', badge(v, statusClass(v)), h('span', { class: 'sub', text: 'time-skew guard (NTP)' })),
       v === 'off' ? h('p', { class: 'empty', text: 'No ntp section: the clock is not checked.' }) : kv([
         ['Offset', fmtOffset(ntp.offsetMs)],
-        ['Servers', arr(ntp.servers).join(', ') || '—'],
+        ['Servers', arr(ntp.servers).join(', ') || '\u2014'],
         ['Last check', typeof ntp.checkedAt === 'number' ? [fmtTime(ntp.checkedAt), ' (', since(ntp.checkedAt), ')'] : 'not yet'],
-        ['Message', ntp.message === null || ntp.message === undefined ? '—' : str(ntp.message, '')]
+        ['Message', ntp.message === null || ntp.message === undefined ? '\u2014' : str(ntp.message, '')]
       ]));
   }
 
@@ -564,9 +566,9 @@ const SCRIPT = String.raw`
       return h('tr', { class: [self ? 'self' : '', n.reachable ? '' : 'row-failure'].join(' ').trim() || null, 'data-cm-node': str(n.name, '') },
         td([str(n.name, '?'), self ? h('span', { class: 'tag', text: 'this node' }) : null]),
         td(str(n.address, '?'), 'mono'),
-        td(n.storageTimestamp === null || n.storageTimestamp === undefined ? '—' : str(n.storageTimestamp, ''), 'mono'),
+        td(n.storageTimestamp === null || n.storageTimestamp === undefined ? '\u2014' : str(n.storageTimestamp, ''), 'mono'),
         td(n.reachable ? badge('yes', 'yes') : badge('no', 'no')),
-        td(n.lastError === null || n.lastError === undefined ? '—' : str(n.lastError, ''), 'wrap'));
+        td(n.lastError === null || n.lastError === undefined ? '\u2014' : str(n.lastError, ''), 'wrap'));
     });
     var conflicts = arr(cm.conflicts).map(function (c) {
       c = obj(c);
@@ -578,9 +580,9 @@ const SCRIPT = String.raw`
     return h('section', { id: 'cm', class: 'wide' },
       h('h2', null, 'Central management', cm.inSync ? badge('in sync', 'ok') : badge('not in sync', 'failure')),
       kv([
-        ['Policy', policy ? [h('span', { class: 'mono', text: shortId(policy.id) }), ' saved on ' + str(policy.origin, '?') + ' · ',
+        ['Policy', policy ? [h('span', { class: 'mono', text: shortId(policy.id) }), ' saved on ' + str(policy.origin, '?') + ' \u00b7 ',
           h('span', { class: 'mono', text: str(policy.storageTimestamp, '') })] : 'none saved yet'],
-        ['Storage timestamp age', cm.storageTimestampAgeMs === null || cm.storageTimestampAgeMs === undefined ? '—' : fmtAge(cm.storageTimestampAgeMs)],
+        ['Storage timestamp age', cm.storageTimestampAgeMs === null || cm.storageTimestampAgeMs === undefined ? '\u2014' : fmtAge(cm.storageTimestampAgeMs)],
         ['Replication errors', fmtCount(cm.errors)]
       ]),
       rows.length ? table(['Node', 'Address', 'Current Storage Timestamp', 'Reachable', 'Last error'], rows, 'cm-nodes') : null,
@@ -591,7 +593,7 @@ const SCRIPT = String.raw`
   // Every second: the "updated N s ago" line and the ages of absolute times.
   function tick() {
     var up = $('updated');
-    if (!S.doc) { up.textContent = S.token ? 'waiting for the first status…' : ''; return; }
+    if (!S.doc) { up.textContent = S.token ? 'waiting for the first status\u2026' : ''; return; }
     var age = Date.now() - S.receivedAt;
     up.textContent = 'updated ' + fmtAge(age) + ' ago';
     up.className = age > STALE_MS && S.mode !== 'live' ? 'stale' : '';
