@@ -331,6 +331,23 @@ describe('load awareness and damping', () => {
     );
   });
 
+  it('does not rebuild when the load of every node moves alike: the shares, not the weights, decide', () => {
+    const s = createScheduler(opts);
+    const nodes = group(3);
+    s.update(0, nodes);
+    const before = s.weights().get('node-000') as number;
+    // the one host running them all gets busy: every weight falls, no share moves
+    const allBusy = nodes.map((n) => ({ ...n, resources: busy }));
+    for (let t = 1000; t <= 60_000; t += 1000) expect(s.update(t, allBusy).reason).toBe('none');
+    expect(s.weights().get('node-000') as number).toBeLessThan(0.5 * before);
+    // then one node alone gets busier still: its share falls past the threshold, and the table follows
+    const oneHot = allBusy.map((n, i) => (i === 0 ? { ...n, activeConnections: 500 } : n));
+    const reasons: string[] = [];
+    for (let t = 61_000; t <= 90_000; t += 1000) reasons.push(s.update(t, oneHot).reason);
+    expect(reasons).toContain('load');
+    expect(s.shares().get('node-000') as number).toBeLessThan(1 / 3);
+  });
+
   it('rebuilds at once on membership and health changes, and reports none when nothing moved', () => {
     const s = createScheduler(opts);
     s.update(0, group(3));

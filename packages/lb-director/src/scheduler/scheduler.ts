@@ -336,9 +336,16 @@ class Scheduler implements LoadScheduler {
     else if (!sameMembers) reason = 'membership';
     else if (nodes.some((n, i) => n.healthy !== (prev[i] as SchedulerNode).healthy)) reason = 'health';
     else if (at - this.#lastBuild >= o.minRebuildIntervalMs) {
+      // the table depends on the weights' proportions only: nodes whose load moves together (a busy host
+      // running them all, an idle cluster drifting) change no share and cost no rebuild
+      const sum = weights.reduce((a, w) => a + w, 0);
+      const builtSum = this.#builtWeights.reduce((a, w) => a + w, 0);
       const moved = weights.some((w, i) => {
         const b = this.#builtWeights[i] as number;
-        return b > 0 ? Math.abs(w - b) > o.rebuildThreshold * b : w > 0;
+        if (b <= 0 || builtSum <= 0 || sum <= 0) return b > 0 ? w <= 0 : w > 0;
+        const share = w / sum;
+        const built = b / builtSum;
+        return Math.abs(share - built) > o.rebuildThreshold * built;
       });
       if (moved) reason = 'load';
     }

@@ -27,7 +27,10 @@ export interface SchedulerOptions {
   readonly ipv6PrefixLength?: number;
   /** Bounded load: no node above (1 + balanceFactor) x the average active connections takes new clients (default 0.25). */
   readonly balanceFactor?: number;
-  /** Weight changes smaller than this relative amount do not rebuild the table (default 0.1). */
+  /**
+   * Changes of a node's share (its weight over the sum of the weights) smaller than this relative amount do
+   * not rebuild the table (default 0.1): loads that move together change no share.
+   */
   readonly rebuildThreshold?: number;
   /** Load-driven rebuilds happen at most this often, in ms (default 5000). Membership and health changes rebuild at once. */
   readonly minRebuildIntervalMs?: number;
