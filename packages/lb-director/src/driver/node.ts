@@ -241,12 +241,12 @@ export class LbNode extends EventEmitter<LbNodeEvents> {
 
   /** The role in force. */
   get role(): LbRole {
-    return this.#machine.snapshot().role;
+    return this.#machine.role;
   }
 
   /** The table in force (director), else undefined. */
   get table(): BucketTable | undefined {
-    return this.#machine.snapshot().table;
+    return this.#machine.table;
   }
 
   /** Opens the transport and starts the interval: the first report (and announcement) go out at once. */

@@ -299,6 +299,11 @@ export class LbMachine {
     return { size: inputs.size, seed: inputs.seed, members };
   }
 
+  /** The table in force while directing (what {@link LbMachine.snapshot} gives as `table`), else undefined. */
+  get table(): BucketTable | undefined {
+    return this.#role === 'director' ? this.#table : undefined;
+  }
+
   /** The machine's state as of the latest event. */
   snapshot(): LbSnapshot {
     const director = this.#role === 'director';

@@ -253,6 +253,7 @@ class Scheduler implements LoadScheduler {
   readonly #o: Resolved;
   readonly #mask4: number;
   #table: BucketTable;
+  #sharesOf: { readonly table: BucketTable; readonly shares: ReadonlyMap<string, number> } | undefined;
   #nodes: SchedulerNode[] = [];
   #builtWeights: number[] = [];
   #baseOwners: Uint16Array;
@@ -475,12 +476,18 @@ class Scheduler implements LoadScheduler {
 
   shares(): ReadonlyMap<string, number> {
     const t = this.#table;
+    // every status and snapshot asks; the table changes seldom (a new frozen table each time)
+    if (this.#sharesOf?.table === t) return this.#sharesOf.shares;
     const counts = new Array<number>(t.nodes.length).fill(0);
     for (let b = 0; b < t.size; b++) {
       const ow = t.owners[b] as number;
       if (ow !== NO_OWNER) counts[ow] = (counts[ow] as number) + 1;
     }
-    return new Map(t.nodes.map((id, i) => [id, (counts[i] as number) / t.size]));
+    const shares: ReadonlyMap<string, number> = new Map(
+      t.nodes.map((id, i) => [id, (counts[i] as number) / t.size]),
+    );
+    this.#sharesOf = { table: t, shares };
+    return shares;
   }
 
   weights(): ReadonlyMap<string, number> {
