@@ -139,6 +139,9 @@ function invalid(what: string, issues: readonly ConfigIssue[]): CmError {
  *   ones are `persist`ed, then `ack`ed to the sender, then `currentChanged` and `conflict` follow; missing
  *   parents are requested from the sender. Summaries, inventories and requests reconcile two version sets
  *   (anti-entropy): a node that was away catches up.
+ * - Each version is fetched once: a version being fetched from one peer (after an offer, or a request
+ *   answering an inventory) is not fetched from another until that fetch fails or retryMs passes, and a
+ *   differing summary that arrives meanwhile is answered once the fetches have ended.
  * - The current version of a scope is its best leaf by {@link compareVersions}; other leaves are open
  *   conflicts, each reported once (`conflict`, naming both versions) and kept.
  *
@@ -157,10 +160,21 @@ export class ReplicaMachine {
   readonly #maxHops: number;
   readonly #members = new Map<string, ClusterMember>();
   readonly #routes = new Map<string, Route>();
-  /** Version id -> the peer it was requested from because of an offer, and when. */
+  /**
+   * Version id -> the peer it is being fetched from (requested after an offer, an inventory or a push that
+   * named missing parents), and when: not fetched from another peer meanwhile, for retryMs or until that
+   * peer goes down.
+   */
   readonly #fetching = new Map<string, { from: string; at: number }>();
   /** Version id -> every peer that offered it, in order (the others are asked when the first is down). */
   readonly #offered = new Map<string, string[]>();
+  /**
+   * Peer uuid -> its latest summary that differs from this node's version sets, received while versions were
+   * being fetched from other peers, and when the first such summary was put aside: answered (inventories)
+   * once those fetches have ended, or after retryMs. Answered at once, the inventory would make that peer
+   * push the versions being fetched a second time (a second copy over the WAN).
+   */
+  readonly #deferred = new Map<string, { summary: SummaryMessage; at: number }>();
   readonly #scopes = new Map<Scope, ScopeState>();
   readonly #byId = new Map<string, Version>();
   readonly #peers = new Map<string, Peer>();
@@ -480,6 +494,8 @@ export class ReplicaMachine {
           },
         ]);
     }
+    // a fetch may have ended (arrived, failed, timed out): the summaries put aside meanwhile are answered
+    if (this.#deferred.size > 0) this.#answerDeferred(now);
     const out = this.#out;
     this.#out = [];
     return out;
@@ -718,8 +734,8 @@ export class ReplicaMachine {
   }
 
   /**
-   * Versions requested because of an offer whose answer is overdue (or whose source went `down`): asked of
-   * the next peer that offered them and is up (a second transit node).
+   * Versions being fetched whose answer is overdue (or whose source went `down`): asked of the next peer that
+   * offered them and is up (a second transit node); forgotten when no other peer offered them.
    */
   #refetch(now: number, down?: string): void {
     const asks = new Map<string, string[]>();
@@ -732,7 +748,7 @@ export class ReplicaMachine {
       if (f.from !== down && now - f.at < this.#retryMs) continue;
       const sources = (this.#offered.get(id) ?? []).filter((u) => this.#peers.get(u)?.up);
       if (sources.length === 0) {
-        if (f.from === down) this.#fetching.delete(id); // catch-up (summaries) will bring it
+        this.#fetching.delete(id); // no other peer offered it: catch-up (summaries) will bring it
         continue;
       }
       // the next source after the one asked last, round robin
@@ -821,15 +837,13 @@ export class ReplicaMachine {
 
   #onSummary(from: string, summary: SummaryMessage, now: number): void {
     const peer = this.#peers.get(from);
-    const theirs = new Map(summary.scopes.map((s) => [s.scope, s.digest]));
-    const scopes = [...new Set([...this.#scopes.keys(), ...theirs.keys()])].sort(compareText);
-    let inSync = true;
-    for (const scope of scopes) {
-      const mine = this.digest(scope);
-      const other = theirs.get(scope) ?? digestVersionIds([]);
-      if (mine === other) continue;
-      inSync = false;
-      this.#out.push({ type: 'send', to: from, message: { type: 'inventory', scope, ids: this.ids(scope) } });
+    const differ = this.#differingScopes(summary);
+    // versions being fetched from another peer: the inventory waits (it would bring them a second time)
+    if (differ.length > 0 && this.#fetchingElsewhere(from, now))
+      this.#deferred.set(from, { summary, at: this.#deferred.get(from)?.at ?? now });
+    else {
+      this.#deferred.delete(from);
+      this.#sendInventories(from, differ);
     }
     if (summary.membersDigest !== undefined) {
       if (peer !== undefined) peer.membersDigest = summary.membersDigest;
@@ -839,7 +853,50 @@ export class ReplicaMachine {
       if (summary.node?.uuid === from) peer.node = summary.node;
       peer.storageTimestamp = summary.storageTimestamp;
       peer.lastSummaryAt = now;
-      peer.inSync = inSync;
+      peer.inSync = differ.length === 0;
+    }
+  }
+
+  /** The scopes whose version set differs between this node and a peer's summary, sorted. */
+  #differingScopes(summary: SummaryMessage): Scope[] {
+    const theirs = new Map(summary.scopes.map((s) => [s.scope, s.digest]));
+    const scopes = [...new Set([...this.#scopes.keys(), ...theirs.keys()])].sort(compareText);
+    return scopes.filter((scope) => this.digest(scope) !== (theirs.get(scope) ?? digestVersionIds([])));
+  }
+
+  #sendInventories(to: string, scopes: readonly Scope[]): void {
+    for (const scope of scopes)
+      this.#out.push({ type: 'send', to, message: { type: 'inventory', scope, ids: this.ids(scope) } });
+  }
+
+  /**
+   * Whether a version is being fetched from a peer other than `peer`: requested (after an offer, an inventory
+   * or a push naming missing parents) from a peer that is up, within retryMs, and not arrived yet.
+   */
+  #fetchingElsewhere(peer: string, now: number): boolean {
+    for (const [id, f] of this.#fetching)
+      if (f.from !== peer && now - f.at < this.#retryMs && !this.#byId.has(id) && this.#peers.get(f.from)?.up)
+        return true;
+    return false;
+  }
+
+  /**
+   * Answers the summaries put aside while versions were being fetched, once no fetch from another peer is
+   * under way (or after retryMs): compared with this node's version sets as they are now, so that what
+   * arrived meanwhile is not asked for again.
+   */
+  #answerDeferred(now: number): void {
+    for (const [uuid, d] of [...this.#deferred].sort((a, b) => compareText(a[0], b[0]))) {
+      const peer = this.#peers.get(uuid);
+      if (peer === undefined || !peer.up) {
+        this.#deferred.delete(uuid); // it sends its summary again when it is back
+        continue;
+      }
+      if (now - d.at < this.#retryMs && this.#fetchingElsewhere(uuid, now)) continue;
+      this.#deferred.delete(uuid);
+      const differ = this.#differingScopes(d.summary);
+      this.#sendInventories(uuid, differ);
+      peer.inSync = differ.length === 0;
     }
   }
 
@@ -965,12 +1022,17 @@ export class ReplicaMachine {
     this.#out.push({ type: 'send', to, message: { type: 'push', versions: send, ...relay } });
   }
 
-  /** Requests ids from a peer, skipping those requested from it within retryMs. */
+  /**
+   * Requests ids from a peer, skipping those held, those requested from it within retryMs and those being
+   * fetched from another peer. What it asks for counts as being fetched from it: an offer of the same version
+   * by another peer meanwhile is not fetched again (that peer is the fallback if this fetch fails).
+   */
   #request(from: string, ids: readonly string[], now: number): void {
     const peer = this.#peers.get(from);
     const want = ids.filter((id) => {
+      if (this.#byId.has(id)) return false;
       const at = peer?.requested.get(id);
-      // being fetched elsewhere after an offer (and that peer is up): one copy over the WAN is enough
+      // being fetched elsewhere (and that peer is up): one copy over the WAN is enough
       const f = this.#fetching.get(id);
       if (f !== undefined && f.from !== from && this.#peers.get(f.from)?.up && now - f.at < this.#retryMs)
         return false;
@@ -979,6 +1041,7 @@ export class ReplicaMachine {
     if (want.length === 0) return;
     want.sort(compareText);
     if (peer !== undefined) for (const id of want) peer.requested.set(id, now);
+    for (const id of want) this.#fetching.set(id, { from, at: now });
     this.#out.push({ type: 'send', to: from, message: { type: 'request', ids: want } });
   }
 
