@@ -25,8 +25,10 @@ describe('scripts/install-gateway.sh', () => {
     expect(statSync(bin).mode & 0o111).not.toBe(0);
     // the launcher of the checkout, on the Node of the install
     const launcher = readFileSync(bin, 'utf8');
-    expect(launcher).toContain(`exec "\${PROXYHA_NODE:-${process.execPath}}" --max-semi-space-size=1`);
-    expect(launcher).toContain('"$PROXYHA_HOME/dist/proxyha.mjs" "$@"');
+    expect(launcher).toContain(
+      `exec "\${PROXYHA_NODE:-${process.execPath}}" $PROXYHA_V8_OPTIONS $PROXYHA_NODE_OPTIONS "$PROXYHA_HOME/dist/proxyha.mjs" "$@"`,
+    );
+    expect(launcher).toMatch(/^PROXYHA_V8_OPTIONS="\$\{PROXYHA_V8_OPTIONS---max-semi-space-size=1 .*--lite-mode/m);
     expect(statSync(join(dest, 'etc', 'proxyha', 'proxyha.yaml')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dest, 'var', 'lib', 'proxyha')).mode & 0o777).toBe(0o700);
 
@@ -40,6 +42,23 @@ describe('scripts/install-gateway.sh', () => {
     const bundle = readFileSync(join(lib, 'dist', 'proxyha.mjs'));
     expect(bundle.length).toBeGreaterThan(1_000_000);
     expect(bundle.findIndex((b) => b > 0x7f)).toBe(-1);
+    // what the bundle loads at run time from the installed packages beside it: better-sqlite3 (central
+    // management's store on Node 20; Node >= 22.13 has node:sqlite, and the addon is built for one ABI)
+    // and netio's native addon
+    const probe = await run(process.execPath, [
+      '-e',
+      `const { createRequire } = require('node:module');
+       const { dirname } = require('node:path');
+       const r = createRequire(process.argv[1]);
+       const [major, minor] = process.versions.node.split('.').map(Number);
+       const Db = major > 22 || (major === 22 && minor >= 13) ? require('node:sqlite').DatabaseSync : r('better-sqlite3');
+       console.log('sqlite', new Db(':memory:').prepare('select 1 as x').get().x);
+       const netio = r.resolve('@proxyha/netio/package.json');
+       console.log('addon', createRequire(netio)('node-gyp-build').resolve(dirname(netio)));`,
+      join(lib, 'dist', 'proxyha.mjs'),
+    ]);
+    expect(probe.stdout).toMatch(/^sqlite 1\naddon .*\.node\n$/);
+    expect(probe.stdout).toContain(lib);
     const links = await run('find', [lib, '-type', 'l', '-lname', `${repo}/*`]);
     expect(links.stdout.trim()).toBe('');
 
