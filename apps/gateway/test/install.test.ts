@@ -28,7 +28,9 @@ describe('scripts/install-gateway.sh', () => {
     expect(launcher).toContain(
       `exec "\${PROXYHA_NODE:-${process.execPath}}" $PROXYHA_V8_OPTIONS $PROXYHA_NODE_OPTIONS "$PROXYHA_HOME/dist/proxyha.mjs" "$@"`,
     );
-    expect(launcher).toMatch(/^PROXYHA_V8_OPTIONS="\$\{PROXYHA_V8_OPTIONS---max-semi-space-size=1 .*--lite-mode/m);
+    expect(launcher).toMatch(
+      /^PROXYHA_V8_OPTIONS="\$\{PROXYHA_V8_OPTIONS---max-semi-space-size=1 .*--lite-mode/m,
+    );
     expect(statSync(join(dest, 'etc', 'proxyha', 'proxyha.yaml')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dest, 'var', 'lib', 'proxyha')).mode & 0o777).toBe(0o700);
 
@@ -51,11 +53,12 @@ describe('scripts/install-gateway.sh', () => {
        const { dirname } = require('node:path');
        const r = createRequire(process.argv[1]);
        const [major, minor] = process.versions.node.split('.').map(Number);
-       const Db = major > 22 || (major === 22 && minor >= 13) ? require('node:sqlite').DatabaseSync : r('better-sqlite3');
+       const Db = major > 22 || (major === 22 && minor >= 13) ? require(process.argv[2]).DatabaseSync : r('better-sqlite3');
        console.log('sqlite', new Db(':memory:').prepare('select 1 as x').get().x);
        const netio = r.resolve('@proxyha/netio/package.json');
        console.log('addon', createRequire(netio)('node-gyp-build').resolve(dirname(netio)));`,
       join(lib, 'dist', 'proxyha.mjs'),
+      'node:sqlite',
     ]);
     expect(probe.stdout).toMatch(/^sqlite 1\naddon .*\.node\n$/);
     expect(probe.stdout).toContain(lib);
