@@ -195,6 +195,15 @@ describe('derived settings', () => {
     expect(parseGatewayConfig(set(minimal(), 'ha.dataPlane', 'relay')).lb.handover.keepLoaded).toBe(false);
   });
 
+  it('a stopping director keeps the VIPs for up to two advert intervals, unless the file says otherwise', () => {
+    const vips = (doc: ReturnType<typeof minimal>) =>
+      parseGatewayConfig(doc).vrrpd.instances[0]?.releaseVipsAfterSuccessor;
+    expect(vips(minimal())).toBe(2000);
+    expect(vips(set(minimal(), 'ha.advertInterval', '100ms'))).toBe(200);
+    expect(vips(set(minimal(), 'ha.releaseVipsAfterSuccessor', '0s'))).toBe(0);
+    expect(vips(set(minimal(), 'ha.releaseVipsAfterSuccessor', '5s'))).toBe(5000);
+  });
+
   it('the health monitor watches each destination port once, in order', () => {
     const c = parseGatewayConfig(
       set(minimal(), 'ha.redirects', [

@@ -37,6 +37,7 @@ function router(
     announce?: VipAnnouncement[];
     config?: Partial<MachineConfig>;
     vips?: VipManager;
+    releaseVipsAfterSuccessorMs?: number;
   } = {},
 ) {
   const vips = new MemoryVipManager();
@@ -60,6 +61,9 @@ function router(
     announce: (a) => extra.announce?.push(a),
     logger: log,
     clock,
+    ...(extra.releaseVipsAfterSuccessorMs === undefined
+      ? {}
+      : { releaseVipsAfterSuccessorMs: extra.releaseVipsAfterSuccessorMs }),
   });
   r.on('transition', (t) => transitions.push(t));
   routers.push(r);
@@ -154,6 +158,72 @@ describe('VrrpRouter over the in-memory network', () => {
     expect(takeover).toMatchObject({ from: 'backup', to: 'master', reason: 'priorityZero' });
     // Skew_Time of priority 100 at 50 ms: (256 - 100) × 50 / 256 ms after the priority 0 advert
     expect(takeover.at).toBe(stoppedAt + ((256 - 100) * 50) / 256);
+  });
+
+  it('releaseVipsAfterSuccessorMs: a stopping Master keeps its VIPs until the new master is heard', async () => {
+    const { bus } = lan();
+    const order: string[] = [];
+    const recording = (name: string): VipManager => {
+      const m = new MemoryVipManager();
+      return {
+        add: async (i, v) => {
+          order.push(`${name} add`);
+          await m.add(i, v);
+        },
+        remove: async (i, v) => {
+          order.push(`${name} remove`);
+          await m.remove(i, v);
+        },
+      };
+    };
+    const a = router(bus, '192.168.77.11', 150, { vips: recording('a'), releaseVipsAfterSuccessorMs: 200 });
+    const b = router(bus, '192.168.77.12', 100, { vips: recording('b') });
+    await Promise.all([a.r.start(), b.r.start()]);
+    await until(() => a.r.snapshot().state === 'master' && b.r.snapshot().state === 'backup');
+    await until(() => order.includes('a add'));
+    const stoppedAt = clock.now();
+    let stopped = false;
+    const stopping = a.r.stop().then(() => {
+      stopped = true;
+    });
+    // priority 0 went out at once: b takes over after Skew_Time, and only then does a let the VIPs go
+    await until(() => stopped, 1000);
+    await stopping;
+    // (each router first removes stale copies of its VIPs at start)
+    expect(order.slice(order.indexOf('a add'))).toEqual(['a add', 'b add', 'a remove']);
+    const takeover = b.transitions.at(-1) as RouterTransition;
+    expect(takeover).toMatchObject({ to: 'master', reason: 'priorityZero' });
+    expect(takeover.at).toBe(stoppedAt + ((256 - 100) * 50) / 256);
+    expect(a.log.lines()).toEqual(
+      expect.arrayContaining([
+        '(VI_1) keeping VIPs until a new master is heard (at most 200 ms)',
+        '(VI_1) new master 192.168.77.12 heard',
+      ]),
+    );
+    const lines = a.log.lines();
+    expect(lines.indexOf('(VI_1) new master 192.168.77.12 heard')).toBeGreaterThan(
+      lines.indexOf('(VI_1) Entering INIT STATE (shutdown)'),
+    );
+  });
+
+  it('releaseVipsAfterSuccessorMs: with no router to take over, the VIPs go when the bound is reached', async () => {
+    const { bus } = lan();
+    const a = router(bus, '192.168.77.11', 150, { releaseVipsAfterSuccessorMs: 300 });
+    await a.r.start();
+    await until(() => a.r.snapshot().state === 'master');
+    await until(() => a.vips.calls.length > 0);
+    const stoppedAt = clock.now();
+    let removedAt: number | undefined;
+    const stopping = a.r.stop();
+    await until(() => {
+      if (removedAt === undefined && a.vips.calls.at(-1)?.startsWith('remove')) removedAt = clock.now();
+      return removedAt !== undefined;
+    }, 1000);
+    await stopping;
+    // virtual time: the removal waited for the whole bound, not a millisecond less
+    expect((removedAt as number) - stoppedAt).toBeGreaterThanOrEqual(300);
+    expect(a.vips.held.get('eth0')).toEqual(new Set());
+    expect(a.log.lines()).toContain('(VI_1) no new master heard within 300 ms');
   });
 
   it('announces on entering Master only once the VIPs are added, and not when the mastership ended first', async () => {

@@ -1,7 +1,7 @@
 // Each package's configuration, derived from the gateway's one file, and the rules that map the package's
 // issue paths back to the paths of that file (`instances[0].priority` -> `ha.priority`).
 import { posix } from 'node:path';
-import { type ConfigIssue, ProxyhaError, ROOT_PATH } from '@proxyha/common';
+import { type ConfigIssue, ProxyhaError, parseDuration, ROOT_PATH } from '@proxyha/common';
 import { CM_KEYS, HEALTH_KEYS, LB_KEYS, VRRP_DAEMON_KEYS, VRRP_INSTANCE_KEYS } from './schema';
 
 /** The name of the VRRP instance the gateway runs. */
@@ -121,6 +121,16 @@ export function deriveVrrpd(ha: Doc, ctx: DeriveContext): Derivation {
     ...pick(ha, VRRP_INSTANCE_KEYS),
     trackFiles,
   };
+  // a stopping director keeps the VIPs until the new master is heard: Skew_Time is under one interval and
+  // the new master adverts at once; one more interval covers a lost advert (bench/RESULTS.md, "The gateway
+  // node": a planned handover otherwise loses Skew_Time of requests)
+  if (ha.releaseVipsAfterSuccessor === undefined) {
+    const interval = parseDuration(ha.advertInterval ?? '1s');
+    if (interval.ok) {
+      instance.releaseVipsAfterSuccessor = 2 * interval.value;
+      rules.push({ from: 'instances[0].releaseVipsAfterSuccessor', to: 'ha.advertInterval' });
+    }
+  }
   // the loopback transport: this router's address is the management address, its peers the other nodes
   if (loopback && ha.sourceAddress === undefined && ha.managementIp !== undefined) {
     instance.sourceAddress = ha.managementIp;

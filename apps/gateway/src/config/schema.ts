@@ -37,6 +37,7 @@ export const VRRP_INSTANCE_KEYS = [
   'version',
   'preempt',
   'preemptDelay',
+  'releaseVipsAfterSuccessor',
   'unicastPeers',
   'accept',
   'sourceAddress',

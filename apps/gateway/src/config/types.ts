@@ -90,6 +90,11 @@ export interface GatewayHaFile {
   preempt?: boolean;
   /** keepalived's `preempt_delay`, default 0 (vrrpd). */
   preemptDelay?: GatewayDuration;
+  /**
+   * A stopping director keeps the VIPs until it hears the new master, at most this long (vrrpd; default two
+   * advert intervals): a planned handover loses no connection. `0s`: they go at once, as keepalived does.
+   */
+  releaseVipsAfterSuccessor?: GatewayDuration;
   /** keepalived's `unicast_peer` (vrrpd). */
   unicastPeers?: string[];
   /** Accept_Mode, default false (vrrpd). */

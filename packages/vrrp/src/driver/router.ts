@@ -117,6 +117,14 @@ export interface VrrpRouterOptions {
    */
   readonly hmac?: VrrpHmac;
   /**
+   * A Master that stops sends priority 0 as always, but keeps its VIPs until it hears another router's
+   * advert (the backup that took over after Skew_Time), at most this long in ms, then removes them. Clients
+   * whose ARP cache still names this router are served until the new master's gratuitous ARP moves them,
+   * so a planned handover loses no connection. Default 0: the VIPs go with the priority 0 advert, as RFC
+   * 5798 §6.4.3 and keepalived do. A value of one advert interval plus a margin covers Skew_Time.
+   */
+  readonly releaseVipsAfterSuccessorMs?: number;
+  /**
    * Time and timers (default {@link systemClock}); tests pass a `ManualClock`. Timers are armed on whole
    * milliseconds and the rest of a due time is waited out with `spinUntil`, so that expiries land on the
    * RFC's fractional due times.
@@ -142,6 +150,8 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
   readonly #clock: Clock;
   readonly #timers = new Map<TimerName, TimerHandle>();
   #vipChain: Promise<void> = Promise.resolve();
+  /** While a stopped Master keeps its VIPs (`releaseVipsAfterSuccessorMs`): called with the new master. */
+  #successorHeard: ((source: string) => void) | undefined;
   /** Bumped by every transition: an announcement waiting for VIPs is dropped when it changed. */
   #generation = 0;
   #pendingSends = new Set<Promise<void>>();
@@ -250,6 +260,27 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
    */
   async stop(): Promise<void> {
     if (!this.#running) return;
+    const linger = this.#o.releaseVipsAfterSuccessorMs ?? 0;
+    if (linger > 0 && this.#o.machine.state === 'master') {
+      // the removal queued by the shutdown waits for the successor's advert or the bound
+      const heard = new Promise<string | undefined>((resolve) => {
+        const timer = this.#clock.setTimeout(() => resolve(undefined), linger);
+        this.#successorHeard = (source) => {
+          this.#clock.clearTimeout(timer);
+          resolve(source);
+        };
+      });
+      this.#log.info(`(${this.name}) keeping VIPs until a new master is heard (at most ${linger} ms)`);
+      this.#vipChain = this.#vipChain.then(async () => {
+        const source = await heard;
+        this.#successorHeard = undefined;
+        this.#log.info(
+          source === undefined
+            ? `(${this.name}) no new master heard within ${linger} ms`
+            : `(${this.name}) new master ${source} heard`,
+        );
+      });
+    }
     this.#dispatch({ type: 'shutdown', at: this.#clock.now() });
     this.#running = false;
     for (const timer of [...this.#timers.keys()]) this.#disarm(timer);
@@ -261,7 +292,7 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
 
   /** Feeds one received VRRP message (the bytes after the IP header). */
   receive(payload: Uint8Array, meta: AdvertMeta): void {
-    if (!this.#running) return;
+    if (!this.#running && this.#successorHeard === undefined) return;
     const m = this.#o.machine;
     const hmac = this.#hmac;
     const split = hmac ? splitVrrpHmac(payload, this.#o.transport.family) : undefined;
@@ -290,6 +321,11 @@ export class VrrpRouter extends EventEmitter<VrrpRouterEvents> {
     if (a.vrid !== m.vrid) return;
     if (hmac && split && !this.#authenticated(hmac, split.message, split.trailer, a.version, meta.source))
       return;
+    if (!this.#running) {
+      // stopped, VIPs kept: the first advert of another router with a priority is the new master's
+      if (a.priority > 0) this.#successorHeard?.(decoded.value.source);
+      return;
+    }
     this.rxStats.accept();
     this.#dispatch({
       type: 'advert',

@@ -132,6 +132,11 @@ export interface VrrpInstanceConfig extends NotifySettings {
   readonly preempt: boolean;
   /** keepalived's `preempt_delay` in ms. Default 0. */
   readonly preemptDelay: number;
+  /**
+   * A Master that stops keeps its VIPs until it hears the new master, at most this long in ms (0, the
+   * default: they go with the priority 0 advert, as keepalived does). See `VrrpRouterOptions`.
+   */
+  readonly releaseVipsAfterSuccessor: number;
   /** keepalived's `unicast_peer`. */
   readonly unicastPeers: readonly string[];
   /** Accept_Mode. Default false. */
@@ -308,6 +313,7 @@ const instance = z
     virtualIps: z.array(cidr).min(1),
     preempt: z.boolean().default(true),
     preemptDelay: duration().default(0),
+    releaseVipsAfterSuccessor: duration().default(0),
     unicastPeers: z.array(ip).default([]),
     accept: z.boolean().default(false),
     sourceAddress: ip.optional(),

@@ -312,6 +312,9 @@ export class VrrpDaemon {
       ...(inst.checksum ? { checksumMode: inst.checksum } : {}),
       ...(this.#acceptFilter ? { acceptFilter: this.#acceptFilter } : {}),
       ...(hmac ? { hmac } : {}),
+      ...(inst.releaseVipsAfterSuccessor > 0
+        ? { releaseVipsAfterSuccessorMs: inst.releaseVipsAfterSuccessor }
+        : {}),
     });
     router.on('transition', (t) => wiring.transition(t, router));
     router.on('transition', (t) => this.#notifier.transition(t));
