@@ -190,13 +190,14 @@ describe('update groups over mutual TLS: Tokyo and New York, a local update serv
       // in place, byte for byte, atomically under dataDir/updates/<name>/, and applied
       for (const n of [t2, tt]) {
         const file = join(n.dir, 'urlfilter', 'v-2026.11.30');
+        // the status names the version once it is held; current.json is written next, then it is applied
+        await until(`${n.node.self.name} applied it`, () => existsSync(`${file}.applied`));
         expect(readFileSync(file).equals(LIST)).toBe(true);
         expect(JSON.parse(readFileSync(join(n.dir, 'urlfilter', 'current.json'), 'utf8'))).toMatchObject({
           version: '2026.11.30',
           sha256: LIST_SHA,
           size: LIST.length,
         });
-        await until(`${n.node.self.name} applied it`, () => existsSync(`${file}.applied`));
         expect(readFileSync(join(n.dir, 'av', 'v-7.0.1')).equals(AV)).toBe(true);
       }
       expect(listOf(t2.node, 'urlfilter')).toMatchObject({
