@@ -196,7 +196,7 @@ describe('derived settings', () => {
   });
 
   it('a stopping director keeps the VIPs for up to two advert intervals, unless the file says otherwise', () => {
-    const vips = (doc: ReturnType<typeof minimal>) =>
+    const vips = (doc: Parameters<typeof parseGatewayConfig>[0]) =>
       parseGatewayConfig(doc).vrrpd.instances[0]?.releaseVipsAfterSuccessor;
     expect(vips(minimal())).toBe(2000);
     expect(vips(set(minimal(), 'ha.advertInterval', '100ms'))).toBe(200);
