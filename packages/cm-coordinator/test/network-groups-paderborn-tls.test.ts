@@ -218,6 +218,23 @@ describe('network groups over mutual TLS: Tokyo, New York and Paderborn (toknet1
     });
     await until('every node has the Tokyo save', () => allHave(NAMES, v.version));
     expect(new Set(NAMES.map((n) => get(n).storageTimestamp))).toEqual(new Set([v.storageTimestamp]));
+    // storage facts: a New York leaf, two transit nodes away, sees the Tokyo leaf's Current Storage Timestamp
+    // (passed on with the summaries, not read from a shared group), learned through its transit node
+    const far = () =>
+      get('nynet1-mwg2')
+        .status()
+        .nodes.find((n) => n.name === 'toknet1-mwg1');
+    await until(
+      'nynet1-mwg2 sees the Tokyo leaf at the save',
+      () => far()?.storageTimestamp === v.storageTimestamp,
+    );
+    expect(far()?.storageTimestampSource?.via).toBe('nynet1-transit');
+    await until('nynet1-mwg2 says the cluster is in sync', () => get('nynet1-mwg2').status().inSync);
+    expect(formatCmStatus(get('nynet1-mwg2').status())).toMatch(
+      new RegExp(
+        `toknet1-mwg1 .*Current Storage Timestamp: ${v.storageTimestamp.replace(/\./g, '\\.')} \\(reported .*, via nynet1-transit`,
+      ),
+    );
     // along the path: in every other network its transit node has it before the network's leaves, and after
     // a transit node of toknet1 (the only way out of toknet1)
     const at = (n: string) => arrival(n, v.version, before);

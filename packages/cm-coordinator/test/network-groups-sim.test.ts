@@ -260,3 +260,94 @@ describe('network groups: Tokyo, New York and Paderborn (toknet1, toknet2, nynet
     expect(error?.message).toContain('Invalid node path matrix / unreachable nodes');
   });
 });
+
+describe('network groups: Current Storage Timestamps of the nodes behind transit nodes (storage facts)', () => {
+  /** What `from` knows of every other node: name -> [storage timestamp, behind]. */
+  const view = (sim: CmSimulation, from: string) =>
+    new Map(
+      sim
+        .machine(from)
+        .storageFacts(sim.wall(from))
+        .map((f) => [sim.names.find((n) => sim.identity(n).uuid === f.uuid) as string, f]),
+    );
+  /** Whether every node sees every other node's storage timestamp as `ts`, none of them behind. */
+  const everyoneSees = (sim: CmSimulation, ts: string) =>
+    sim.names.every((from) => {
+      const v = view(sim, from);
+      return sim.names.every(
+        (to) => to === from || (v.get(to)?.storageTimestamp === ts && !v.get(to)?.behind),
+      );
+    });
+
+  it('two sites: after a save on a Tokyo leaf every node sees every node at the save, in order of the hops', () => {
+    const sim = new CmSimulation({ nodes: TWO_SITES, seed: 21 });
+    wan(sim, { tokyo: TOKYO, newyork: NY });
+    sim.runFor(3000);
+    const v = sim.save('tokyo-2');
+    const ts = sim.storageTimestamp('tokyo-2') as string;
+    sim.runFor(1000);
+    expect(sim.converged()).toBe(true);
+    // right after the save: ny-2's fact still names the old (no) policy, and nothing counts as behind
+    expect(view(sim, 'tokyo-2').get('ny-2')?.storageTimestamp).not.toBe(ts);
+    expect([...view(sim, 'tokyo-2').values()].some((f) => f.behind)).toBe(false);
+    // one sync interval (5 s) per hop at most: three hops
+    sim.runFor(16_000);
+    expect(everyoneSees(sim, ts)).toBe(true);
+    expect(view(sim, 'ny-2').get('tokyo-2')).toMatchObject({
+      version: v.id,
+      via: sim.identity('ny-transit').uuid,
+    });
+    expect(view(sim, 'tokyo-2').get('ny-2')?.via).toBe(sim.identity('tokyo-transit').uuid);
+  });
+
+  it('two sites: with the Tokyo transit node cut, tokyo-2 sees New York at the older save and behind; healed, in sync', () => {
+    const sim = new CmSimulation({ nodes: TWO_SITES, seed: 22 });
+    wan(sim, { tokyo: TOKYO, newyork: NY });
+    sim.runFor(3000);
+    sim.save('tokyo-2', { documents: [{ name: 'policy.xml', content: '<policy rev="1"/>' }] });
+    sim.runFor(20_000);
+    const ts1 = sim.storageTimestamp('tokyo-2') as string;
+    expect(everyoneSees(sim, ts1)).toBe(true);
+    sim.partition([['tokyo-transit']]);
+    sim.runFor(100);
+    sim.save('tokyo-2', { documents: [{ name: 'policy.xml', content: '<policy rev="2"/>' }] });
+    const ts2 = sim.storageTimestamp('tokyo-2') as string;
+    sim.runFor(30_000);
+    const v = view(sim, 'tokyo-2');
+    for (const far of ['tokyo-transit', 'ny-transit', 'ny-2']) {
+      expect(v.get(far)?.storageTimestamp, far).toBe(ts1);
+      expect(v.get(far)?.behind, far).toBe(true);
+    }
+    // New York cannot know of the new save: it sees tokyo-2 at the old one
+    expect(view(sim, 'ny-2').get('tokyo-2')?.storageTimestamp).toBe(ts1);
+    sim.heal();
+    expect(sim.runUntilConverged(20_000)).toBe(true);
+    sim.runFor(16_000);
+    expect(everyoneSees(sim, ts2)).toBe(true);
+  });
+
+  it('45 nodes: after a save on a Tokyo leaf every node sees all 44 others at the save', () => {
+    const { specs, sites } = largerLayout();
+    const sim = new CmSimulation({ nodes: specs, seed: 23 });
+    wan(sim, sites);
+    sim.runFor(5000);
+    const tokyo = sites.tokyo as string[];
+    const abroad = [...(sites.newyork as string[]), ...(sites.paderborn as string[])];
+    sim.save('toknet1-mwg1');
+    const ts = sim.storageTimestamp('toknet1-mwg1') as string;
+    const facts = (a: string[], b: string[]) =>
+      sim
+        .messagesBetween(a, b, 'summary')
+        .reduce((n, s) => n + (s.type === 'summary' ? (s.facts?.length ?? 0) : 0), 0);
+    const out0 = facts(tokyo, abroad);
+    const in0 = facts(abroad, tokyo);
+    // the path from a leaf to a leaf of another network has 3 links: 3 sync intervals and some
+    sim.runFor(20_000);
+    expect(everyoneSees(sim, ts)).toBe(true);
+    // bounded WAN cost: each node's new fact crosses into each other site once per transit node there (split
+    // horizon: a transit node does not pass a fact from another transit node on to the transit group): the 20
+    // Tokyo facts to the 3 transit nodes abroad, the 25 from abroad to the 2 Tokyo transit nodes
+    expect(facts(tokyo, abroad) - out0).toBe(20 * 3);
+    expect(facts(abroad, tokyo) - in0).toBe(25 * 2);
+  });
+});

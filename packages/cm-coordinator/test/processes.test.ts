@@ -376,7 +376,11 @@ describe.sequential('proxyha-cm processes on loopback', { timeout: 180_000 }, ()
 
     // right clock: F catches up by itself; A's policy wins by priority, F's is kept as the loser
     await start(F);
-    await until('F caught up', async () => (await current(F))?.version === (await current(A))?.version);
+    // both answers needed: a control request that fails under load gives undefined on both sides
+    await until('F caught up', async () => {
+      const [f, a] = [await current(F), await current(A)];
+      return f?.version !== undefined && f.version === a?.version;
+    });
     const caught = await show(F);
     expect(caught.documents.map((d) => d.name)).toEqual(['lists/allow.txt', 'policy.xml']);
     const conflicts = (await statusJson(F)).conflicts;

@@ -95,8 +95,24 @@ export interface CmStatusNode {
   readonly address: string;
   /** Software version. */
   readonly version: string;
-  /** Its Current Storage Timestamp (as last heard). */
+  /**
+   * Its Current Storage Timestamp (as last heard). For a node behind transit nodes, from the facts passed on
+   * in summaries (see `storageTimestampSource`); null while none has arrived (or from a node too old to send
+   * them).
+   */
   readonly storageTimestamp: string | null;
+  /**
+   * Where the `storageTimestamp` of a node behind transit nodes comes from: set for those nodes once a fact
+   * about them arrived, absent for this node and its direct peers (heard from themselves).
+   */
+  readonly storageTimestampSource?: {
+    /** The name of the peer this node learned it from (the transit node on the way). */
+    readonly via: string;
+    /** When the node itself reported it (ISO 8601, its clock): when its current policy became this one. */
+    readonly reportedAt: string;
+    /** How long ago this node learned it, ms. */
+    readonly learnedAgoMs: number;
+  };
   /** Connected now (this node: always). */
   readonly reachable: boolean;
   /** The last error talking to it. */
@@ -121,8 +137,11 @@ export interface CmStatus {
   };
   /**
    * Every node this node talks to directly (the nodes of its network groups) is reachable and holds the same
-   * policy versions as this node. Nodes behind transit nodes are listed with their path; their state is seen
-   * on the nodes of their own groups.
+   * policy versions as this node, and no node behind transit nodes reports another current policy than this
+   * node's for longer than a grace period (links on its path x the sync interval + the retry time, from this
+   * node's last change of its current policy or the fact's arrival): right after a save the far nodes count as
+   * in sync while the save and their answer travel. A node that never reported (a node too old to send the
+   * facts) does not count.
    */
   readonly inSync: boolean;
   /**
@@ -628,6 +647,8 @@ export class CmNode {
       records.get(uuid)?.node.name ??
       uuid;
     const pathTo = (uuid: string) => machine.path(uuid)?.map(nameOf) ?? null;
+    const now = this.#wall();
+    const facts = new Map(machine.storageFacts(now).map((f) => [f.uuid, f]));
     let inSync = true;
     for (const [uuid, peer] of this.#peers) {
       const sync = snap.peers.find((p) => p.node.uuid === uuid);
@@ -654,12 +675,23 @@ export class CmNode {
       const dialed = [...this.#pending].find(
         (p) => p.endpoint && m.addresses.includes(formatEndpoint(p.endpoint)),
       );
+      const fact = facts.get(m.uuid);
+      if (fact?.behind) inSync = false;
       nodes.push({
         uuid: m.uuid,
         name: m.name,
         address: m.addresses[0] ?? '?',
         version: records.get(m.uuid)?.node.version ?? '?',
-        storageTimestamp: null,
+        storageTimestamp: fact?.storageTimestamp ?? null,
+        ...(fact === undefined
+          ? {}
+          : {
+              storageTimestampSource: {
+                via: nameOf(fact.via),
+                reportedAt: new Date(fact.reportedAt).toISOString(),
+                learnedAgoMs: Math.max(0, now - fact.learnedAt),
+              },
+            }),
         reachable: path !== null,
         lastError: dialed?.lastError ?? null,
         path,
@@ -1150,8 +1182,9 @@ export class CmNode {
     this.#summaryPending = true;
     const announce = () => {
       this.#summaryPending = false;
-      const summary = this.#running ? this.#machine?.summary() : undefined;
-      if (summary) for (const uuid of this.#peers.keys()) this.#send(uuid, summary);
+      // one per peer: its storage facts are those the peer lacks
+      if (this.#running && this.#machine)
+        for (const uuid of this.#peers.keys()) this.#send(uuid, this.#machine.summary(uuid));
     };
     if (delayMs > 0) this.#clock.setTimeout(announce, delayMs);
     else this.#clock.setImmediate(announce);
@@ -1253,6 +1286,10 @@ export class CmNode {
     if (!this.#running) return;
     this.#tick = this.#clock.setTimeout(() => {
       this.#step({ type: 'tick', at: this.#wall() });
+      // storage facts learned from a summary go on at once to the peers that lack them (transit nodes)
+      if (this.#machine)
+        for (const uuid of this.#machine.factsDue(this.#wall()))
+          this.#send(uuid, this.#machine.summary(uuid));
       this.#lockStep({ type: 'tick', at: this.#wall() });
       this.#updates?.tick();
       this.#renewAdminLease();

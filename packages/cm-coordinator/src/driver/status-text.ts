@@ -4,7 +4,8 @@ import type { CmStatus } from './cm-node';
 
 /**
  * The text of `proxyha-cm status`: this node, whether the cluster is in sync, one line per node with its
- * Current Storage Timestamp, reachability, the path its messages take from this node (`path: mwg1 ->
+ * Current Storage Timestamp (for a node behind transit nodes: when it reported it and through which peer this
+ * node heard it, `(reported 2026-11-30T21:55:02.101Z, via tokyo-transit 12 s ago)`), reachability, the path its messages take from this node (`path: mwg1 ->
  * tokyo-transit -> ny-transit -> mwg9`) and last error (`*` marks this node), then the conflicts, then the
  * update lists (version, SHA-256, from where, when), then the runtime group (members, entries, last sync per
  * member, the "Shared data not synchronized" alert).
@@ -21,6 +22,10 @@ export function formatCmStatus(s: CmStatus): string {
     lines.push(
       `${n.uuid === s.self.uuid ? '*' : ' '} ${n.name}  ${n.address}  v${n.version}  Current Storage Timestamp: ${
         n.storageTimestamp ?? '-'
+      }${
+        n.storageTimestampSource
+          ? ` (reported ${n.storageTimestampSource.reportedAt}, via ${n.storageTimestampSource.via} ${ago(n.storageTimestampSource.learnedAgoMs)})`
+          : ''
       }  ${n.reachable ? 'reachable' : 'unreachable'}${
         n.uuid !== s.self.uuid && n.path && n.path.length > 1 ? `  path: ${n.path.join(' -> ')}` : ''
       }${n.lastError ? `  last error: ${n.lastError}` : ''}`,
@@ -35,6 +40,12 @@ export function formatCmStatus(s: CmStatus): string {
   if (s.updates && s.updates.lists.length > 0) lines.push(...updateLines(s.updates));
   if (s.runtime) lines.push(...runtimeLines(s.runtime));
   return `${lines.join('\n')}\n`;
+}
+
+/** How long ago, in whole seconds (`12 s ago`) or minutes past 2 minutes (`5 min ago`). */
+function ago(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return s < 120 ? `${s} s ago` : `${Math.floor(s / 60)} min ago`;
 }
 
 /** The update groups' part of the status: one line per list (version, SHA-256, from where, when). */

@@ -61,9 +61,16 @@ export {
   type ReplicationMessage,
   type RequestMessage,
   type ScopeSummary,
+  type StorageFact,
   type SummaryMessage,
 } from './messages';
-export { DEFAULT_RETRY_MS, DEFAULT_SYNC_INTERVAL_MS, ReplicaMachine, versionRef } from './replica';
+export {
+  DEFAULT_RETRY_MS,
+  DEFAULT_SYNC_INTERVAL_MS,
+  ReplicaMachine,
+  type StorageFactView,
+  versionRef,
+} from './replica';
 export {
   type CmRuntimeStatus,
   checkRuntimeMessage,

@@ -27,6 +27,22 @@ export interface ScopeSummary {
 }
 
 /**
+ * What a node knows of another node's (or its own) Current Storage Timestamp, passed on in summaries so that
+ * the nodes behind transit nodes are seen too. Facts about one node are all made by that node: the one with
+ * the newer `at` wins, so an older fact coming back along another way is not news.
+ */
+export interface StorageFact {
+  /** The node the fact is about. */
+  readonly uuid: string;
+  /** The id of its current policy version. */
+  readonly version: string;
+  /** That version's stamp (its Current Storage Timestamp is `formatHlc(stamp)`). */
+  readonly stamp: Hlc;
+  /** The node's own hybrid-clock stamp from when its current policy became this version. */
+  readonly at: Hlc;
+}
+
+/**
  * What a node holds, scope by scope: sent when a peer comes up and every sync interval. A peer whose
  * digest of a scope differs answers with an {@link InventoryMessage}.
  */
@@ -41,6 +57,12 @@ export interface SummaryMessage {
   readonly scopes: readonly ScopeSummary[];
   /** Digest of the cluster membership the sender knows: a peer whose digest differs sends a {@link MembersMessage}. */
   readonly membersDigest?: string | undefined;
+  /**
+   * The facts about Current Storage Timestamps (its own among them) that the sender has not given the receiver
+   * yet, at most one per cluster member. Absent from older nodes; present (maybe empty) from nodes that take
+   * them.
+   */
+  readonly facts?: readonly StorageFact[] | undefined;
 }
 
 /** Every version id the sender holds of one scope: the receiver pushes what the sender lacks and requests the rest. */
@@ -215,6 +237,7 @@ export function checkCmMessage(value: unknown): Result<CmMessage, CmError> {
             path: 'storageTimestamp',
             message: `must be a text (got ${describeValue(m.storageTimestamp)})`,
           });
+        if (m.facts !== undefined) factIssues(m.facts, 'facts', issues);
         if (!Array.isArray(m.scopes))
           issues.push({ path: 'scopes', message: `must be an array (got ${describeValue(m.scopes)})` });
         else
@@ -322,6 +345,34 @@ function nodeIssues(v: unknown, path: string, out: ConfigIssue[]): void {
     });
   if ('address' in n && typeof n.address !== 'string')
     out.push({ path: `${path}.address`, message: `must be a text (got ${describeValue(n.address)})` });
+}
+
+/** Checks the storage facts of a summary: at most one per node, {@link MAX_MEMBERS} in all. */
+function factIssues(v: unknown, at: string, out: ConfigIssue[]): void {
+  if (!Array.isArray(v) || v.length > MAX_MEMBERS)
+    return void out.push({
+      path: at,
+      message: `must be an array of up to ${MAX_MEMBERS} facts (got ${describeValue(v)})`,
+    });
+  const seen = new Set<string>();
+  v.forEach((f: unknown, i) => {
+    const p = `${at}[${i}]`;
+    const e = f as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) {
+      out.push({ path: p, message: `must be an object (got ${describeValue(f)})` });
+      return;
+    }
+    if (!isCanonicalUuid(e.uuid))
+      out.push({ path: `${p}.uuid`, message: `must be a canonical UUID (got ${describeValue(e.uuid)})` });
+    else if (seen.has(e.uuid)) out.push({ path: `${p}.uuid`, message: `repeats ${e.uuid}` });
+    else seen.add(e.uuid);
+    if (typeof e.version !== 'string' || !HEX64.test(e.version))
+      out.push({ path: `${p}.version`, message: `must be a version id (got ${describeValue(e.version)})` });
+    out.push(...hlcIssues(e.stamp, `${p}.stamp`), ...hlcIssues(e.at, `${p}.at`));
+    const by = (e.at as { node?: unknown } | null)?.node;
+    if (isCanonicalUuid(e.uuid) && isCanonicalUuid(by) && by !== e.uuid)
+      out.push({ path: `${p}.at.node`, message: `must be the fact's node ${e.uuid} (got ${by})` });
+  });
 }
 
 /** Checks a path (node uuids, no repeats) and its hop count. */

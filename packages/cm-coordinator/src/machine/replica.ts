@@ -15,7 +15,14 @@ import {
   sharesNetworkGroup,
 } from './groups';
 import { compareHlc, formatHlc, hlcReceive, hlcSend, isCanonicalUuid, maxHlc } from './hlc';
-import type { OfferMessage, PushMessage, ReplicationMessage, ScopeSummary, SummaryMessage } from './messages';
+import type {
+  OfferMessage,
+  PushMessage,
+  ReplicationMessage,
+  ScopeSummary,
+  StorageFact,
+  SummaryMessage,
+} from './messages';
 import type {
   Hlc,
   NodeIdentity,
@@ -60,6 +67,56 @@ interface Peer {
   inSync: boolean;
   /** The digest of the membership it holds, as last heard (or as it holds after our last list to it). */
   membersDigest: string | undefined;
+  /** Node uuid -> the `at` of the newest storage fact about it the peer holds (told us, or was given). */
+  readonly factsKnown: Map<string, Hlc>;
+  /** Summaries sent to it since it came up (every {@link FACTS_REFRESH_EVERY}th carries every fact). */
+  summariesSent: number;
+  /** When a summary goes to it ahead of its schedule, for the storage facts it lacks (news travels on). */
+  factsDueAt: number | undefined;
+}
+
+/** A storage fact this node holds about another node, and where it came from. */
+interface HeldFact {
+  readonly fact: StorageFact;
+  /** The peer it came from. */
+  readonly via: string;
+  /** When it arrived (this node's ms). */
+  readonly learnedAt: number;
+}
+
+/**
+ * Every this many summaries to a peer carry every storage fact, not only those it lacks (a summary lost on
+ * the way does not leave a fact behind for good).
+ */
+const FACTS_REFRESH_EVERY = 10;
+
+/**
+ * New storage facts go on to the peers that lack them with a summary this long after they arrived (ms, at most
+ * the sync interval), once per burst, instead of waiting for the periodic one (when the driver asks
+ * {@link ReplicaMachine.factsDue}).
+ */
+const FACTS_FORWARD_MS = 1000;
+
+/** Another node's Current Storage Timestamp as this node knows it ({@link ReplicaMachine.storageFacts}). */
+export interface StorageFactView {
+  /** The node. */
+  readonly uuid: string;
+  /** Its Current Storage Timestamp (`formatHlc` of its current policy version's stamp). */
+  readonly storageTimestamp: string;
+  /** The id of its current policy version. */
+  readonly version: string;
+  /** When the node itself reported it (the physical part of its own stamp, its wall ms). */
+  readonly reportedAt: number;
+  /** The peer this node learned it from (the node itself for a direct peer). */
+  readonly via: string;
+  /** When this node learned it (its own ms). */
+  readonly learnedAt: number;
+  /**
+   * Its current policy differs from this node's, and has for longer than the grace period: (links on the path
+   * to it) x syncIntervalMs + retryMs since this node's current policy changed or the fact arrived, whichever
+   * is later (the time a save takes to get there and its fact to come back with the periodic summaries).
+   */
+  readonly behind: boolean;
 }
 
 type Counters = { -readonly [K in keyof ReplicaStats]: number };
@@ -144,6 +201,9 @@ function invalid(what: string, issues: readonly ConfigIssue[]): CmError {
  *   differing summary that arrives meanwhile is answered once the fetches have ended.
  * - The current version of a scope is its best leaf by {@link compareVersions}; other leaves are open
  *   conflicts, each reported once (`conflict`, naming both versions) and kept.
+ * - Storage facts (every node's current policy version and storage timestamp, stamped by that node) ride the
+ *   summaries, each to the peers that lack it, and transit nodes pass them on: {@link ReplicaMachine.storageFacts}
+ *   shows the nodes behind transit nodes too.
  *
  * @example
  * ```ts
@@ -179,6 +239,11 @@ export class ReplicaMachine {
   readonly #byId = new Map<string, Version>();
   readonly #peers = new Map<string, Peer>();
   readonly #reported = new Set<string>();
+  /** Node uuid -> the newest storage fact about it (this node's own is {@link #ownFact}). */
+  readonly #facts = new Map<string, HeldFact>();
+  #ownFact: StorageFact | undefined;
+  /** When this node's current policy last changed (its ms; the start of the grace period). */
+  #policyChangedAt: number | undefined;
   #hlc: Hlc | undefined;
   #now: number | undefined;
   #out: ReplicaAction[] = [];
@@ -375,8 +440,14 @@ export class ReplicaMachine {
     return networkPath(nodes, this.#self.uuid, uuid, down);
   }
 
-  /** The summary this node sends its peers. */
-  summary(): SummaryMessage {
+  /**
+   * The summary this node sends its peers. For a peer (`to`), its `facts` are the storage facts the peer does
+   * not hold yet as far as this node knows (every fact every {@link FACTS_REFRESH_EVERY}th summary), and they
+   * count as given to it from then on; without `to`, every fact and nothing is counted.
+   *
+   * @param to - the peer it goes to
+   */
+  summary(to?: string): SummaryMessage {
     const scopes: ScopeSummary[] = this.scopes().map((scope) => {
       const s = this.#scopes.get(scope) as ScopeState;
       const cur = s.leaves[0];
@@ -394,7 +465,165 @@ export class ReplicaMachine {
       ...(ts === undefined ? {} : { storageTimestamp: ts }),
       scopes,
       membersDigest: this.membersDigest(),
+      facts: this.#factsFor(to),
     };
+  }
+
+  /**
+   * Every other node's Current Storage Timestamp as this node knows it from the storage facts passed on in
+   * summaries (direct peers and the nodes behind transit nodes alike), sorted by uuid.
+   *
+   * @param now - this node's wall time (ms), for the grace period of `behind`
+   */
+  storageFacts(now: number): StorageFactView[] {
+    const cur = this.current('policy');
+    const out: StorageFactView[] = [];
+    for (const [uuid, h] of [...this.#facts].sort((a, b) => compareText(a[0], b[0]))) {
+      const path = this.path(uuid);
+      const grace =
+        (path === undefined ? 1 : Math.max(1, path.length - 1)) * this.#syncIntervalMs + this.#retryMs;
+      const since = Math.max(this.#policyChangedAt ?? h.learnedAt, h.learnedAt);
+      out.push({
+        uuid,
+        storageTimestamp: formatHlc(h.fact.stamp),
+        version: h.fact.version,
+        reportedAt: h.fact.at.wall,
+        via: h.via,
+        learnedAt: h.learnedAt,
+        behind: h.fact.version !== cur?.id && now - since > grace,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The peers that lack storage facts this node learned (from a summary) since it last told them, for a while
+   * ({@link FACTS_FORWARD_MS}, once per burst): a driver sends each its {@link ReplicaMachine.summary} now
+   * rather than at the next sync interval, so that a save's facts cross every transit node within seconds.
+   * Without it they travel with the periodic summaries (one sync interval per hop). Peers whose facts went
+   * meanwhile (with a summary) are not listed.
+   *
+   * @param now - this node's wall time (ms)
+   */
+  factsDue(now: number): string[] {
+    const out: string[] = [];
+    for (const p of this.#upPeers()) {
+      if (p.factsDueAt === undefined || now < p.factsDueAt) continue;
+      p.factsDueAt = undefined;
+      if (this.#factsDue(p, false).length > 0) out.push(p.node.uuid);
+    }
+    return out;
+  }
+
+  /** The facts for a summary to `to` (and counts them as given), or every fact. */
+  #factsFor(to: string | undefined): StorageFact[] {
+    const peer = to === undefined ? undefined : this.#peers.get(to);
+    if (peer === undefined) {
+      const all = [...this.#facts.values()].map((h) => h.fact);
+      if (this.#ownFact !== undefined) all.push(this.#ownFact);
+      return all.sort((a, b) => compareText(a.uuid, b.uuid));
+    }
+    const refresh = peer.summariesSent % FACTS_REFRESH_EVERY === FACTS_REFRESH_EVERY - 1;
+    peer.summariesSent++;
+    peer.factsDueAt = undefined;
+    const due = this.#factsDue(peer, refresh);
+    for (const f of due) peer.factsKnown.set(f.uuid, f.at);
+    return due;
+  }
+
+  /**
+   * The facts a peer lacks as far as this node knows, sorted by node: newer than what it told or was given,
+   * and not learned from a peer that shares a network group with it (that one gives them to it: split horizon).
+   * A refresh takes every fact.
+   */
+  #factsDue(peer: Peer, refresh: boolean): StorageFact[] {
+    const out: StorageFact[] = [];
+    const lacks = (f: StorageFact) => {
+      const known = peer.factsKnown.get(f.uuid);
+      return known === undefined || compareHlc(known, f.at) < 0;
+    };
+    if (this.#ownFact !== undefined && (refresh || lacks(this.#ownFact))) out.push(this.#ownFact);
+    const theirs = this.#groupsOf(peer.node.uuid);
+    for (const h of this.#facts.values()) {
+      if (h.fact.uuid === peer.node.uuid) continue; // it knows its own best
+      if (refresh) {
+        out.push(h.fact);
+        continue;
+      }
+      if (!lacks(h.fact) || h.via === peer.node.uuid) continue;
+      const via = this.#groupsOf(h.via);
+      if (theirs !== undefined && via !== undefined && sharesNetworkGroup(via, theirs)) continue;
+      out.push(h.fact);
+    }
+    return out.sort((a, b) => compareText(a.uuid, b.uuid));
+  }
+
+  /** Peers (but `except`) that lack some fact get a summary {@link FACTS_FORWARD_MS} from now. */
+  #forwardFacts(now: number, except?: string): void {
+    const at = now + Math.min(FACTS_FORWARD_MS, this.#syncIntervalMs);
+    for (const p of this.#upPeers())
+      if (p.node.uuid !== except && p.factsDueAt === undefined && this.#factsDue(p, false).length > 0)
+        p.factsDueAt = at;
+  }
+
+  /** Takes the newer storage facts of a peer's summary (about members and peers only). */
+  #mergeFacts(from: string, facts: readonly StorageFact[], now: number): void {
+    const peer = this.#peers.get(from);
+    let news = false;
+    for (const raw of facts) {
+      if (raw.at.node !== raw.uuid) continue;
+      const fact: StorageFact = {
+        uuid: raw.uuid,
+        version: raw.version,
+        stamp: { wall: raw.stamp.wall, logical: raw.stamp.logical, node: raw.stamp.node },
+        at: { wall: raw.at.wall, logical: raw.at.logical, node: raw.at.node },
+      };
+      // only members and peers (and this node): a peer cannot make this node keep facts about anything else
+      if (fact.uuid !== this.#self.uuid && !this.#members.has(fact.uuid) && !this.#peers.has(fact.uuid))
+        continue;
+      if (peer !== undefined) {
+        const known = peer.factsKnown.get(fact.uuid);
+        if (known === undefined || compareHlc(known, fact.at) < 0) peer.factsKnown.set(fact.uuid, fact.at);
+      }
+      if (fact.uuid === this.#self.uuid) {
+        // a newer fact about this node than its own (from before a restart): its own is stamped anew
+        const own = this.#ownFact;
+        if (own !== undefined && compareHlc(fact.at, own.at) > 0) {
+          this.#ownFact = { ...own, at: hlcSend(fact.at, now, this.#self.uuid) };
+          news = true;
+        }
+        continue;
+      }
+      const cur = this.#facts.get(fact.uuid);
+      if (cur !== undefined && compareHlc(fact.at, cur.fact.at) <= 0) continue;
+      this.#facts.set(fact.uuid, { fact, via: from, learnedAt: now });
+      news = true;
+    }
+    if (news) this.#forwardFacts(now, from);
+  }
+
+  /** This node's own storage fact follows its current policy (stamped anew on each change). */
+  #refreshOwnFact(now: number): void {
+    const cur = this.current('policy');
+    if (cur === undefined || cur.id === this.#ownFact?.version) return;
+    const last = maxHlc(this.#hlc, this.#ownFact?.at);
+    this.#ownFact = {
+      uuid: this.#self.uuid,
+      version: cur.id,
+      stamp: cur.stamp,
+      at: hlcSend(last, now, this.#self.uuid),
+    };
+    // it goes with the next summary (the driver sends one at once after a change; a tick, every sync interval)
+    this.#policyChangedAt = now;
+  }
+
+  /** Forgets the facts about nodes that are neither members nor peers. */
+  #dropStrangerFacts(): void {
+    const stranger = (uuid: string) =>
+      uuid !== this.#self.uuid && !this.#members.has(uuid) && !this.#peers.has(uuid);
+    for (const uuid of [...this.#facts.keys()]) if (stranger(uuid)) this.#facts.delete(uuid);
+    for (const p of this.#peers.values())
+      for (const uuid of [...p.factsKnown.keys()]) if (stranger(uuid)) p.factsKnown.delete(uuid);
   }
 
   /** The machine's state: scopes, peers, counters. */
@@ -451,6 +680,7 @@ export class ReplicaMachine {
     }
     this.#now = now;
     this.#out = [];
+    this.#refreshOwnFact(now);
     switch (event.type) {
       case 'save':
         this.#onSave(event.scope, event.documents, event.comment, event.at, now);
@@ -496,6 +726,7 @@ export class ReplicaMachine {
     }
     // a fetch may have ended (arrived, failed, timed out): the summaries put aside meanwhile are answered
     if (this.#deferred.size > 0) this.#answerDeferred(now);
+    this.#refreshOwnFact(now);
     const out = this.#out;
     this.#out = [];
     return out;
@@ -800,6 +1031,7 @@ export class ReplicaMachine {
     }
     if (changed) {
       this.#membersDigest = undefined;
+      this.#dropStrangerFacts();
       this.#out.push({ type: 'members', members: this.members() });
       this.#log(
         'info',
@@ -849,6 +1081,7 @@ export class ReplicaMachine {
       if (peer !== undefined) peer.membersDigest = summary.membersDigest;
       if (summary.membersDigest !== this.membersDigest()) this.#sendMembers(from);
     }
+    if (summary.facts !== undefined) this.#mergeFacts(from, summary.facts, now);
     if (peer !== undefined) {
       if (summary.node?.uuid === from) peer.node = summary.node;
       peer.storageTimestamp = summary.storageTimestamp;
@@ -919,15 +1152,21 @@ export class ReplicaMachine {
         lastSummaryAt: undefined,
         inSync: false,
         membersDigest: undefined,
+        factsKnown: new Map(),
+        summariesSent: 0,
+        factsDueAt: undefined,
       };
       this.#peers.set(node.uuid, p);
     } else {
       p.node = node;
       p.up = true;
       p.nextSyncAt = now + this.#syncIntervalMs;
+      // what it holds is unknown after a reconnect (it may have restarted): every fact goes again
+      p.factsKnown.clear();
+      p.summariesSent = 0;
     }
     this.#log('info', `peer ${node.name} (${node.uuid}) is up`);
-    this.#out.push({ type: 'send', to: node.uuid, message: this.summary() });
+    this.#out.push({ type: 'send', to: node.uuid, message: this.summary(node.uuid) });
   }
 
   #onAdopt(scope: Scope, versions: readonly Version[], wall: number, now: number): void {
@@ -966,7 +1205,7 @@ export class ReplicaMachine {
     this.#afterChange(scope, before);
     for (const p of this.#upPeers()) {
       p.nextSyncAt = now + this.#syncIntervalMs;
-      this.#out.push({ type: 'send', to: p.node.uuid, message: this.summary() });
+      this.#out.push({ type: 'send', to: p.node.uuid, message: this.summary(p.node.uuid) });
     }
   }
 
@@ -990,7 +1229,7 @@ export class ReplicaMachine {
       }
       if (now >= p.nextSyncAt) {
         p.nextSyncAt = now + this.#syncIntervalMs;
-        this.#out.push({ type: 'send', to: p.node.uuid, message: this.summary() });
+        this.#out.push({ type: 'send', to: p.node.uuid, message: this.summary(p.node.uuid) });
       }
     }
   }
