@@ -69,7 +69,7 @@ interface Peer {
   membersDigest: string | undefined;
   /** Node uuid -> the `at` of the newest storage fact about it the peer holds (told us, or was given). */
   readonly factsKnown: Map<string, Hlc>;
-  /** Summaries sent to it since it came up (every {@link FACTS_REFRESH_EVERY}th carries every fact). */
+  /** Summaries sent to it since it came up (every tenth carries every fact). */
   summariesSent: number;
   /** When a summary goes to it ahead of its schedule, for the storage facts it lacks (news travels on). */
   factsDueAt: number | undefined;
@@ -442,7 +442,7 @@ export class ReplicaMachine {
 
   /**
    * The summary this node sends its peers. For a peer (`to`), its `facts` are the storage facts the peer does
-   * not hold yet as far as this node knows (every fact every {@link FACTS_REFRESH_EVERY}th summary), and they
+   * not hold yet as far as this node knows (every fact every tenth summary), and they
    * count as given to it from then on; without `to`, every fact and nothing is counted.
    *
    * @param to - the peer it goes to
@@ -498,7 +498,7 @@ export class ReplicaMachine {
 
   /**
    * The peers that lack storage facts this node learned (from a summary) since it last told them, for a while
-   * ({@link FACTS_FORWARD_MS}, once per burst): a driver sends each its {@link ReplicaMachine.summary} now
+   * (1 s, or the sync interval when shorter; once per burst): a driver sends each its {@link ReplicaMachine.summary} now
    * rather than at the next sync interval, so that a save's facts cross every transit node within seconds.
    * Without it they travel with the periodic summaries (one sync interval per hop). Peers whose facts went
    * meanwhile (with a summary) are not listed.
@@ -558,7 +558,7 @@ export class ReplicaMachine {
     return out.sort((a, b) => compareText(a.uuid, b.uuid));
   }
 
-  /** Peers (but `except`) that lack some fact get a summary {@link FACTS_FORWARD_MS} from now. */
+  /** Peers (but `except`) that lack some fact get a summary 1 s (at most the sync interval) from now. */
   #forwardFacts(now: number, except?: string): void {
     const at = now + Math.min(FACTS_FORWARD_MS, this.#syncIntervalMs);
     for (const p of this.#upPeers())
