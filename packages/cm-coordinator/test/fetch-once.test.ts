@@ -8,25 +8,16 @@
 // simulator with link delays chosen so that a periodic summary crosses the fetch; and the failover through the
 // second transit node still works when the first one goes down or does not answer.
 import { describe, expect, it } from 'vitest';
-import {
-  type ClusterMember,
-  type NodeIdentity,
-  type ReplicaAction,
-  ReplicaMachine,
-  type ReplicationMessage,
-  type Version,
-} from '../src/index';
+import { type NodeIdentity, ReplicaMachine, type ReplicationMessage, type Version } from '../src/index';
 import { type CmSimNodeSpec, CmSimulation } from '../src/sim/index';
+import {
+  memberOf as member,
+  groupNode as node,
+  type SentMessage as Sent,
+  sendsOf as sends,
+  T,
+} from './fixtures/replica-nodes';
 
-const T = Date.UTC(2025, 0, 1);
-const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-const node = (n: number, name: string, groups: string[]): NodeIdentity => ({
-  uuid: uuid(n),
-  name,
-  priority: 100,
-  version: '0.1.0',
-  groups,
-});
 // toknet1 with a leaf and two transit nodes (the bench's groups2), New York's transit node across the WAN
 const LEAF = node(1, 'toknet1-mwg1', ['toknet1']);
 const T1 = node(2, 'toknet1-transit-1', ['toknet1', 'transit']);
@@ -34,13 +25,6 @@ const T2 = node(3, 'toknet1-transit-2', ['toknet1', 'transit']);
 const NY = node(4, 'nynet1-transit', ['nynet1', 'transit']);
 const NY_LEAF = node(5, 'nynet1-mwg1', ['nynet1']);
 const ALL = [LEAF, T1, T2, NY, NY_LEAF];
-const member = (n: NodeIdentity): ClusterMember => ({
-  uuid: n.uuid,
-  name: n.name,
-  groups: n.groups ?? [],
-  addresses: [],
-  seq: 1,
-});
 const RETRY_MS = 2000;
 
 function machine(self: NodeIdentity, peers: NodeIdentity[]): ReplicaMachine {
@@ -49,13 +33,6 @@ function machine(self: NodeIdentity, peers: NodeIdentity[]): ReplicaMachine {
   return m;
 }
 
-type Sent = { readonly to: string; readonly message: ReplicationMessage };
-const sends = (actions: readonly ReplicaAction[], type?: ReplicationMessage['type']): Sent[] =>
-  actions.flatMap((a) =>
-    a.type === 'send' && (type === undefined || a.message.type === type)
-      ? [{ to: a.to, message: a.message }]
-      : [],
-  );
 const to = (list: readonly Sent[], n: NodeIdentity) => list.filter((s) => s.to === n.uuid);
 /** Pushes in `list` that carry the version whole. */
 const copiesOf = (list: readonly Sent[], v: Version) =>

@@ -3,25 +3,21 @@
 // asked when the first is down; the cluster membership is gossiped and gives each node's path.
 import { describe, expect, it } from 'vitest';
 import {
-  type ClusterMember,
   checkCmMessage,
   makeVersion,
   type NodeIdentity,
-  type ReplicaAction,
   ReplicaMachine,
   type ReplicationMessage,
   type Version,
 } from '../src/index';
+import {
+  memberOf as member,
+  groupNode as node,
+  sendsOf as sends,
+  T,
+  testUuid as uuid,
+} from './fixtures/replica-nodes';
 
-const T = Date.UTC(2025, 0, 1);
-const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-const node = (n: number, name: string, groups: string[]): NodeIdentity => ({
-  uuid: uuid(n),
-  name,
-  priority: 100,
-  version: '0.1.0',
-  groups,
-});
 // Tokyo and New York, each with a leaf and two transit nodes
 const TOKYO_LEAF = node(1, 'tokyo-2', ['tokyo']);
 const TOKYO_T1 = node(2, 'tokyo-transit', ['tokyo', 'transit']);
@@ -29,13 +25,6 @@ const TOKYO_T2 = node(3, 'tokyo-transit2', ['tokyo', 'transit']);
 const NY_T = node(4, 'ny-transit', ['newyork', 'transit']);
 const NY_LEAF = node(5, 'ny-2', ['newyork']);
 const ALL = [TOKYO_LEAF, TOKYO_T1, TOKYO_T2, NY_T, NY_LEAF];
-const member = (n: NodeIdentity, seq = 1): ClusterMember => ({
-  uuid: n.uuid,
-  name: n.name,
-  groups: n.groups ?? [],
-  addresses: [],
-  seq,
-});
 
 function saved(origin: NodeIdentity, text = 'p1'): Version {
   return makeVersion({
@@ -58,12 +47,6 @@ function machine(self: NodeIdentity, peers: NodeIdentity[], maxHops?: number): R
   return m;
 }
 
-const sends = (actions: readonly ReplicaAction[], type?: ReplicationMessage['type']) =>
-  actions.flatMap((a) =>
-    a.type === 'send' && (type === undefined || a.message.type === type)
-      ? [{ to: a.to, message: a.message }]
-      : [],
-  );
 const nameOf = (u: string) => ALL.find((n) => n.uuid === u)?.name ?? u;
 
 describe('relay through transit nodes', () => {

@@ -4,7 +4,6 @@
 // periodic summaries, each only to peers that lack it). Also the wire check of the new field.
 import { describe, expect, it } from 'vitest';
 import {
-  type ClusterMember,
   checkCmMessage,
   formatCmStatus,
   formatHlc,
@@ -16,17 +15,9 @@ import {
   type SummaryMessage,
   type Version,
 } from '../src/index';
+import { memberOf as member, groupNode as node, T, testUuid as uuid } from './fixtures/replica-nodes';
 
-const T = Date.UTC(2025, 0, 1);
 const SYNC_MS = 5000;
-const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-const node = (n: number, name: string, groups: string[]): NodeIdentity => ({
-  uuid: uuid(n),
-  name,
-  priority: 100,
-  version: '0.1.0',
-  groups,
-});
 // the guide's first layout: tokyo-2 -> tokyo-transit -> ny-transit -> ny-2 (two transit hops)
 const TOKYO_LEAF = node(1, 'tokyo-2', ['tokyo']);
 const TOKYO_T = node(2, 'tokyo-transit', ['tokyo', 'transit']);
@@ -38,13 +29,6 @@ const LINKS: [NodeIdentity, NodeIdentity][] = [
   [TOKYO_T, NY_T],
   [NY_T, NY_LEAF],
 ];
-const member = (n: NodeIdentity): ClusterMember => ({
-  uuid: n.uuid,
-  name: n.name,
-  groups: n.groups ?? [],
-  addresses: [],
-  seq: 1,
-});
 const nameOf = (u: string) => ALL.find((n) => n.uuid === u)?.name ?? u;
 
 interface Sent {
