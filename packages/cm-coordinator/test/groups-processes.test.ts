@@ -10,13 +10,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess, run, sourceNodeArgs } from '@proxyha/testlab';
+import { ManagedProcess } from '@proxyha/testlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlRequest, controlSocketPath } from '../src/driver/control';
 import { type CmStatus, createClusterCa } from '../src/index';
+import {
+  type CmProc,
+  cli,
+  current,
+  log,
+  cmNodeArgs as nodeArgs,
+  saveWithCli,
+  show,
+  status,
+  statusJson,
+  until,
+} from './fixtures/cm-process';
 
-const pkg = join(import.meta.dirname, '..');
-const nodeArgs = sourceNodeArgs(join(pkg, 'src', 'bin.ts'));
 const PORT = 24015;
 const root = mkdtempSync(join(tmpdir(), 'cm-groups-proc-'));
 const everything = new Set<ManagedProcess>();
@@ -28,20 +37,6 @@ const LIST_SHA = createHash('sha256').update(LIST).digest('hex');
 const requests: string[] = [];
 let server: Server;
 let base = '';
-
-interface CmProc {
-  readonly name: string;
-  readonly ip: string;
-  readonly address: string;
-  readonly dataDir: string;
-  readonly config: string;
-  proc: ManagedProcess | undefined;
-  /** The output of every earlier run of this node. */
-  past: string;
-}
-
-/** Everything the node logged, over all its runs. */
-const log = (n: CmProc) => n.past + (n.proc?.output() ?? '');
 
 interface NodeOptions {
   network: string[];
@@ -93,76 +88,15 @@ async function start(n: CmProc): Promise<void> {
   await until(`${n.name} answers on its control socket`, async () => (await status(n)) !== undefined);
 }
 
-async function cli(...args: string[]) {
-  return run(process.execPath, [...nodeArgs, ...args], { allowFailure: true, timeoutMs: 60_000 });
-}
-
-/** The status of a running node through its control socket (undefined when none answers). */
-async function status(n: CmProc): Promise<CmStatus | undefined> {
-  try {
-    return (await controlRequest(controlSocketPath(n.dataDir), { command: 'status' })) as CmStatus;
-  } catch {
-    return undefined;
-  }
-}
-
-async function statusJson(n: CmProc): Promise<CmStatus> {
-  const r = await cli('status', '--config', n.config, '--json');
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as CmStatus;
-}
-
-interface Shown {
-  version: string | null;
-  storageTimestamp: string | null;
-  documents: { name: string; content: string }[];
-}
-
-async function show(n: CmProc): Promise<Shown> {
-  const r = await cli('policy', 'show', '--config', n.config, '--json');
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Shown;
-}
-
 async function currentVersion(n: CmProc): Promise<string | null | undefined> {
-  try {
-    return ((await controlRequest(controlSocketPath(n.dataDir), { command: 'show' })) as Shown).version;
-  } catch {
-    return undefined;
-  }
+  return (await current(n))?.version;
 }
 
 /** `policy save --file` of one document with the CLI: the printed storage timestamp (the save must work). */
-let saves = 0;
 async function save(n: CmProc, content: string): Promise<string> {
-  const dir = join(root, `save-${++saves}`);
-  mkdirSync(dir);
-  const file = join(dir, 'policy.xml');
-  writeFileSync(file, content);
-  const r = await cli('policy', 'save', '--config', n.config, '--file', file);
+  const r = await saveWithCli(root, n, content);
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.trim();
-}
-
-async function until(
-  what: string,
-  fn: () => Promise<boolean> | boolean,
-  o: { ms?: number; logs?: CmProc[] } = {},
-): Promise<void> {
-  const end = Date.now() + (o.ms ?? 60_000);
-  while (!(await fn())) {
-    if (Date.now() > end)
-      throw new Error(
-        `timed out waiting for: ${what}${(
-          await Promise.all(
-            (o.logs ?? []).map(
-              async (n) => `\n--- ${n.name}:\n${log(n)}\n${JSON.stringify(await status(n))}`,
-            ),
-          )
-        ).join('')}`,
-      );
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 const pathTo = (s: CmStatus | undefined, name: string) => s?.nodes.find((n) => n.name === name)?.path;

@@ -5,37 +5,26 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess, run, sourceNodeArgs } from '@proxyha/testlab';
+import { ManagedProcess, run } from '@proxyha/testlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest, controlSocketPath } from '../src/driver/control';
+import { checkVersion, createClusterCa, formatHlc, openStore, type Version } from '../src/index';
 import {
-  type CmStatus,
-  checkVersion,
-  createClusterCa,
-  formatHlc,
-  openStore,
-  type Version,
-} from '../src/index';
+  type CmProc,
+  cli,
+  current,
+  log,
+  cmNodeArgs as nodeArgs,
+  saveWithCli,
+  show,
+  status,
+  statusJson,
+  until,
+} from './fixtures/cm-process';
 
-const pkg = join(import.meta.dirname, '..');
-const nodeArgs = sourceNodeArgs(join(pkg, 'src', 'bin.ts'));
 const PORT = 42346;
 const root = mkdtempSync(join(tmpdir(), 'cm-proc-'));
 const everything = new Set<ManagedProcess>();
-
-interface CmProc {
-  readonly name: string;
-  readonly ip: string;
-  readonly address: string;
-  readonly dataDir: string;
-  readonly config: string;
-  proc: ManagedProcess | undefined;
-  /** The output of every earlier run of this node. */
-  past: string;
-}
-
-/** Everything the node logged, over all its runs. */
-const log = (n: CmProc) => n.past + (n.proc?.output() ?? '');
 
 function defineNode(
   name: string,
@@ -88,75 +77,10 @@ async function stop(n: CmProc, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promi
     expect(exit, `${n.name} exits 0:\n${n.proc?.output()}`).toEqual({ code: 0, signal: null });
 }
 
-async function cli(...args: string[]) {
-  return run(process.execPath, [...nodeArgs, ...args], { allowFailure: true, timeoutMs: 60_000 });
-}
-
-/** The status of a running node through its control socket (undefined when none answers). */
-async function status(n: CmProc): Promise<CmStatus | undefined> {
-  try {
-    return (await controlRequest(controlSocketPath(n.dataDir), { command: 'status' })) as CmStatus;
-  } catch {
-    return undefined;
-  }
-}
-
-async function statusJson(n: CmProc): Promise<CmStatus> {
-  const r = await cli('status', '--config', n.config, '--json');
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as CmStatus;
-}
-
-interface Shown {
-  version: string | null;
-  storageTimestamp: string | null;
-  documents: { name: string; content: string }[];
-}
-
-async function show(n: CmProc): Promise<Shown> {
-  const r = await cli('policy', 'show', '--config', n.config, '--json');
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Shown;
-}
-
-async function current(n: CmProc): Promise<Shown | undefined> {
-  try {
-    return (await controlRequest(controlSocketPath(n.dataDir), { command: 'show' })) as Shown;
-  } catch {
-    return undefined;
-  }
-}
-
 /** `policy save --file` of one document; the printed storage timestamp, or undefined when it failed. */
-let saves = 0;
 async function save(n: CmProc, content: string, name = 'policy.xml'): Promise<string | undefined> {
-  const dir = join(root, `save-${++saves}`);
-  mkdirSync(dir);
-  const file = join(dir, name);
-  writeFileSync(file, content);
-  const r = await cli('policy', 'save', '--config', n.config, '--file', file);
+  const r = await saveWithCli(root, n, content, name);
   return r.code === 0 ? r.stdout.trim() : undefined;
-}
-
-async function until(
-  what: string,
-  fn: () => Promise<boolean> | boolean,
-  o: { ms?: number; logs?: CmProc[] } = {},
-): Promise<void> {
-  const end = Date.now() + (o.ms ?? 60_000);
-  while (!(await fn())) {
-    if (Date.now() > end)
-      throw new Error(
-        `timed out waiting for: ${what}${(
-          await Promise.all(
-            (o.logs ?? []).map(
-              async (n) => `\n--- ${n.name}:\n${log(n)}\n${JSON.stringify(await status(n))}`,
-            ),
-          )
-        ).join('')}`,
-      );
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 /**
