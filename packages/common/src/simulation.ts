@@ -84,6 +84,23 @@ export class EventQueue {
     }
     return top;
   }
+
+  /**
+   * Runs every entry due at or before `time`, earliest first (entries they add within that time run too).
+   * `advance` gets each entry's time just before it runs: the simulator moves its clock there.
+   *
+   * @param time - the last instant to run
+   * @param advance - called with the time of each entry before it runs
+   */
+  runUntil(time: number, advance: (at: number) => void): void {
+    for (;;) {
+      const next = this.peekTime();
+      if (next === undefined || next > time) return;
+      const entry = this.pop() as { at: number; run: () => void };
+      advance(entry.at);
+      entry.run();
+    }
+  }
 }
 
 function less(a: Entry, b: Entry): boolean {

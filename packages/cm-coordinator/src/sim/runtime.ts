@@ -250,14 +250,9 @@ export class CmRuntimeSimulation {
 
   /** Runs every event up to and including virtual time `t`. */
   runUntil(t: number): void {
-    for (;;) {
-      const next = this.#queue.peekTime();
-      if (next === undefined || next > t) break;
-      const e = this.#queue.pop();
-      if (e === undefined) break;
-      this.#now = e.at;
-      e.run();
-    }
+    this.#queue.runUntil(t, (at) => {
+      this.#now = at;
+    });
     this.#now = Math.max(this.#now, t);
   }
 

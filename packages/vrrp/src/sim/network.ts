@@ -265,13 +265,9 @@ export class SimNetwork {
 
   /** Runs every queued event up to and including `time`, then sets the clock to `time`. */
   runUntil(time: number): void {
-    for (;;) {
-      const next = this.#queue.peekTime();
-      if (next === undefined || next > time) break;
-      const entry = this.#queue.pop() as { at: number; run: () => void };
-      this.#now = Math.max(this.#now, entry.at);
-      entry.run();
-    }
+    this.#queue.runUntil(time, (at) => {
+      this.#now = Math.max(this.#now, at);
+    });
     this.#now = Math.max(this.#now, time);
   }
 
