@@ -1,33 +1,23 @@
 // CmNode in-process over real mutual TLS on loopback: saves replicate, a node that was away catches up,
 // a partition with saves on both sides resolves by the rule and keeps the loser, add-node replaces the
 // added node's policy, the admin lock is one per cluster, and the policy lands in the policy directory.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLogger } from '@proxyha/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CmNode, createClusterCa, parseCmConfig } from '../src/index';
+import { CmNode, parseCmConfig } from '../src/index';
+import { waitUntil, writeTestCa } from './fixtures/tls-cluster';
 
 const root = mkdtempSync(join(tmpdir(), 'cm-node-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let caDir: string;
 
 beforeAll(async () => {
-  caDir = join(root, 'ca');
-  const ca = await createClusterCa({ algorithm: 'P-256' });
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(caDir);
-  writeFileSync(join(caDir, 'ca.crt'), ca.certPem);
-  writeFileSync(join(caDir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+  caDir = await writeTestCa(join(root, 'ca'));
 });
 
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (what: string, fn: () => boolean, ms = 15_000) => waitUntil(what, fn, ms);
 
 function node(name: string, host: string, opts: { priority?: number; peers?: string[]; port?: number } = {}) {
   const log = new MemoryLogger();

@@ -18,21 +18,15 @@
 //     reaches every Tokyo node and no other; (d) an update list downloaded in Tokyo reaches the Tokyo nodes
 //     only. Outcomes and order are asserted, never durations.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@proxyha/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CmNode,
-  createClusterCa,
-  formatCmStatus,
-  networkPath,
-  parseCmConfig,
-  type RuntimeChange,
-} from '../src/index';
+import { CmNode, formatCmStatus, networkPath, parseCmConfig, type RuntimeChange } from '../src/index';
+import { waitUntil, writeTestCa } from './fixtures/tls-cluster';
 
 const PORT = 24_014;
 
@@ -145,13 +139,7 @@ async function stop(name: string): Promise<void> {
   await n?.stop();
 }
 
-async function until(what: string, fn: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (what: string, fn: () => boolean, ms = 30_000) => waitUntil(what, fn, ms);
 
 const pathOf = (from: string, to: string) =>
   get(from)
@@ -168,11 +156,7 @@ const listOf = (name: string) =>
 const allHave = (names: readonly string[], id: string) => names.every((n) => policyOf(n) === id);
 
 beforeAll(async () => {
-  caDir = join(root, 'ca');
-  const ca = await createClusterCa({ algorithm: 'P-256' });
-  mkdirSync(caDir);
-  writeFileSync(join(caDir, 'ca.crt'), ca.certPem);
-  writeFileSync(join(caDir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+  caDir = await writeTestCa(join(root, 'ca'));
   const srv = createServer((req, res) => {
     requests.push(req.url ?? '');
     if (req.url !== '/urlfilter.db') {

@@ -3,32 +3,23 @@
 // (a peer of other groups is refused at the handshake, 409), a save on the Tokyo leaf reaches New York through
 // both transit nodes, status shows the path, a cut transit node holds the save until it returns, add-node
 // teaches the added node the membership, and a layout with unreachable nodes is refused (add-node, start).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLogger } from '@proxyha/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CmNode, createClusterCa, formatCmStatus, parseCmConfig } from '../src/index';
+import { CmNode, formatCmStatus, parseCmConfig } from '../src/index';
+import { waitUntil, writeTestCa } from './fixtures/tls-cluster';
 
 const root = mkdtempSync(join(tmpdir(), 'cm-groups-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let caDir: string;
 
 beforeAll(async () => {
-  caDir = join(root, 'ca');
-  const ca = await createClusterCa({ algorithm: 'P-256' });
-  mkdirSync(caDir);
-  writeFileSync(join(caDir, 'ca.crt'), ca.certPem);
-  writeFileSync(join(caDir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+  caDir = await writeTestCa(join(root, 'ca'));
 });
 
-async function until(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (what: string, fn: () => boolean, ms = 20_000) => waitUntil(what, fn, ms);
 
 function node(name: string, host: string, groups: string[], peers: string[] = [], port = 0, dir = 'a') {
   const log = new MemoryLogger();

@@ -3,32 +3,23 @@
 // newyork. Concurrent increments on both Tokyo nodes sum exactly on both; New York never gets Tokyo's data (nor
 // the other way round), although the two transit nodes are connected; stopping a Tokyo node raises "Shared data
 // not synchronized" on the other (status, log, status text), and its return clears it after the data converged.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLogger } from '@proxyha/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CmNode, createClusterCa, formatCmStatus, parseCmConfig, type RuntimeChange } from '../src/index';
+import { CmNode, formatCmStatus, parseCmConfig, type RuntimeChange } from '../src/index';
+import { waitUntil, writeTestCa } from './fixtures/tls-cluster';
 
 const root = mkdtempSync(join(tmpdir(), 'cm-runtime-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let caDir: string;
 
 beforeAll(async () => {
-  caDir = join(root, 'ca');
-  const ca = await createClusterCa({ algorithm: 'P-256' });
-  mkdirSync(caDir);
-  writeFileSync(join(caDir, 'ca.crt'), ca.certPem);
-  writeFileSync(join(caDir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+  caDir = await writeTestCa(join(root, 'ca'));
 });
 
-async function until(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (what: string, fn: () => boolean, ms = 20_000) => waitUntil(what, fn, ms);
 
 function node(
   name: string,

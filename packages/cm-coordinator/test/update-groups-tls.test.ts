@@ -5,14 +5,15 @@
 // node that starts later gets it from its group; a signed manifest is checked on every node with its own key;
 // a wrong SHA-256 is refused, discarded and tried again.
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLogger } from '@proxyha/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CmNode, createClusterCa, formatCmStatus, parseCmConfig } from '../src/index';
+import { CmNode, formatCmStatus, parseCmConfig } from '../src/index';
+import { waitUntil, writeTestCa } from './fixtures/tls-cluster';
 
 const root = mkdtempSync(join(tmpdir(), 'cm-updates-test-'));
 let caDir: string;
@@ -44,11 +45,7 @@ let cutDone = false;
 const CUT_AT = 1024 * 1024;
 
 beforeAll(async () => {
-  caDir = join(root, 'ca');
-  const ca = await createClusterCa({ algorithm: 'P-256' });
-  mkdirSync(caDir);
-  writeFileSync(join(caDir, 'ca.crt'), ca.certPem);
-  writeFileSync(join(caDir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+  caDir = await writeTestCa(join(root, 'ca'));
   server = createServer((req, res) => {
     const range = req.headers.range;
     requests.push({ path: req.url ?? '', range });
@@ -102,13 +99,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function until(what: string, fn: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (what: string, fn: () => boolean, ms = 30_000) => waitUntil(what, fn, ms);
 
 function sources(extra: object[] = []) {
   return [
